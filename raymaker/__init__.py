@@ -1,0 +1,100 @@
+"""raymaker: an open-source SageMaker on one Ray cluster.
+
+Everything public is importable from here. Importing raymaker does not import Ray, torch or
+the engines: each name is loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    # session, settings, cluster
+    "Session": "raymaker.session",
+    "Settings": "raymaker.settings",
+    "LocalCluster": "raymaker.cluster",
+    # errors
+    "RaymakerError": "raymaker.errors",
+    "SpecError": "raymaker.errors",
+    "InvalidKey": "raymaker.errors",
+    "NotFound": "raymaker.errors",
+    "Conflict": "raymaker.errors",
+    "AuthError": "raymaker.errors",
+    "MissingDependency": "raymaker.errors",
+    "JobFailed": "raymaker.errors",
+    "JobStopped": "raymaker.errors",
+    "WaitTimeout": "raymaker.errors",
+    "ClusterError": "raymaker.errors",
+    # specs
+    "ProcessingJob": "raymaker.specs.jobs",
+    "ProcessingInput": "raymaker.specs.jobs",
+    "ProcessingOutput": "raymaker.specs.jobs",
+    "TrainingJob": "raymaker.specs.jobs",
+    "TuningJob": "raymaker.specs.jobs",
+    "TransformJob": "raymaker.specs.jobs",
+    "Endpoint": "raymaker.specs.endpoint",
+    "load_spec": "raymaker.specs",
+    "parse_spec": "raymaker.specs",
+    "dump_spec": "raymaker.specs",
+    # jobs
+    "JobsClient": "raymaker.jobs.client",
+    "JobHandle": "raymaker.jobs.client",
+    "JobRecord": "raymaker.jobs.records",
+    "JobStatus": "raymaker.jobs.records",
+    "run_spec": "raymaker.jobs.runner",
+    # storage
+    "Store": "raymaker.storage.store",
+    "open_store": "raymaker.storage.store",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'raymaker' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from raymaker.cluster import LocalCluster
+    from raymaker.errors import (
+        AuthError,
+        ClusterError,
+        Conflict,
+        InvalidKey,
+        JobFailed,
+        JobStopped,
+        MissingDependency,
+        NotFound,
+        RaymakerError,
+        SpecError,
+        WaitTimeout,
+    )
+    from raymaker.jobs.client import JobHandle, JobsClient
+    from raymaker.jobs.records import JobRecord, JobStatus
+    from raymaker.jobs.runner import run_spec
+    from raymaker.session import Session
+    from raymaker.settings import Settings
+    from raymaker.specs import dump_spec, load_spec, parse_spec
+    from raymaker.specs.endpoint import Endpoint
+    from raymaker.specs.jobs import (
+        ProcessingInput,
+        ProcessingJob,
+        ProcessingOutput,
+        TrainingJob,
+        TransformJob,
+        TuningJob,
+    )
+    from raymaker.storage.store import Store, open_store

@@ -1,0 +1,3 @@
+from raymaker.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``raymaker`` command line: parses, calls the client, renders."""

@@ -1,0 +1,256 @@
+"""``raymaker`` commands. Each one parses its arguments, calls the public API and renders.
+
+Imports of the API happen inside the commands, so ``raymaker --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from raymaker.cli.render import emit, output_option
+from raymaker.errors import JobFailed, RaymakerError
+
+
+def _session():
+    from raymaker.session import Session
+
+    return Session()
+
+
+def _when(record: dict) -> dict:
+    out = dict(record)
+    for key in ("created_at", "started_at", "ended_at"):
+        if isinstance(out.get(key), int | float):
+            out[key] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(out[key]))
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="raymaker")
+def cli():
+    """raymaker: SageMaker's workflow on one Ray cluster."""
+
+
+# -- specs and jobs ---------------------------------------------------------------------------
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(specs):
+    """Check spec files; print the field path of every problem."""
+    from raymaker.specs import load_spec
+
+    failed = 0
+    for path in specs:
+        try:
+            spec = load_spec(path)
+        except RaymakerError as exc:
+            failed = failed or exc.exit_code
+            click.echo(f"{path}: {exc}", err=True)
+        else:
+            click.echo(f"{path}: ok ({spec.kind}{' ' + spec.name if spec.name else ''})")
+    sys.exit(failed)
+
+
+@cli.command()
+@click.argument("spec")
+@click.option("--name", help="Job name (default: the spec's name, else generated).")
+def run(spec, name):
+    """Run SPEC (a file or store URI) in this process and record it as a job."""
+    from raymaker.jobs.runner import run_spec
+    from raymaker.specs import load_spec
+
+    session = _session()
+    loaded = load_spec(spec, store=session.store)
+    record = run_spec(loaded, name=name, settings=session.settings, store=session.store)
+    click.echo(f"raymaker: job {record.name} {record.status.value}", err=True)
+    if record.status.value != "SUCCEEDED":
+        sys.exit(JobFailed.exit_code)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@click.option("--name", help="Job name (default: the spec's name, else generated).")
+@click.option("--wait/--no-wait", default=False, help="Wait for the job to end.")
+@click.option("--logs", is_flag=True, help="Stream the job's output (implies --wait).")
+@click.option("--timeout", type=float, help="Seconds to wait at most.")
+@output_option
+def submit(spec, name, wait, logs, timeout, output):
+    """Submit SPEC as a Ray Job; relative paths in it are relative to its folder."""
+    import os
+
+    from raymaker.specs import load_spec
+
+    session = _session()
+    loaded = load_spec(spec)
+    handle = session.jobs.submit(loaded, name=name, base_dir=os.path.dirname(os.path.abspath(spec)))
+    click.echo(f"submitted job {handle.name}", err=True)
+    if wait or logs:
+        handle.wait(timeout=timeout, logs=logs)
+        emit(_when(handle.describe().model_dump(mode="json")) | {"spec": None}, output)
+
+
+@cli.group()
+def jobs():
+    """List, inspect, follow and stop jobs."""
+
+
+@jobs.command("list")
+@click.option("--status", help="Only jobs in this status.")
+@click.option("--kind", help="Only jobs of this kind.")
+@output_option
+def jobs_list(status, kind, output):
+    """All jobs, newest first."""
+    records = _session().jobs.list(status=status, kind=kind)
+    if output == "table":
+        emit([r.summary() for r in records], output)
+    else:
+        emit(records, output)
+
+
+@jobs.command("describe")
+@click.argument("name")
+@output_option
+def jobs_describe(name, output):
+    """A job's record: spec, status, times, traceback, result."""
+    record = _session().jobs.get(name).describe().model_dump(mode="json")
+    emit(_when(record) if output == "table" else record, output)
+
+
+@jobs.command("logs")
+@click.argument("name")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
+def jobs_logs(name, follow):
+    """A job's output."""
+    handle = _session().jobs.get(name)
+    if follow:
+        for chunk in handle.stream_logs():
+            click.echo(chunk, nl=False)
+    else:
+        click.echo(handle.logs(), nl=False)
+
+
+@jobs.command("stop")
+@click.argument("name")
+def jobs_stop(name):
+    """Stop a running job."""
+    record = _session().jobs.get(name).stop()
+    click.echo(f"job {name} {record.status.value}")
+
+
+@jobs.command("wait")
+@click.argument("name")
+@click.option("--timeout", type=float, help="Seconds to wait at most.")
+@click.option("--logs", is_flag=True, help="Stream the job's output while waiting.")
+def jobs_wait(name, timeout, logs):
+    """Wait for a job to end; exit non-zero if it failed."""
+    record = _session().jobs.get(name).wait(timeout=timeout, logs=logs)
+    click.echo(f"job {name} {record.status.value}")
+
+
+# -- data -------------------------------------------------------------------------------------
+@cli.group()
+def data():
+    """Move data in and out of the store."""
+
+
+@data.command("upload")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--key-prefix", default="data", show_default=True, help="Under data/ in the store.")
+def data_upload(path, key_prefix):
+    """Upload a file or folder; print its URI."""
+    click.echo(_session().upload_data(path, key_prefix=key_prefix))
+
+
+@data.command("download")
+@click.argument("uri")
+@click.argument("dest", type=click.Path(file_okay=False))
+def data_download(uri, dest):
+    """Download an object or prefix into a local folder."""
+    for path in _session().download_data(uri, dest):
+        click.echo(path)
+
+
+# -- cluster and settings ---------------------------------------------------------------------
+@cli.group()
+def cluster():
+    """The embedded local Ray head (used when RAY_ADDRESS is not set)."""
+
+
+@cluster.command("up")
+@output_option
+def cluster_up(output):
+    """Start the local head (no-op if it runs)."""
+    from raymaker.cluster import LocalCluster
+
+    state, started = LocalCluster(_session().settings).up()
+    emit({**state, "started_now": started}, output)
+
+
+@cluster.command("down")
+def cluster_down():
+    """Stop the local head."""
+    from raymaker.cluster import LocalCluster
+
+    stopped = LocalCluster(_session().settings).down()
+    click.echo("stopped" if stopped else "no local cluster was running")
+
+
+@cluster.command("status")
+@output_option
+def cluster_status(output):
+    """Whether the local head runs, and where."""
+    from raymaker.cluster import LocalCluster
+
+    state = LocalCluster(_session().settings).info()
+    emit(state or {"running": False}, output)
+
+
+@cli.command()
+@output_option
+def config(output):
+    """The settings in effect."""
+    settings = _session().settings
+    emit(
+        {
+            "home": str(settings.home),
+            "store": settings.store,
+            "s3_endpoint_url": settings.s3_endpoint_url,
+            "ray_address": settings.ray_address,
+            "num_cpus": settings.num_cpus,
+            "object_store_mb": settings.object_store_mb,
+        },
+        output,
+    )
+
+
+@cli.command()
+@click.option("--keep-cluster", is_flag=True, help="Leave the local Ray head running.")
+@click.option("--rows", default=5000, show_default=True, help="Rows in the generated data set.")
+def quickstart(keep_cluster, rows):
+    """Run the main job end to end on the embedded default and print a summary."""
+    from raymaker.quickstart import run_quickstart
+
+    run_quickstart(keep_cluster=keep_cluster, rows=rows, echo=click.echo)
+
+
+def main(argv=None) -> None:
+    """Entry point: run the CLI, turning raymaker errors into messages and exit codes."""
+    try:
+        cli.main(args=argv, prog_name="raymaker", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except RaymakerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

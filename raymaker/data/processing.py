@@ -1,0 +1,183 @@
+"""ProcessingJob in script mode, with SageMaker's processing contract.
+
+The job's folder stands in for ``/opt/ml``: inputs are downloaded to
+``<base>/opt/ml/processing/input/<name>`` (or their ``destination``), the script runs with
+``cwd`` = its source folder, and each output folder is uploaded to a temporary prefix and moved
+to its destination only when the script succeeded. Arguments that name ``/opt/ml/...`` paths
+are mapped into the job's folder; ``RAYMAKER_OPT_ML`` tells the script where that is.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from raymaker.errors import JobFailed, SpecError
+from raymaker.storage import layout
+from raymaker.storage.staging import fetch, is_uri
+
+OPT_ML = "/opt/ml"
+
+
+def run_processing_job(spec, ctx) -> dict:
+    """Run the spec's script; returns ``{"outputs": {name: uri}, "exit_code": 0, ...}``.
+
+    Raises JobFailed with the script's own traceback when it exits non-zero.
+    """
+    if spec.instance_count != 1:
+        raise SpecError(
+            f"instance_count ({spec.instance_count}) must be 1 for a script ProcessingJob "
+            "in this version: the script runs once, on one worker"
+        )
+    ctx.settings.resources_for(spec.instance_type)
+    opt_ml = ctx.workdir / "opt" / "ml"
+
+    def mapped(path: str) -> str:
+        if path == OPT_ML or path.startswith(OPT_ML + "/"):
+            return str(opt_ml) + path[len(OPT_ML) :]
+        return path
+
+    started = time.time()
+    code_dir = ctx.workdir / "code"
+    code_dir.mkdir(parents=True)
+    if spec.source_dir:
+        fetch(ctx.store, spec.source_dir, str(code_dir))
+        script = code_dir / spec.code
+        if not script.is_file():
+            raise SpecError(
+                f"code {spec.code!r} is not a file inside source_dir {spec.source_dir!r}"
+            )
+    else:
+        script = Path(fetch(ctx.store, spec.code, str(code_dir)))
+
+    ctx.progress(stage="downloading inputs", force=True)
+    for item in spec.inputs:
+        dest = mapped(item.destination or f"{OPT_ML}/processing/input/{item.name}")
+        os.makedirs(dest, exist_ok=True)
+        fetch(ctx.store, item.source, dest)
+    outputs = {}
+    for item in spec.outputs:
+        src = mapped(item.source or f"{OPT_ML}/processing/output/{item.name}")
+        os.makedirs(src, exist_ok=True)
+        outputs[item.name] = src
+    _write_config(opt_ml, spec, ctx)
+
+    env = {
+        **os.environ,
+        **spec.environment,
+        "RAYMAKER_JOB_NAME": ctx.name,
+        "RAYMAKER_OPT_ML": str(opt_ml),
+        "PYTHONUNBUFFERED": "1",
+    }
+    cmd = [*spec.command, str(script), *[mapped(a) for a in spec.arguments]]
+    ctx.progress(stage="running script", force=True)
+    exit_code, stderr_tail = _run_streaming(
+        cmd, cwd=str(script.parent), env=env, timeout=spec.max_runtime_in_seconds
+    )
+    if exit_code != 0:
+        raise JobFailed(
+            f"the script {os.path.basename(spec.code)} exited with code {exit_code}",
+            job_name=ctx.name,
+            traceback=_user_traceback(stderr_tail),
+        )
+
+    ctx.progress(stage="uploading outputs", force=True)
+    published = {}
+    for item in spec.outputs:
+        staging = layout.job_staging(ctx.name, item.name)
+        ctx.store.put_dir(outputs[item.name], staging)
+        target = ctx.store.key(item.destination) if item.destination else None
+        target = target or layout.job_output(ctx.name, item.name)
+        ctx.store.delete(target, recursive=True)
+        if ctx.store.list(staging):
+            ctx.store.move(staging, target)
+        published[item.name] = ctx.store.uri(target)
+    ctx.store.delete(layout.job_staging(ctx.name), recursive=True)
+    return {
+        "exit_code": 0,
+        "outputs": published,
+        "script_seconds": round(time.time() - started, 3),
+    }
+
+
+def _write_config(opt_ml, spec, ctx) -> None:
+    """SageMaker's processingjobconfig.json and resourceconfig.json, for scripts that read them."""
+    config = opt_ml / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    job = {
+        "ProcessingJobName": ctx.name,
+        "ProcessingInputs": [
+            {"InputName": i.name, "S3Input": {"S3Uri": i.source, "LocalPath": i.destination}}
+            for i in spec.inputs
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {"OutputName": o.name, "S3Output": {"S3Uri": o.destination, "LocalPath": o.source}}
+                for o in spec.outputs
+            ]
+        },
+        "Environment": spec.environment,
+    }
+    (config / "processingjobconfig.json").write_text(json.dumps(job, indent=2))
+    resources = {"current_host": "algo-1", "hosts": ["algo-1"]}
+    (config / "resourceconfig.json").write_text(json.dumps(resources))
+
+
+def _run_streaming(cmd, *, cwd, env, timeout) -> tuple[int, list[str]]:
+    """Run ``cmd``, copying its output to ours line by line. Returns (exit code, stderr tail)."""
+    tail: collections.deque[str] = collections.deque(maxlen=400)
+    try:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1,
+        )  # fmt: skip
+    except FileNotFoundError as exc:
+        raise SpecError(f"command {cmd[0]!r} was not found: {exc}") from None
+
+    def pump(stream, sink, keep):
+        for line in stream:
+            sink.write(line)
+            sink.flush()
+            if keep:
+                tail.append(line)
+
+    threads = [
+        threading.Thread(target=pump, args=(proc.stdout, sys.stdout, False), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, sys.stderr, True), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise JobFailed(f"the script ran past max_runtime_in_seconds ({timeout})") from None
+    finally:
+        if proc.poll() is None:  # stopped or interrupted while waiting
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for t in threads:
+            t.join(timeout=5)
+    return proc.returncode, list(tail)
+
+
+def _user_traceback(lines: list[str]) -> str | None:
+    """The last Python traceback in the script's stderr, else its last lines."""
+    text = "".join(lines)
+    start = text.rfind("Traceback (most recent call last):")
+    if start >= 0:
+        return text[start:].rstrip() + "\n"
+    return "".join(lines[-30:]).rstrip() + "\n" if lines else None
+
+
+__all__ = ["is_uri", "run_processing_job"]

@@ -1,0 +1,288 @@
+"""The job client: submit specs as Ray Jobs and follow them through their records.
+
+``JobsClient.submit(spec)`` stages the spec's local files, writes ``jobs/<name>/spec.yaml`` and a
+PENDING record (the name must be free), and submits ``raymaker run --name <name> <spec-uri>``
+to Ray Jobs. ``JobHandle`` gives every job the same verbs: describe, wait, logs, stop, result.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import sys
+import time
+from collections.abc import Iterator
+
+from raymaker.errors import (
+    ClusterError,
+    JobFailed,
+    JobStopped,
+    NotFound,
+    RaymakerError,
+    WaitTimeout,
+)
+from raymaker.jobs.records import (
+    JobRecord,
+    JobStatus,
+    create_record,
+    generate_name,
+    read_record,
+    write_record,
+)
+from raymaker.jobs.rest import TERMINAL, RayJobsApi
+from raymaker.settings import Settings
+from raymaker.specs import dump_spec, parse_spec
+from raymaker.specs.base import ResourceSpec, check_name
+from raymaker.storage import Store, layout
+
+
+class JobsClient:
+    """Jobs in one store, run on one Ray cluster (resolved lazily, started if embedded)."""
+
+    def __init__(self, settings: Settings, store: Store, *, api: RayJobsApi | None = None):
+        self.settings = settings
+        self.store = store
+        self._api = api
+
+    @property
+    def api(self) -> RayJobsApi:
+        """The Ray Jobs API of the cluster; starts the embedded head if none is configured."""
+        if self._api is None:
+            from raymaker.cluster import auth_headers, dashboard_url
+
+            url = dashboard_url(self.settings, start=True)
+            self._api = RayJobsApi(url, headers=auth_headers(url))
+        return self._api
+
+    def submit(
+        self,
+        spec: ResourceSpec | dict,
+        *,
+        name: str | None = None,
+        wait: bool = False,
+        logs: bool = False,
+        base_dir: str | None = None,
+        timeout: float | None = None,
+    ) -> JobHandle:
+        """Submit ``spec`` as a Ray Job and return its handle (after it ends if ``wait``).
+
+        Raises SpecError (invalid spec), Conflict (name taken), NotFound (a local file the spec
+        names), ClusterError/AuthError (Ray), and with ``wait`` JobFailed or WaitTimeout.
+        """
+        from raymaker.jobs.staging import stage
+
+        spec = parse_spec(spec)
+        name = check_name(name or spec.name or generate_name(spec.kind))
+        api = self.api  # resolve (or start) the cluster before claiming the name
+        submission_id = f"raymaker-{name}-{secrets.token_hex(3)}"
+        record = JobRecord(name=name, kind=spec.kind, submission_id=submission_id)
+        create_record(self.store, record)  # claims the name atomically, or raises Conflict
+        try:
+            spec = stage(spec, self.store, name, base_dir).model_copy(update={"name": name})
+            record.spec_uri = self.store.write_text(layout.job_spec(name), dump_spec(spec))
+            record.spec = spec.model_dump(mode="json", exclude_defaults=True)
+            write_record(self.store, record)
+        except BaseException as exc:
+            record.status, record.ended_at = JobStatus.FAILED, time.time()
+            record.failure_reason = f"staging failed: {exc}"
+            write_record(self.store, record)
+            raise
+        try:
+            api.submit(
+                f"raymaker run --name {name} {shlex.quote(record.spec_uri)}",
+                submission_id=submission_id,
+                runtime_env={"env_vars": self.settings.job_env()},
+                metadata={"raymaker_job": name, "raymaker_kind": spec.kind},
+            )
+        except RaymakerError as exc:
+            record.status, record.ended_at = JobStatus.FAILED, time.time()
+            record.failure_reason = f"submission to Ray failed: {exc}"
+            write_record(self.store, record)
+            raise
+        handle = JobHandle(self, name, record)
+        if wait:
+            handle.wait(timeout=timeout, logs=logs)
+        return handle
+
+    def get(self, name: str) -> JobHandle:
+        """The handle of an existing job. Raises NotFound."""
+        return JobHandle(self, name, read_record(self.store, name))
+
+    def list(self, *, status: str | None = None, kind: str | None = None) -> list[JobRecord]:
+        """All job records, newest first, optionally filtered by status and kind."""
+        records = []
+        for key in self.store.list(layout.JOBS):
+            name = key.rsplit("/", 1)[-1]
+            try:
+                record = read_record(self.store, name)
+            except (NotFound, ValueError):
+                continue
+            if status and record.status.value != status.upper():
+                continue
+            if kind and record.kind != kind:
+                continue
+            records.append(record)
+        return sorted(records, key=lambda r: r.created_at, reverse=True)
+
+    def _ray_details(self, record: JobRecord) -> dict | None:
+        """Ray's view of the job, or None when Ray no longer knows it (or is unreachable)."""
+        if not record.submission_id:
+            return None
+        try:
+            return self.api.details(record.submission_id)
+        except (NotFound, ClusterError):
+            return None
+
+    def refresh(self, name: str) -> JobRecord:
+        """The record, reconciled with Ray when the driver ended without writing it."""
+        record = read_record(self.store, name)
+        if record.status.terminal:
+            return record
+        details = self._ray_details(record)
+        if details is None or details.get("status") not in TERMINAL:
+            return record
+        record = read_record(self.store, name)  # the runner may have just finished
+        if record.status.terminal:
+            return record
+        # The driver died without recording its end (killed, entrypoint missing, OOM).
+        record.status = JobStatus.STOPPED if details["status"] == "STOPPED" else JobStatus.FAILED
+        record.ended_at = (details.get("end_time") or time.time() * 1000) / 1000
+        record.failure_reason = details.get("message") or f"Ray reports {details['status']}"
+        tail = self._ray_logs(record)
+        if tail:
+            record.traceback = "\n".join(tail.splitlines()[-50:])
+        write_record(self.store, record)
+        return record
+
+    def _ray_logs(self, record: JobRecord) -> str | None:
+        if not record.submission_id:
+            return None
+        try:
+            return self.api.logs(record.submission_id)
+        except (NotFound, ClusterError):
+            return None
+
+    def logs(self, name: str) -> str:
+        """The job's output: from Ray while it knows the job, else the copy in the store."""
+        record = read_record(self.store, name)
+        text = self._ray_logs(record)
+        if text is not None:
+            return text
+        try:
+            return self.store.read_text(layout.job_logs(name))
+        except NotFound:
+            return ""
+
+
+class JobHandle:
+    """One job. ``wait`` raises JobFailed (with the remote traceback) or WaitTimeout."""
+
+    def __init__(self, client: JobsClient, name: str, record: JobRecord | None = None):
+        self.client = client
+        self.name = name
+        self._record = record
+
+    def __repr__(self) -> str:
+        status = self._record.status.value if self._record else "?"
+        return f"JobHandle(name={self.name!r}, status={status})"
+
+    def describe(self) -> JobRecord:
+        """The current record (reconciled with Ray)."""
+        self._record = self.client.refresh(self.name)
+        return self._record
+
+    @property
+    def status(self) -> JobStatus:
+        return self.describe().status
+
+    def logs(self) -> str:
+        return self.client.logs(self.name)
+
+    def stream_logs(self, *, poll_s: float = 0.25, timeout: float | None = None) -> Iterator[str]:
+        """Yield new output as it appears until the job ends."""
+        seen = 0
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            done = self.describe().status.terminal
+            text = self.logs()
+            if len(text) > seen:
+                yield text[seen:]
+                seen = len(text)
+            if done:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise WaitTimeout(f"job {self.name!r} still running after {timeout} s")
+            time.sleep(poll_s)
+
+    def wait(self, timeout: float | None = None, *, logs: bool = False, out=None) -> JobRecord:
+        """Block until the job ends; print its output as it comes when ``logs``.
+
+        Returns the SUCCEEDED record. Raises JobFailed/JobStopped (with the traceback), WaitTimeout.
+        """
+        if logs:
+            out = out or sys.stdout
+            for chunk in self.stream_logs(timeout=timeout):
+                out.write(chunk)
+                out.flush()
+        else:
+            self._wait_quietly(timeout)
+        return self._outcome(self.describe())
+
+    def _wait_quietly(self, timeout: float | None) -> None:
+        poll = self.client.settings.poll_s
+        deadline = None if timeout is None else time.monotonic() + timeout
+        record = self._record or read_record(self.client.store, self.name)
+        while True:
+            if record.submission_id:
+                try:
+                    if self.client.api.status(record.submission_id) in TERMINAL:
+                        return
+                except (NotFound, ClusterError):
+                    record = read_record(self.client.store, self.name)
+                    if record.status.terminal:
+                        return
+            else:
+                record = read_record(self.client.store, self.name)
+                if record.status.terminal:
+                    return
+            if deadline is not None and time.monotonic() > deadline:
+                raise WaitTimeout(f"job {self.name!r} still running after {timeout} s")
+            time.sleep(poll)
+
+    def _outcome(self, record: JobRecord) -> JobRecord:
+        if record.status == JobStatus.SUCCEEDED:
+            return record
+        cls = JobStopped if record.status == JobStatus.STOPPED else JobFailed
+        reason = record.failure_reason or record.status.value.lower()
+        raise cls(
+            f"job {self.name!r} {record.status.value}: {reason}",
+            job_name=self.name,
+            traceback=record.traceback,
+        )
+
+    def stop(self, *, timeout: float = 30.0) -> JobRecord:
+        """Stop the job and return its final record (STOPPED, or how it ended first)."""
+        record = self.client.refresh(self.name)
+        if record.status.terminal:
+            return record
+        if record.submission_id:
+            try:
+                self.client.api.stop(record.submission_id)
+            except NotFound:
+                pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            record = self.client.refresh(self.name)
+            if record.status.terminal:
+                self._record = record
+                return record
+            time.sleep(self.client.settings.poll_s * 4)
+        record.status, record.ended_at = JobStatus.STOPPED, time.time()
+        record.failure_reason = "stopped by the user (the driver did not confirm)"
+        write_record(self.client.store, record)
+        self._record = record
+        return record
+
+    def result(self, timeout: float | None = None) -> dict:
+        """Wait for the job and return its result. Raises JobFailed, WaitTimeout."""
+        return self.wait(timeout=timeout).result

@@ -1,0 +1,254 @@
+"""``raymaker run``: execute one spec in this process and keep its record.
+
+Every door ends here: the Python client and ``raymaker submit`` start ``raymaker run`` as a
+Ray Job, and ``ray job submit -- raymaker run spec.yaml`` does the same by hand. The runner
+claims (or creates) the job record, tees the output into the store, dispatches on the kind
+through ``RUNNERS`` and records the outcome, with the user's own traceback on failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from raymaker.errors import Conflict, JobFailed, JobStopped, NotFound, SpecError
+from raymaker.jobs.records import (
+    JobRecord,
+    JobStatus,
+    create_record,
+    generate_name,
+    read_record,
+    write_record,
+)
+from raymaker.settings import Settings
+from raymaker.specs.base import ResourceSpec
+from raymaker.storage import Store, layout, store_for_settings
+
+# kind -> "module:function(spec, ctx) -> dict"
+RUNNERS = {
+    "ProcessingJob": "raymaker.data.processing:run_processing_job",
+}
+
+
+def runner_for(kind: str):
+    """The function that runs ``kind``. Raises SpecError when this version has none."""
+    target = RUNNERS.get(kind)
+    if target is None:
+        runnable = ", ".join(sorted(RUNNERS))
+        raise SpecError(
+            f"kind {kind!r} validates but cannot run in this version of raymaker; "
+            f"runnable kinds: {runnable}"
+        )
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass
+class JobContext:
+    """What a kind's runner gets besides its spec."""
+
+    name: str
+    store: Store
+    settings: Settings
+    workdir: Path
+    record: JobRecord
+    _last_progress_write: float = field(default=0.0, repr=False)
+
+    def progress(self, *, force: bool = False, **fields) -> None:
+        """Record progress (``done``, ``total``, ``stage``, ...) in the job record, throttled."""
+        self.record.progress = {**(self.record.progress or {}), **fields}
+        now = time.monotonic()
+        if force or now - self._last_progress_write > 2.0:
+            self._last_progress_write = now
+            write_record(self.store, self.record)
+
+
+def submission_id_from_env() -> str | None:
+    """The Ray Jobs submission id when running as a Ray Job's entrypoint."""
+    raw = os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR")
+    if not raw:
+        return None
+    try:
+        return json.loads(raw).get("metadata", {}).get("job_submission_id")
+    except ValueError:
+        return None
+
+
+def run_spec(
+    spec: ResourceSpec,
+    *,
+    name: str | None = None,
+    settings: Settings | None = None,
+    store: Store | None = None,
+) -> JobRecord:
+    """Run ``spec`` here and return its final record (SUCCEEDED, FAILED or STOPPED).
+
+    Raises Conflict when the name belongs to another job, SpecError for a kind with no runner.
+    Failures of the job itself do not raise: they are in the returned record.
+    """
+    settings = settings or Settings.from_env()
+    store = store or store_for_settings(settings)
+    name = name or spec.name or generate_name(spec.kind)
+    fn = runner_for(spec.kind)
+    record = _claim(store, name, spec)
+    workdir = Path(tempfile.mkdtemp(prefix=f"raymaker-{name}-"))
+    ctx = JobContext(name=name, store=store, settings=settings, workdir=workdir, record=record)
+    with _LogCapture(store, name), _sigterm_stops():
+        try:
+            record.result = fn(spec, ctx) or {}
+            record.status = JobStatus.SUCCEEDED
+        except JobStopped as exc:
+            record.status, record.failure_reason = JobStatus.STOPPED, str(exc.args[0])
+        except KeyboardInterrupt:
+            record.status, record.failure_reason = JobStatus.STOPPED, "interrupted"
+        except BaseException as exc:  # noqa: BLE001 - every failure is recorded
+            record.status = JobStatus.FAILED
+            if isinstance(exc, JobFailed):  # its traceback is already in the output
+                record.failure_reason = str(exc.args[0])
+                record.traceback = exc.traceback
+            else:
+                record.failure_reason = f"{type(exc).__name__}: {exc}"
+                record.traceback = "".join(traceback.format_exception(exc))
+                print(record.traceback, file=sys.stderr, flush=True)
+        finally:
+            record.ended_at = time.time()
+            record.logs_uri = store.uri(layout.job_logs(name))
+    write_record(store, record)
+    _cleanup(workdir)
+    return record
+
+
+def _claim(store: Store, name: str, spec: ResourceSpec) -> JobRecord:
+    """Take the PENDING record a client created, or create one. Raises Conflict."""
+    submission_id = submission_id_from_env()
+    try:
+        record = read_record(store, name)
+    except NotFound:
+        record = None
+    if record is not None:
+        ours = record.status == JobStatus.PENDING and (
+            record.submission_id in (None, submission_id)
+        )
+        if not ours:
+            raise Conflict(f"a job named {name!r} already exists ({record.status.value})")
+        record.status = JobStatus.RUNNING
+        record.started_at = time.time()
+        record.submission_id = submission_id or record.submission_id
+        record.host = socket.gethostname()
+        write_record(store, record)
+        return record
+    record = JobRecord(
+        name=name,
+        kind=spec.kind,
+        status=JobStatus.RUNNING,
+        spec=spec.model_dump(mode="json", exclude_defaults=True),
+        submission_id=submission_id,
+        started_at=time.time(),
+        host=socket.gethostname(),
+    )
+    create_record(store, record)
+    return record
+
+
+def _cleanup(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def _sigterm_stops():
+    """Turn SIGTERM (what Ray's ``stop`` sends) into JobStopped in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise JobStopped("the job was stopped")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Tee:
+    """A text stream that writes to the original stream and to a log file."""
+
+    def __init__(self, original, log, lock):
+        self._original, self._log, self._lock = original, log, lock
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._log.write(text)
+        return self._original.write(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._log.flush()
+        self._original.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._original, name)
+
+
+class _LogCapture:
+    """Tee stdout/stderr to a file and save it as ``jobs/<name>/logs.txt`` every few seconds."""
+
+    interval_s = 5.0
+
+    def __init__(self, store: Store, name: str):
+        self.store, self.key = store, layout.job_logs(name)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._saved_size = -1
+
+    def __enter__(self):
+        self._file = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+        self._streams = sys.stdout, sys.stderr
+        sys.stdout = _Tee(sys.stdout, self._file, self._lock)
+        sys.stderr = _Tee(sys.stderr, self._file, self._lock)
+        self._thread = threading.Thread(target=self._loop, name="raymaker-logs", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self):
+        while not self._stop.wait(self.interval_s):
+            self.upload()
+
+    def upload(self) -> None:
+        with self._lock:
+            self._file.flush()
+            size = self._file.tell()
+            if size == self._saved_size:
+                return
+            self._saved_size = size
+        with open(self._file.name, "rb") as f:
+            data = f.read()
+        try:
+            self.store.write_bytes(self.key, data)
+        except Exception as exc:  # noqa: BLE001 - losing a log upload must not fail the job
+            print(f"raymaker: could not save logs: {exc}", file=self._streams[1])
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = self._streams
+        self._thread.join(timeout=1)
+        self.upload()
+        self._file.close()
+        os.unlink(self._file.name)
+        return False

@@ -1,0 +1,62 @@
+"""Client-side staging: local files a spec names are resolved and uploaded before submit.
+
+A job runs on the cluster, which cannot see the user's files: ``code``, ``source_dir`` and
+local input paths go to ``jobs/<name>/code`` and ``jobs/<name>/input/<channel>`` in the store,
+and the submitted spec names their URIs. Relative paths are relative to the spec file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+
+from raymaker.errors import NotFound
+from raymaker.specs.base import ResourceSpec
+from raymaker.storage import Store, join, layout
+from raymaker.storage.staging import is_uri, local_path
+
+
+def _local(value: str | None, base_dir: str | None) -> str | None:
+    """The absolute local path ``value`` names, or None for URIs and store keys."""
+    if not value or is_uri(value):
+        return None
+    path = os.path.expanduser(local_path(value))
+    if not os.path.isabs(path):
+        path = os.path.join(base_dir or os.getcwd(), path)
+    return path if os.path.exists(path) else None
+
+
+def _stage_processing(spec, store: Store, name: str, base_dir: str | None):
+    changes: dict = {}
+    code_prefix = join(layout.job_dir(name), "code")
+    if spec.source_dir:
+        src = _local(spec.source_dir, base_dir)
+        if src is None and not is_uri(spec.source_dir):
+            raise NotFound(f"source_dir {spec.source_dir!r} does not exist")
+        if src:
+            changes["source_dir"] = store.put_dir(src, code_prefix)
+    else:
+        code = _local(spec.code, base_dir)
+        if code is None and not is_uri(spec.code):
+            raise NotFound(f"code {spec.code!r} does not exist")
+        if code:
+            changes["code"] = store.put_file(code, join(code_prefix, os.path.basename(code)))
+    inputs = []
+    for item in spec.inputs:
+        src = _local(item.source, base_dir)
+        if src:
+            item = item.model_copy(
+                update={"source": store.upload(src, join(layout.job_dir(name), "input", item.name))}
+            )
+        inputs.append(item)
+    changes["inputs"] = inputs
+    return spec.model_copy(update=changes)
+
+
+# kind -> staging function; kinds not listed carry no local files yet.
+STAGERS = {"ProcessingJob": _stage_processing}
+
+
+def stage(spec: ResourceSpec, store: Store, name: str, base_dir: str | None = None) -> ResourceSpec:
+    """A copy of ``spec`` whose local files are uploaded and named by URI. Raises NotFound."""
+    stager = STAGERS.get(spec.kind)
+    return stager(spec, store, name, base_dir) if stager else spec

@@ -1,0 +1,134 @@
+"""The Session: settings, the store, the job client and (when needed) an in-process Ray.
+
+Shaped like ``sagemaker.Session``: ``upload_data``, ``download_data``, ``default_bucket``.
+Creating a Session is instant; Ray is reached only when something needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from raymaker.errors import ClusterError, InvalidKey
+from raymaker.settings import Settings
+from raymaker.storage import Store, join, layout, store_for_settings
+from raymaker.storage.uri import split_scheme
+
+
+class Session:
+    """Where raymaker keeps things and runs things.
+
+    ``store`` (a folder or URI) and ``ray_address`` override ``RAYMAKER_STORE``/``RAY_ADDRESS``.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: str | None = None,
+        ray_address: str | None = None,
+        settings: Settings | None = None,
+    ):
+        base = settings or Settings.from_env()
+        changes: dict[str, Any] = {}
+        if store is not None:
+            changes["store"] = str(store)
+        if ray_address is not None:
+            changes["ray_address"] = ray_address
+        self.settings = base.replace(**changes) if changes else base
+        self._store: Store | None = None
+        self._jobs = None
+
+    def __repr__(self) -> str:
+        return f"Session(store={self.settings.store!r}, ray_address={self.settings.ray_address!r})"
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = store_for_settings(self.settings)
+        return self._store
+
+    @property
+    def jobs(self):
+        """The JobsClient of this session."""
+        if self._jobs is None:
+            from raymaker.jobs.client import JobsClient
+
+            self._jobs = JobsClient(self.settings, self.store)
+        return self._jobs
+
+    def default_bucket(self) -> str:
+        """The store's root URI (SageMaker's default bucket)."""
+        return self.store.uri()
+
+    def _data_key(self, bucket: str | None, key_prefix: str) -> str:
+        if bucket and bucket.rstrip("/") not in (
+            self.store.root.path.split("/")[0],
+            self.store.uri(),
+        ):
+            raise InvalidKey(
+                f"bucket {bucket!r} is not this session's store ({self.store.uri()}); "
+                "raymaker keeps all data in one store"
+            )
+        key = join(key_prefix) if key_prefix else layout.DATA
+        return key if key.split("/")[0] == layout.DATA else join(layout.DATA, key)
+
+    def upload_data(
+        self, path: str | os.PathLike, bucket: str | None = None, key_prefix: str = "data",
+        extra_args: dict | None = None,
+    ) -> str:  # fmt: skip
+        """Upload a file or folder under ``data/<key_prefix>``; returns its URI.
+
+        A file lands at ``.../<key_prefix>/<file name>``, a folder's contents under
+        ``.../<key_prefix>``, as with SageMaker. Raises NotFound, InvalidKey.
+        """
+        return self.store.upload(path, self._data_key(bucket, key_prefix))
+
+    def download_data(
+        self, path: str | os.PathLike, bucket: str | None = None, key_prefix: str = "",
+        extra_args: dict | None = None,
+    ) -> list[str]:  # fmt: skip
+        """Download an object or prefix to a local folder; returns the local file paths.
+
+        Both ``download_data(uri, local_dir)`` and SageMaker's
+        ``download_data(local_dir, bucket, key_prefix)`` work. Raises NotFound, InvalidKey.
+        """
+        path = os.fspath(path)
+        if split_scheme(path) not in ("", "file") or (bucket and os.path.sep in str(bucket)):
+            source, target = path, os.fspath(bucket or ".")
+        else:
+            source, target = key_prefix or layout.DATA, path
+        key = self.store.key(source)
+        os.makedirs(target, exist_ok=True)
+        got = self.store.get(key, target)
+        if os.path.isfile(got):
+            return [got]
+        return sorted(os.path.join(root, name) for root, _, files in os.walk(got) for name in files)
+
+    def connect(self) -> None:
+        """Connect this process to Ray: RAY_ADDRESS, else the local head, else an embedded Ray.
+
+        Raises ClusterError.
+        """
+        import ray
+
+        if ray.is_initialized():
+            return
+        from raymaker.cluster import gcs_address
+
+        address = gcs_address(self.settings)
+        try:
+            if address is not None:
+                if address.startswith("127.0.0.1:"):
+                    os.environ.setdefault("RAY_AUTH_MODE", "token")  # our local head has it on
+                ray.init(address=address, logging_level="WARNING", log_to_driver=True)
+            else:
+                ray.init(
+                    num_cpus=self.settings.num_cpus,
+                    object_store_memory=self.settings.object_store_mb << 20,
+                    include_dashboard=False,
+                    logging_level="WARNING",
+                )
+        except Exception as exc:  # ray raises ConnectionError, RuntimeError, ...
+            raise ClusterError(
+                f"cannot start or reach Ray ({address or 'embedded'}): {exc}"
+            ) from exc

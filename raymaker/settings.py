@@ -1,0 +1,132 @@
+"""Every ``RAYMAKER_*`` setting, read from the environment in one place.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| ``RAYMAKER_HOME`` | ``~/.raymaker`` | local state: the embedded cluster's address, scratch folders |
+| ``RAYMAKER_STORE`` | ``$RAYMAKER_HOME/store`` | the store: a folder or any fsspec URI (``s3://b/prefix``) |
+| ``RAYMAKER_S3_ENDPOINT_URL`` | ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL`` | S3-compatible server |
+| ``RAYMAKER_S3_REGION`` | ``AWS_DEFAULT_REGION`` | region for the S3 client |
+| ``RAY_ADDRESS`` | unset | an existing cluster (``http://head:8265``, ``host:6379``, ``auto``) |
+| ``RAYMAKER_NUM_CPUS`` | all cores | size of the embedded local Ray |
+| ``RAYMAKER_OBJECT_STORE_MB`` | 1/8 of memory, 512..4096 | object store of the embedded Ray |
+| ``RAYMAKER_POLL_S`` | ``0.05`` | status polling interval while waiting for jobs |
+
+S3 credentials come from the usual AWS variables (``AWS_ACCESS_KEY_ID``, ...), never from a
+spec, so they are not written into the store or a job's visible runtime environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from raymaker.errors import SpecError
+
+# Settings a job inherits: everything here is safe to show in a job's runtime environment.
+FORWARDED_TO_JOBS = (
+    "RAYMAKER_STORE",
+    "RAYMAKER_S3_ENDPOINT_URL",
+    "RAYMAKER_S3_REGION",
+    "RAYMAKER_POLL_S",
+)
+
+# Named resource presets: what one worker (one SageMaker "instance") asks Ray for.
+INSTANCE_TYPES: dict[str, dict[str, float]] = {
+    "local": {"cpus": 1, "gpus": 0},
+    "cpu.1": {"cpus": 1, "gpus": 0},
+    "cpu.2": {"cpus": 2, "gpus": 0},
+    "cpu.4": {"cpus": 4, "gpus": 0},
+    "cpu.8": {"cpus": 8, "gpus": 0},
+    "cpu.16": {"cpus": 16, "gpus": 0},
+    "gpu.1": {"cpus": 4, "gpus": 1},
+    "gpu.2": {"cpus": 8, "gpus": 2},
+    "gpu.4": {"cpus": 16, "gpus": 4},
+    "gpu.8": {"cpus": 32, "gpus": 8},
+}
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _positive(name: str, raw: str, kind: type) -> float | int:
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SpecError(f"{name}={raw!r} is not a {kind.__name__}") from None
+    if value <= 0:
+        raise SpecError(f"{name}={raw!r} must be > 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the settings; ``Settings.from_env()`` reads the environment."""
+
+    home: Path
+    store: str
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    ray_address: str | None = None
+    num_cpus: int = 1
+    object_store_mb: int = 512
+    poll_s: float = 0.05
+    instance_types: dict[str, dict[str, float]] = field(default_factory=lambda: INSTANCE_TYPES)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read every setting from ``env`` (default ``os.environ``).
+
+        Raises SpecError for a malformed number.
+        """
+        env = os.environ if env is None else env
+        home = Path(env.get("RAYMAKER_HOME") or Path.home() / ".raymaker").expanduser()
+        store = env.get("RAYMAKER_STORE") or str(home / "store")
+        cpus = env.get("RAYMAKER_NUM_CPUS")
+        mem = env.get("RAYMAKER_OBJECT_STORE_MB")
+        default_mem = min(max(_memory_bytes() // 8 >> 20, 512), 4096)
+        return cls(
+            home=home,
+            store=store,
+            s3_endpoint_url=env.get("RAYMAKER_S3_ENDPOINT_URL")
+            or env.get("AWS_ENDPOINT_URL_S3")
+            or env.get("AWS_ENDPOINT_URL")
+            or None,
+            s3_region=env.get("RAYMAKER_S3_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            ray_address=env.get("RAY_ADDRESS") or None,
+            num_cpus=int(_positive("RAYMAKER_NUM_CPUS", cpus, int))
+            if cpus
+            else os.cpu_count() or 1,
+            object_store_mb=int(_positive("RAYMAKER_OBJECT_STORE_MB", mem, int))
+            if mem
+            else default_mem,
+            poll_s=float(_positive("RAYMAKER_POLL_S", env.get("RAYMAKER_POLL_S", "0.05"), float)),
+        )
+
+    def replace(self, **changes) -> Settings:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    def job_env(self) -> dict[str, str]:
+        """The settings a submitted job must see to use the same store."""
+        values = {
+            "RAYMAKER_STORE": self.store,
+            "RAYMAKER_S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "RAYMAKER_S3_REGION": self.s3_region,
+            "RAYMAKER_POLL_S": str(self.poll_s),
+        }
+        return {k: v for k, v in values.items() if k in FORWARDED_TO_JOBS and v}
+
+    def resources_for(self, instance_type: str) -> dict[str, float]:
+        """The per-worker resources of a preset. Raises SpecError naming the allowed presets."""
+        try:
+            return dict(self.instance_types[instance_type])
+        except KeyError:
+            allowed = ", ".join(sorted(self.instance_types))
+            raise SpecError(
+                f"instance_type {instance_type!r} is not a known preset; allowed: {allowed}"
+            ) from None

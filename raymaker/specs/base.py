@@ -1,0 +1,97 @@
+"""The base of every spec: strict pydantic models and errors that name the field path."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from raymaker.errors import SpecError
+
+NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+NAME_RULE = "1-63 letters, digits and hyphens, starting and ending with a letter or digit"
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description=f"A resource name: {NAME_RULE}.")]
+Uri = Annotated[str, Field(min_length=1, description="A store key, a local path or a URI.")]
+
+
+class SpecModel(BaseModel):
+    """A strict model: unknown fields are errors, fields are checked on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+class ResourceSpec(SpecModel):
+    """The fields every resource kind shares."""
+
+    name: Name | None = Field(
+        None, description="Unique name; generated from the kind and time when omitted."
+    )
+    description: str | None = Field(None, description="Free text shown by describe.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Free-form labels.")
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid resource name, else raise SpecError."""
+    if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+        raise SpecError(f"name {name!r} is invalid: use {NAME_RULE}")
+    return name
+
+
+def _allowed_fields(model: type[BaseModel] | None, loc: tuple) -> list[str] | None:
+    """The field names of the model that holds ``loc``'s last part (best effort)."""
+    import typing
+
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            # a discriminated union tag ("TrainingJob") or a dict key
+            return None
+        info = fields.get(part)
+        if info is None:
+            return None
+        current = _model_in(info.annotation, typing)
+    fields = getattr(current, "model_fields", None)
+    return sorted(fields) if fields else None
+
+
+def _model_in(annotation: Any, typing) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg, typing)
+        if found is not None:
+            return found
+    return None
+
+
+def format_validation_error(
+    exc: ValidationError, *, model: type[BaseModel] | None = None, source: str = "spec"
+) -> str:
+    """One line per problem, each naming the field path, the problem and the value given."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        shown = [p for p in loc if not (isinstance(p, str) and p[:1].isupper())]
+        path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in shown)
+        path = path.replace(".[", "[") or "(top level)"
+        kind = err.get("type", "")
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        if kind == "extra_forbidden":
+            allowed = _allowed_fields(model, tuple(p for p in loc if not _is_tag(p)))
+            msg = "unknown field" + (f"; allowed fields: {', '.join(allowed)}" if allowed else "")
+        elif kind == "missing":
+            msg = "field required"
+        given = err.get("input")
+        if kind not in ("missing", "extra_forbidden") and not isinstance(given, dict | list):
+            msg = f"{msg} (got {given!r})"
+        lines.append(f"{source}.{path}: {msg}" if path != "(top level)" else f"{source}: {msg}")
+    return "invalid spec:\n  " + "\n  ".join(lines)
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and part[:1].isupper()

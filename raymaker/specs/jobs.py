@@ -1,0 +1,202 @@
+"""Specs of the job kinds: ProcessingJob, TrainingJob, TuningJob, TransformJob."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from raymaker.specs.base import Name, ResourceSpec, SpecModel, Uri
+
+Scalar = str | int | float | bool
+
+
+class Resources(SpecModel):
+    """How many workers ("instances") and of which preset."""
+
+    instance_count: int = Field(1, ge=1, le=1024, description="Number of workers.")
+    instance_type: str = Field(
+        "cpu.1", min_length=1, description="A resource preset (settings.INSTANCE_TYPES)."
+    )
+
+
+class ProcessingInput(SpecModel):
+    """One input channel, downloaded before the script starts."""
+
+    name: Name = Field(description="Channel name; also the folder name under processing/input.")
+    source: Uri = Field(description="Store key or URI to download (an object or a prefix).")
+    destination: str | None = Field(
+        None,
+        description="Where the script sees it; default /opt/ml/processing/input/<name>. "
+        "Paths under /opt/ml are mapped into the job's own folder.",
+    )
+
+
+class ProcessingOutput(SpecModel):
+    """One output channel, uploaded after the script succeeds."""
+
+    name: Name = Field(description="Channel name; also the folder name under processing/output.")
+    source: str | None = Field(
+        None, description="Folder the script writes; default /opt/ml/processing/output/<name>."
+    )
+    destination: Uri | None = Field(
+        None, description="Where to publish it; default the job's output/<name> in the store."
+    )
+
+
+class ProcessingJob(ResourceSpec, Resources):
+    """A SageMaker-style processing job running the user's script."""
+
+    kind: Literal["ProcessingJob"] = Field("ProcessingJob", description="The resource kind.")
+    code: str = Field(min_length=1, description="The script to run (a local path or store URI).")
+    source_dir: str | None = Field(
+        None, description="Folder holding ``code`` and its helpers; the script's working folder."
+    )
+    command: list[str] = Field(
+        default_factory=lambda: ["python3"], min_length=1, description="Interpreter and flags."
+    )
+    arguments: list[str] = Field(default_factory=list, description="Arguments for the script.")
+    inputs: list[ProcessingInput] = Field(default_factory=list, description="Input channels.")
+    outputs: list[ProcessingOutput] = Field(default_factory=list, description="Output channels.")
+    environment: dict[str, str] = Field(default_factory=dict, description="Extra env variables.")
+    max_runtime_in_seconds: int | None = Field(None, gt=0, description="Stop the job after this.")
+
+    @model_validator(mode="after")
+    def _unique_channels(self):
+        for label, items in (("inputs", self.inputs), ("outputs", self.outputs)):
+            names = [i.name for i in items]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{label} has duplicate channel names: {', '.join(dupes)}")
+        return self
+
+
+class MetricDefinition(SpecModel):
+    """A metric read from the job's output with a regex (SageMaker ``metric_definitions``)."""
+
+    name: str = Field(min_length=1, alias="Name", description="Metric name.")
+    regex: str = Field(min_length=1, alias="Regex", description="Regex with one group: the value.")
+
+
+class TrainingJob(ResourceSpec, Resources):
+    """A training job: a built-in algorithm or the user's script (script mode)."""
+
+    kind: Literal["TrainingJob"] = Field("TrainingJob", description="The resource kind.")
+    algorithm: str | None = Field(
+        None, description="A built-in algorithm (xgboost, lightgbm, ...); or give entry_point."
+    )
+    entry_point: str | None = Field(None, description="The user's training script.")
+    source_dir: str | None = Field(None, description="Folder holding the script and helpers.")
+    framework: Literal["xgboost", "lightgbm", "pytorch", "sklearn"] | None = Field(
+        None, description="Framework of the script or model."
+    )
+    hyperparameters: dict[str, Scalar] = Field(default_factory=dict, description="Passed as args.")
+    inputs: dict[str, Uri] = Field(default_factory=dict, description="Channel name -> data URI.")
+    label: str | None = Field(None, description="Target column for built-in algorithms.")
+    recipe: Uri | None = Field(None, description="A data recipe applied before training.")
+    environment: dict[str, str] = Field(default_factory=dict, description="Extra env variables.")
+    metric_definitions: list[MetricDefinition] = Field(default_factory=list)
+    output_path: Uri | None = Field(None, description="Where the model artifact goes.")
+    checkpoint_uri: Uri | None = Field(None, description="Where checkpoints go.")
+    max_run: int | None = Field(None, gt=0, description="Stop the job after this many seconds.")
+    max_retry_attempts: int = Field(0, ge=0, le=30, description="Restarts after a failure.")
+    use_gpu: bool | None = Field(None, description="Default: from the instance type.")
+
+    @model_validator(mode="after")
+    def _one_program(self):
+        if bool(self.algorithm) == bool(self.entry_point):
+            raise ValueError(
+                "give exactly one of algorithm or entry_point "
+                f"(algorithm={self.algorithm!r}, entry_point={self.entry_point!r})"
+            )
+        return self
+
+
+class ParameterRange(SpecModel):
+    """A hyperparameter range: continuous, integer or categorical."""
+
+    type: Literal["Continuous", "Integer", "Categorical"] = Field(description="Range type.")
+    min_value: float | None = Field(None, description="Lower bound (Continuous/Integer).")
+    max_value: float | None = Field(None, description="Upper bound (Continuous/Integer).")
+    values: list[Scalar] | None = Field(None, description="Choices (Categorical).")
+    scaling_type: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.type == "Categorical":
+            if not self.values:
+                raise ValueError("a Categorical range needs a non-empty values list")
+            return self
+        if self.min_value is None or self.max_value is None:
+            raise ValueError(f"a {self.type} range needs min_value and max_value")
+        if self.min_value >= self.max_value:
+            raise ValueError(f"min_value ({self.min_value}) must be < max_value ({self.max_value})")
+        if self.scaling_type == "Logarithmic" and self.min_value <= 0:
+            raise ValueError(f"Logarithmic scaling needs min_value > 0 (got {self.min_value})")
+        return self
+
+
+class Objective(SpecModel):
+    metric_name: str = Field(min_length=1, description="The metric to optimize.")
+    type: Literal["Maximize", "Minimize"] = Field("Maximize", description="Direction.")
+
+
+class TuningJob(ResourceSpec):
+    """Hyperparameter tuning over a training job template."""
+
+    kind: Literal["TuningJob"] = Field("TuningJob", description="The resource kind.")
+    training: TrainingJob = Field(description="The training job each trial runs.")
+    objective: Objective
+    hyperparameter_ranges: dict[str, ParameterRange] = Field(min_length=1)
+    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian"
+    max_jobs: int | None = Field(None, ge=1, description="Trials in all (Grid: inferred).")
+    max_parallel_jobs: int = Field(1, ge=1, description="Trials at once.")
+    max_runtime_in_seconds: int | None = Field(None, gt=0)
+    early_stopping_type: Literal["Off", "Auto"] = "Off"
+    random_seed: int | None = None
+    warm_start_parents: list[Name] = Field(default_factory=list)
+    warm_start_type: Literal["IdenticalDataAndAlgorithm", "TransferLearning"] | None = None
+
+    @model_validator(mode="after")
+    def _grid_is_categorical(self):
+        if self.strategy == "Grid":
+            bad = sorted(
+                k for k, r in self.hyperparameter_ranges.items() if r.type != "Categorical"
+            )
+            if bad:
+                raise ValueError(
+                    "strategy Grid needs Categorical ranges only; not categorical: "
+                    + ", ".join(bad)
+                )
+        elif self.max_jobs is None:
+            raise ValueError(f"max_jobs is required for strategy {self.strategy}")
+        return self
+
+
+class TransformInput(SpecModel):
+    data_uri: Uri = Field(description="A file, prefix or glob of CSV / JSON Lines / Parquet.")
+    content_type: str = Field("text/csv", description="MIME type of the input.")
+    split_type: Literal["Line", "None"] = "Line"
+    compression_type: Literal["None", "Gzip"] = "None"
+
+
+class TransformOutput(SpecModel):
+    path: Uri | None = Field(None, description="Where results go; default the job's output.")
+    accept: str = Field("text/csv", description="MIME type of the results.")
+    assemble_with: Literal["Line", "None"] = "Line"
+
+
+class TransformJob(ResourceSpec, Resources):
+    """Batch transform: a model over a data set."""
+
+    kind: Literal["TransformJob"] = Field("TransformJob", description="The resource kind.")
+    model_data: Uri = Field(description="Model artifact URI or registry://group/version.")
+    input: TransformInput
+    output: TransformOutput = Field(default_factory=TransformOutput)
+    strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
+    max_concurrent_transforms: int | None = Field(None, ge=1)
+    max_payload_mb: int = Field(6, ge=1, le=100)
+    join_source: Literal["Input", "None"] = "None"
+    input_filter: str | None = None
+    output_filter: str | None = None
+    on_bad_rows: Literal["fail", "skip"] = "fail"

@@ -1,0 +1,50 @@
+"""The layout of the store, in one place.
+
+<store>/
+  data/<key_prefix>/...          uploaded data (``Session.upload_data``)
+  jobs/<name>/record.json        the job record: spec, status, times, traceback, result
+  jobs/<name>/spec.yaml          the spec as submitted
+  jobs/<name>/logs.txt           the job's output, saved when it ends
+  jobs/<name>/output/...         the job's outputs (published only on success)
+  jobs/<name>/_tmp/...           outputs while the job runs
+  models/<name>/...              model artifacts
+  registry/<group>/...           model registry groups and versions
+  endpoints/<name>/...           endpoint desired state
+  capture/<endpoint>/...         captured requests/responses
+"""
+
+from __future__ import annotations
+
+from raymaker.storage.uri import join
+
+DATA = "data"
+JOBS = "jobs"
+MODELS = "models"
+REGISTRY = "registry"
+ENDPOINTS = "endpoints"
+CAPTURE = "capture"
+TOP_LEVEL = (DATA, JOBS, MODELS, REGISTRY, ENDPOINTS, CAPTURE)
+
+
+def job_dir(name: str) -> str:
+    return join(JOBS, name)
+
+
+def job_record(name: str) -> str:
+    return join(JOBS, name, "record.json")
+
+
+def job_spec(name: str) -> str:
+    return join(JOBS, name, "spec.yaml")
+
+
+def job_logs(name: str) -> str:
+    return join(JOBS, name, "logs.txt")
+
+
+def job_output(name: str, *parts: str) -> str:
+    return join(JOBS, name, "output", *parts)
+
+
+def job_staging(name: str, *parts: str) -> str:
+    return join(JOBS, name, "_tmp", *parts)

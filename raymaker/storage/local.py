@@ -1,0 +1,126 @@
+"""The local-folder store backend: plain files, atomic write-then-rename."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from typing import IO
+
+from raymaker.errors import Conflict, NotFound
+from raymaker.storage.store import Store
+from raymaker.storage.uri import clean_key
+
+
+class LocalStore(Store):
+    """A store in a local folder (``file://`` or a plain path)."""
+
+    def path(self, key: str) -> str:
+        """The local filesystem path of ``key``."""
+        key = clean_key(key)
+        return os.path.join(self.root.path, *key.split("/")) if key else self.root.path
+
+    def _tmp_beside(self, path: str) -> str:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.path.join(os.path.dirname(path), f".tmp-{uuid.uuid4().hex}")
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            with open(self.path(key), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFound(f"no object at {self.uri(key)}") from None
+
+    def write_bytes(self, key: str, data: bytes) -> str:
+        path = self.path(key)
+        tmp = self._tmp_beside(path)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return self.uri(key)
+
+    def create_bytes(self, key: str, data: bytes) -> str:
+        path = self.path(key)
+        tmp = self._tmp_beside(path)
+        with open(tmp, "wb") as f:
+            f.write(data)
+        try:
+            os.link(tmp, path)  # atomic and fails if the name is taken
+        except FileExistsError:
+            raise Conflict(f"{self.uri(key)} already exists") from None
+        finally:
+            os.unlink(tmp)
+        return self.uri(key)
+
+    def exists(self, key: str) -> bool:
+        return os.path.exists(self.path(key))
+
+    def list(self, prefix: str = "", *, recursive: bool = False) -> list[str]:
+        base = self.path(prefix)
+        prefix = clean_key(prefix)
+        if os.path.isfile(base):
+            return [prefix]
+        if not os.path.isdir(base):
+            return []
+        if not recursive:
+            names = [n for n in os.listdir(base) if not n.startswith(".tmp-")]
+            return sorted(f"{prefix}/{n}" if prefix else n for n in names)
+        out = []
+        for dirpath, _, files in os.walk(base):
+            rel = os.path.relpath(dirpath, self.root.path).replace(os.sep, "/")
+            for name in files:
+                if not name.startswith(".tmp-"):
+                    out.append(name if rel == "." else f"{rel}/{name}")
+        return sorted(out)
+
+    def delete(self, key: str, *, recursive: bool = False) -> None:
+        path = self.path(key)
+        if os.path.isdir(path):
+            if recursive:
+                shutil.rmtree(path, ignore_errors=True)
+        elif os.path.exists(path):
+            os.unlink(path)
+
+    def put_file(self, local_path: str, key: str) -> str:
+        path = self.path(key)
+        tmp = self._tmp_beside(path)
+        shutil.copyfile(local_path, tmp)
+        os.replace(tmp, path)
+        return self.uri(key)
+
+    def put_dir(self, local_dir: str, key: str) -> str:
+        for dirpath, _, files in os.walk(local_dir):
+            rel = os.path.relpath(dirpath, local_dir)
+            for name in files:
+                sub = name if rel == "." else os.path.join(rel, name).replace(os.sep, "/")
+                self.put_file(os.path.join(dirpath, name), f"{key}/{sub}" if key else sub)
+        return self.uri(key)
+
+    def get(self, key: str, local_path: str) -> str:
+        path = self.path(key)
+        if os.path.isdir(path):
+            shutil.copytree(path, local_path, dirs_exist_ok=True)
+        elif os.path.isfile(path):
+            if os.path.isdir(local_path):
+                local_path = os.path.join(local_path, os.path.basename(path))
+            os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
+            shutil.copyfile(path, local_path)
+        else:
+            raise NotFound(f"no object or prefix at {self.uri(key)}")
+        return local_path
+
+    def open(self, key: str, mode: str = "rb") -> IO:
+        path = self.path(key)
+        if "w" in mode or "a" in mode or "x" in mode:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            return open(path, mode)
+        except FileNotFoundError:
+            raise NotFound(f"no object at {self.uri(key)}") from None
+
+    def move(self, src: str, dst: str) -> None:
+        source, target = self.path(src), self.path(dst)
+        if not os.path.exists(source):
+            raise NotFound(f"no object or prefix at {self.uri(src)}")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(source, target)

@@ -1,0 +1,130 @@
+"""The fsspec store backend: ``s3://`` (s3fs) and any other fsspec protocol."""
+
+from __future__ import annotations
+
+import os
+from typing import IO
+
+from raymaker.errors import Conflict, MissingDependency, NotFound
+from raymaker.storage.store import Store
+from raymaker.storage.uri import clean_key
+
+# Packages that provide each protocol, for the error when one is missing.
+PROTOCOL_PACKAGES = {"s3": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs", "abfs": "adlfs"}
+
+
+class FsspecStore(Store):
+    """A store on an fsspec filesystem; on S3 every record write is a single PUT."""
+
+    def __init__(self, root, *, options=None):
+        super().__init__(root, options=options)
+        import fsspec
+
+        opts = dict(self.options)
+        if root.scheme == "s3":
+            # Listings must reflect other processes' writes (jobs, concurrent registrations).
+            opts.setdefault("use_listings_cache", False)
+            opts.setdefault("skip_instance_cache", True)
+        try:
+            self.fs = fsspec.filesystem(root.scheme, **opts)
+        except (ImportError, ValueError) as exc:
+            package = PROTOCOL_PACKAGES.get(root.scheme, root.scheme)
+            if isinstance(exc, ImportError) or "Protocol not known" in str(exc):
+                raise MissingDependency.for_package(package, f"the {root.scheme}:// store") from exc
+            raise
+
+    def path(self, key: str) -> str:
+        key = clean_key(key)
+        return f"{self.root.path}/{key}" if key else self.root.path
+
+    def _key_of(self, path: str) -> str:
+        return path[len(self.root.path) :].lstrip("/")
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self.fs.cat_file(self.path(key))
+        except (FileNotFoundError, IsADirectoryError):
+            raise NotFound(f"no object at {self.uri(key)}") from None
+
+    def write_bytes(self, key: str, data: bytes) -> str:
+        self.fs.pipe_file(self.path(key), data)  # one PUT: atomic on S3
+        return self.uri(key)
+
+    def create_bytes(self, key: str, data: bytes) -> str:
+        try:
+            with self.fs.open(self.path(key), "xb") as f:  # conditional PUT (If-None-Match)
+                f.write(data)
+        except FileExistsError:
+            raise Conflict(f"{self.uri(key)} already exists") from None
+        return self.uri(key)
+
+    def exists(self, key: str) -> bool:
+        return self.fs.exists(self.path(key))
+
+    def list(self, prefix: str = "", *, recursive: bool = False) -> list[str]:
+        path = self.path(prefix)
+        try:
+            if recursive:
+                found = self.fs.find(path)
+            else:
+                found = self.fs.ls(path, detail=False)
+        except FileNotFoundError:
+            return []
+        keys = sorted(k for k in (self._key_of(p.rstrip("/")) for p in found) if k)
+        own = clean_key(prefix)
+        if recursive or keys == [own]:  # a prefix's files, or a single object
+            return keys
+        return [k for k in keys if k != own]
+
+    def delete(self, key: str, *, recursive: bool = False) -> None:
+        path = self.path(key)
+        try:
+            if recursive:
+                self.fs.rm(path, recursive=True)
+            else:
+                self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+
+    def put_file(self, local_path: str, key: str) -> str:
+        self.fs.put_file(local_path, self.path(key))
+        return self.uri(key)
+
+    def put_dir(self, local_dir: str, key: str) -> str:
+        for dirpath, _, files in os.walk(local_dir):
+            rel = os.path.relpath(dirpath, local_dir)
+            for name in files:
+                sub = name if rel == "." else os.path.join(rel, name).replace(os.sep, "/")
+                self.put_file(os.path.join(dirpath, name), f"{key}/{sub}" if key else sub)
+        return self.uri(key)
+
+    def get(self, key: str, local_path: str) -> str:
+        path = self.path(key)
+        if self.fs.isfile(path):
+            if os.path.isdir(local_path):
+                local_path = os.path.join(local_path, os.path.basename(path))
+            os.makedirs(os.path.dirname(os.path.abspath(local_path)), exist_ok=True)
+            self.fs.get_file(path, local_path)
+            return local_path
+        files = self.list(key, recursive=True)
+        if not files:
+            raise NotFound(f"no object or prefix at {self.uri(key)}")
+        base = clean_key(key)
+        for file_key in files:
+            rel = file_key[len(base) :].lstrip("/") if base else file_key
+            target = os.path.join(local_path, *rel.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            self.fs.get_file(self.path(file_key), target)
+        return local_path
+
+    def open(self, key: str, mode: str = "rb") -> IO:
+        try:
+            return self.fs.open(self.path(key), mode)
+        except FileNotFoundError:
+            raise NotFound(f"no object at {self.uri(key)}") from None
+
+    def move(self, src: str, dst: str) -> None:
+        source = self.path(src)
+        if not self.fs.exists(source):
+            raise NotFound(f"no object or prefix at {self.uri(src)}")
+        self.fs.mv(source, self.path(dst), recursive=True)
