@@ -2,9 +2,9 @@
 
 | variable | default | meaning |
 | --- | --- | --- |
-| ``RAYMAKER_HOME`` | ``~/.raymaker`` | local state: the embedded cluster's address, scratch folders |
-| ``RAYMAKER_STORE`` | ``$RAYMAKER_HOME/store`` | the store: a folder or any fsspec URI (``s3://b/prefix``) |
-| ``RAYMAKER_S3_ENDPOINT_URL`` | ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL`` | S3-compatible server |
+| ``RAYMAKER_HOME`` | ``~/.raymaker`` | local state: the local head's address, scratch |
+| ``RAYMAKER_STORE`` | ``$RAYMAKER_HOME/store`` | a folder or any fsspec URI (``s3://b/p``) |
+| ``RAYMAKER_S3_ENDPOINT_URL`` | ``AWS_ENDPOINT_URL(_S3)`` | an S3-compatible server |
 | ``RAYMAKER_S3_REGION`` | ``AWS_DEFAULT_REGION`` | region for the S3 client |
 | ``RAY_ADDRESS`` | unset | an existing cluster (``http://head:8265``, ``host:6379``, ``auto``) |
 | ``RAYMAKER_NUM_CPUS`` | all cores | size of the embedded local Ray |

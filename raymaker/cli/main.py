@@ -58,12 +58,18 @@ def validate(specs):
 @click.option("--name", help="Job name (default: the spec's name, else generated).")
 def run(spec, name):
     """Run SPEC (a file or store URI) in this process and record it as a job."""
+    import os
+
     from raymaker.jobs.runner import run_spec
     from raymaker.specs import load_spec
+    from raymaker.storage.staging import is_uri
 
     session = _session()
     loaded = load_spec(spec, store=session.store)
-    record = run_spec(loaded, name=name, settings=session.settings, store=session.store)
+    base_dir = None if is_uri(spec) else os.path.dirname(os.path.abspath(spec))
+    record = run_spec(
+        loaded, name=name, settings=session.settings, store=session.store, base_dir=base_dir
+    )
     click.echo(f"raymaker: job {record.name} {record.status.value}", err=True)
     if record.status.value != "SUCCEEDED":
         sys.exit(JobFailed.exit_code)
@@ -88,7 +94,8 @@ def submit(spec, name, wait, logs, timeout, output):
     click.echo(f"submitted job {handle.name}", err=True)
     if wait or logs:
         handle.wait(timeout=timeout, logs=logs)
-        emit(_when(handle.describe().model_dump(mode="json")) | {"spec": None}, output)
+        record = handle.describe().model_dump(mode="json", exclude={"spec"})
+        emit(_when(record) if output == "table" else record, output)
 
 
 @cli.group()

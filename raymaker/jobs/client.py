@@ -7,6 +7,7 @@ to Ray Jobs. ``JobHandle`` gives every job the same verbs: describe, wait, logs,
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shlex
 import sys
@@ -266,10 +267,8 @@ class JobHandle:
         if record.status.terminal:
             return record
         if record.submission_id:
-            try:
+            with contextlib.suppress(NotFound):
                 self.client.api.stop(record.submission_id)
-            except NotFound:
-                pass
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             record = self.client.refresh(self.name)

@@ -32,7 +32,7 @@ from raymaker.jobs.records import (
     write_record,
 )
 from raymaker.settings import Settings
-from raymaker.specs.base import ResourceSpec
+from raymaker.specs.base import ResourceSpec, check_name
 from raymaker.storage import Store, layout, store_for_settings
 
 # kind -> "module:function(spec, ctx) -> dict"
@@ -91,23 +91,34 @@ def run_spec(
     name: str | None = None,
     settings: Settings | None = None,
     store: Store | None = None,
+    base_dir: str | None = None,
 ) -> JobRecord:
     """Run ``spec`` here and return its final record (SUCCEEDED, FAILED or STOPPED).
 
+    Local files the spec names (relative to ``base_dir``, the spec file's folder) are first
+    copied into the job's folder in the store, as a submitted job's are.
     Raises Conflict when the name belongs to another job, SpecError for a kind with no runner.
     Failures of the job itself do not raise: they are in the returned record.
     """
+    from raymaker.jobs.staging import stage
+
     settings = settings or Settings.from_env()
     store = store or store_for_settings(settings)
-    name = name or spec.name or generate_name(spec.kind)
+    name = check_name(name or spec.name or generate_name(spec.kind))
     fn = runner_for(spec.kind)
     record = _claim(store, name, spec)
     workdir = Path(tempfile.mkdtemp(prefix=f"raymaker-{name}-"))
     ctx = JobContext(name=name, store=store, settings=settings, workdir=workdir, record=record)
     with _LogCapture(store, name), _sigterm_stops():
         try:
+            staged = stage(spec, store, name, base_dir)
+            if staged is not spec:
+                spec = staged
+                record.spec = spec.model_dump(mode="json", exclude_defaults=True)
             record.result = fn(spec, ctx) or {}
             record.status = JobStatus.SUCCEEDED
+            if record.progress:
+                record.progress["stage"] = "done"
         except JobStopped as exc:
             record.status, record.failure_reason = JobStatus.STOPPED, str(exc.args[0])
         except KeyboardInterrupt:

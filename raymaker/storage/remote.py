@@ -64,10 +64,7 @@ class FsspecStore(Store):
     def list(self, prefix: str = "", *, recursive: bool = False) -> list[str]:
         path = self.path(prefix)
         try:
-            if recursive:
-                found = self.fs.find(path)
-            else:
-                found = self.fs.ls(path, detail=False)
+            found = self.fs.find(path) if recursive else self.fs.ls(path, detail=False)
         except FileNotFoundError:
             return []
         keys = sorted(k for k in (self._key_of(p.rstrip("/")) for p in found) if k)
@@ -125,6 +122,17 @@ class FsspecStore(Store):
 
     def move(self, src: str, dst: str) -> None:
         source = self.path(src)
-        if not self.fs.exists(source):
-            raise NotFound(f"no object or prefix at {self.uri(src)}")
-        self.fs.mv(source, self.path(dst), recursive=True)
+        if self.fs.isfile(source):
+            pairs = [(source, self.path(dst))]
+        else:
+            base = clean_key(src)
+            files = self.list(src, recursive=True)
+            if not files:
+                raise NotFound(f"no object or prefix at {self.uri(src)}")
+            pairs = [
+                (self.path(k), self.path(f"{dst}/{k[len(base) :].lstrip('/')}")) for k in files
+            ]
+        for old, new in pairs:  # server-side copies, then the deletes
+            self.fs.copy(old, new)
+        for old, _ in pairs:
+            self.fs.rm_file(old)

@@ -1,0 +1,101 @@
+"""The CLI without Ray: rendering, exit codes, validate, run, jobs on finished records."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from raymaker.cli.main import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+
+def cli(*args, env=None, check=None):
+    proc = subprocess.run(
+        [sys.executable, "-m", "raymaker", *args],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=ROOT,
+    )  # fmt: skip
+    if check is not None:
+        assert proc.returncode == check, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture
+def store_env(tmp_path, monkeypatch):
+    store = str(tmp_path / "store")
+    monkeypatch.setenv("RAYMAKER_STORE", store)
+    return {"RAYMAKER_STORE": store}
+
+
+def run_main(capsys, *args):
+    code = 0
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_validate_good_and_bad_specs(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: ProcessingJob\ncode: x.py\ninstance_count: 0\nbogus: 1\n")
+    code, out, err = run_main(
+        capsys, "validate", os.path.join(ROOT, "jobs", "hello.yaml"), str(bad)
+    )
+    assert code == 2
+    assert "hello.yaml: ok (ProcessingJob)" in out
+    assert "bad.yaml.instance_count: Input should be greater than or equal to 1 (got 0)" in err
+    assert "bad.yaml.bogus: unknown field; allowed fields:" in err
+
+
+def test_run_then_list_describe_logs_in_every_format(store_env, capsys):
+    code, _, err = run_main(
+        capsys, "run", "--name", "hello-1", os.path.join(ROOT, "jobs", "hello.yaml")
+    )
+    assert code == 0, err
+    code, out, _ = run_main(capsys, "jobs", "list")
+    assert "hello-1" in out and "SUCCEEDED" in out and out.startswith("NAME")
+    code, out, _ = run_main(capsys, "jobs", "list", "-o", "json")
+    assert json.loads(out)[0]["name"] == "hello-1"
+    code, out, _ = run_main(capsys, "jobs", "describe", "hello-1", "-o", "yaml")
+    record = yaml.safe_load(out)
+    assert record["status"] == "SUCCEEDED" and record["kind"] == "ProcessingJob"
+    code, out, _ = run_main(capsys, "jobs", "describe", "hello-1")
+    assert "status: SUCCEEDED" in out
+    code, out, _ = run_main(capsys, "jobs", "logs", "hello-1")
+    assert "hello from raymaker" in out
+
+
+def test_errors_map_to_exit_codes(store_env):
+    proc = cli("jobs", "describe", "no-such-job", env=store_env, check=3)
+    assert "error: no job named 'no-such-job'" in proc.stderr
+    proc = cli("run", "--name", "twice", "jobs/hello.yaml", env=store_env, check=0)
+    proc = cli("run", "--name", "twice", "jobs/hello.yaml", env=store_env, check=4)
+    assert "already exists" in proc.stderr
+    proc = cli("run", "--name", "bad name", "jobs/hello.yaml", env=store_env, check=2)
+
+
+def test_a_failed_run_exits_7_with_the_traceback(store_env, tmp_path):
+    (tmp_path / "boom.py").write_text("raise RuntimeError('boom in user code')\n")
+    (tmp_path / "boom.yaml").write_text("kind: ProcessingJob\ncode: boom.py\n")
+    proc = cli("run", str(tmp_path / "boom.yaml"), env=store_env, check=7)
+    assert "RuntimeError: boom in user code" in proc.stdout + proc.stderr
+
+
+def test_data_upload_and_download(store_env, tmp_path, capsys):
+    (tmp_path / "f.csv").write_text("a\n1\n")
+    code, out, _ = run_main(capsys, "data", "upload", str(tmp_path / "f.csv"), "--key-prefix", "x")
+    assert code == 0 and out.strip().endswith("/data/x/f.csv")
+    code, out, _ = run_main(capsys, "data", "download", out.strip(), str(tmp_path / "back"))
+    assert open(out.strip()).read() == "a\n1\n"
+
+
+def test_config_and_cluster_status_without_a_cluster(store_env, capsys):
+    code, out, _ = run_main(capsys, "config", "-o", "json")
+    assert json.loads(out)["store"] == store_env["RAYMAKER_STORE"]
+    code, out, _ = run_main(capsys, "cluster", "status", "-o", "json")
+    assert json.loads(out) == {"running": False}

@@ -1,0 +1,48 @@
+import pytest
+
+from raymaker import errors
+
+
+@pytest.mark.parametrize(
+    ("cls", "base", "status", "code"),
+    [
+        (errors.SpecError, ValueError, 400, 2),
+        (errors.InvalidKey, ValueError, 400, 2),
+        (errors.NotFound, LookupError, 404, 3),
+        (errors.Conflict, errors.RaymakerError, 409, 4),
+        (errors.AuthError, PermissionError, 401, 5),
+        (errors.MissingDependency, ImportError, 501, 6),
+        (errors.JobFailed, errors.RaymakerError, 500, 7),
+        (errors.JobStopped, errors.JobFailed, 500, 7),
+        (errors.WaitTimeout, TimeoutError, 504, 8),
+        (errors.ClusterError, ConnectionError, 503, 9),
+    ],
+)
+def test_each_error_has_a_stdlib_base_status_and_exit_code(cls, base, status, code):
+    assert issubclass(cls, errors.RaymakerError)
+    assert issubclass(cls, base)
+    assert cls.http_status == status
+    assert cls.exit_code == code
+
+
+def test_every_error_is_exported_and_drawn_in_the_docstring():
+    for name in errors.__all__:
+        assert name in errors.__doc__
+
+
+def test_job_failed_carries_the_remote_traceback():
+    exc = errors.JobFailed(
+        "job 'x' FAILED", job_name="x", traceback="Traceback ...\nZeroDivisionError"
+    )
+    assert "ZeroDivisionError" in str(exc)
+    assert exc.to_dict()["traceback"].endswith("ZeroDivisionError")
+    assert exc.to_dict()["job_name"] == "x"
+
+
+def test_not_found_message_is_not_quoted():
+    assert str(errors.NotFound("no job named 'a'")) == "no job named 'a'"
+
+
+def test_missing_dependency_names_the_install_command():
+    exc = errors.MissingDependency.for_package("s3fs", "the s3:// store")
+    assert "pip install s3fs" in str(exc)

@@ -1,0 +1,58 @@
+import os
+
+import pytest
+
+from raymaker.errors import InvalidKey, NotFound
+from raymaker.session import Session
+
+
+@pytest.fixture
+def session(settings):
+    return Session(settings=settings)
+
+
+@pytest.fixture
+def files(tmp_path):
+    src = tmp_path / "train"
+    src.mkdir()
+    (src / "a.csv").write_text("x,y\n1,0\n")
+    (src / "b.csv").write_text("x,y\n2,1\n")
+    return src
+
+
+def test_creating_a_session_is_instant_and_touches_nothing(tmp_path):
+    s = Session(store=str(tmp_path / "nowhere"))
+    assert s.settings.store == str(tmp_path / "nowhere")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_upload_file_and_folder_like_sagemaker(session, files):
+    root = session.default_bucket()
+    assert session.upload_data(files / "a.csv") == f"{root}/data/a.csv"
+    assert session.upload_data(files, key_prefix="churn/train") == f"{root}/data/churn/train"
+    assert session.store.list("data/churn/train") == [
+        "data/churn/train/a.csv",
+        "data/churn/train/b.csv",
+    ]
+
+
+def test_uploads_stay_under_data(session, files):
+    uri = session.upload_data(files / "a.csv", key_prefix="jobs/evil")
+    assert uri.endswith("/data/jobs/evil/a.csv")
+    with pytest.raises(InvalidKey):
+        session.upload_data(files / "a.csv", key_prefix="../../etc")
+
+
+def test_download_both_signatures(session, files, tmp_path):
+    uri = session.upload_data(files, key_prefix="dl")
+    got = session.download_data(uri, tmp_path / "out1")
+    assert sorted(os.path.basename(p) for p in got) == ["a.csv", "b.csv"]
+    got = session.download_data(str(tmp_path / "out2"), key_prefix="data/dl/b.csv")
+    assert [open(p).read() for p in got] == ["x,y\n2,1\n"]
+    with pytest.raises(NotFound):
+        session.download_data(session.store.uri("data/none"), tmp_path / "out3")
+
+
+def test_a_foreign_bucket_is_refused(session, files):
+    with pytest.raises(InvalidKey, match="not this session's store"):
+        session.upload_data(files / "a.csv", bucket="someone-elses-bucket")
