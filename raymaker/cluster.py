@@ -146,18 +146,21 @@ class LocalCluster:
 
     def _start(self, timeout: float) -> dict:
         ensure_token()
-        gcs_port, dash_port = _free_port(), _free_port()
+        gcs_port, dash_port, agent_port = _free_port(), _free_port(), _free_port()
         num_cpus = self.settings.num_cpus
         cmd = [
             _ray_command(), "start", "--head", "--block",
             f"--node-ip-address={LOOPBACK}", f"--port={gcs_port}",
             "--include-dashboard=true", f"--dashboard-host={LOOPBACK}",
-            f"--dashboard-port={dash_port}", f"--num-cpus={num_cpus}",
+            f"--dashboard-port={dash_port}", f"--dashboard-agent-listen-port={agent_port}",
+            f"--num-cpus={num_cpus}",
             f"--object-store-memory={self.settings.object_store_mb << 20}",
             "--disable-usage-stats",
         ]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         env.update(RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0")
+        # Jobs find this environment's `raymaker` first (and skip shims such as pyenv's).
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.update(self.settings.job_env())
         self.home.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
@@ -172,7 +175,8 @@ class LocalCluster:
                 raise ClusterError(
                     f"`ray start` exited with {proc.returncode}:\n{self._log_tail()}"
                 )
-            if ping(url, timeout=1.0) and _jobs_api_ready(url):
+            ready = ping(url, timeout=1.0) and _jobs_api_ready(url)
+            if ready and _answers(f"http://{LOOPBACK}:{agent_port}/api/healthz"):
                 state = {
                     "dashboard_url": url,
                     "gcs_address": f"{LOOPBACK}:{gcs_port}",
@@ -214,6 +218,17 @@ def _jobs_api_ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(req, timeout=2.0) as resp:
             return resp.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _answers(url: str) -> bool:
+    """True when an HTTP server answers at ``url`` (any status): the job agent is up."""
+    try:
+        with urllib.request.urlopen(url, timeout=1.0):
+            return True
+    except urllib.error.HTTPError:
+        return True
     except (urllib.error.URLError, OSError):
         return False
 

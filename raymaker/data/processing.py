@@ -75,7 +75,9 @@ def run_processing_job(spec, ctx) -> dict:
         "RAYMAKER_OPT_ML": str(opt_ml),
         "PYTHONUNBUFFERED": "1",
     }
-    cmd = [*spec.command, str(script), *[mapped(a) for a in spec.arguments]]
+    # "python3" (the default) means this environment's interpreter, where the user's packages are.
+    command = [sys.executable] if spec.command == ["python3"] else spec.command
+    cmd = [*command, str(script), *[mapped(a) for a in spec.arguments]]
     ctx.progress(stage="running script", force=True)
     exit_code, stderr_tail = _run_streaming(
         cmd, cwd=str(script.parent), env=env, timeout=spec.max_runtime_in_seconds

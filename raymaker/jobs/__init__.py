@@ -1,6 +1,4 @@
-"""The job layer: records, the runner (``raymaker run``) and the client over Ray Jobs."""
+"""The job layer: records, the runner (``raymaker run``) and the client over Ray Jobs.
 
-from raymaker.jobs.client import JobHandle, JobsClient
-from raymaker.jobs.records import JobRecord, JobStatus
-
-__all__ = ["JobHandle", "JobRecord", "JobStatus", "JobsClient"]
+Submodules are imported where used, so ``raymaker run`` loads only the runner's path.
+"""

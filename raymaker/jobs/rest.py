@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from urllib.parse import quote, urlsplit
 
 from raymaker.errors import AuthError, ClusterError, NotFound, RaymakerError
@@ -88,6 +89,7 @@ class RayJobsApi:
         metadata: dict | None = None,
         entrypoint_num_cpus: float | None = None,
         entrypoint_num_gpus: float | None = None,
+        agent_wait_s: float = 60.0,
     ) -> str:
         """Submit a job; returns its submission id."""
         body = {"entrypoint": entrypoint, "submission_id": submission_id}
@@ -99,8 +101,15 @@ class RayJobsApi:
             body["entrypoint_num_cpus"] = entrypoint_num_cpus
         if entrypoint_num_gpus:
             body["entrypoint_num_gpus"] = entrypoint_num_gpus
-        answer = self._request("POST", "/api/jobs/", body)
-        return answer["submission_id"]
+        deadline = time.monotonic() + agent_wait_s
+        while True:
+            try:
+                return self._request("POST", "/api/jobs/", body)["submission_id"]
+            except RaymakerError as exc:
+                # A head that has just started answers 500 until its job agent registers.
+                if "No available agent" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def details(self, submission_id: str) -> dict:
         """The job's details (``status``, ``message``, ``start_time``, ...). Raises NotFound."""

@@ -1,0 +1,104 @@
+"""The benchmark convention: one script per capability, baselines measured in the same run.
+
+Each script builds a ``Report``: named measurements (a list of samples each), a baseline for
+each ratio, and notes. ``Report.finish()`` prints a table (median, min, ratio against the
+baseline) and writes ``benchmarks/results/<name>.json``. Benchmarks report figures; they do
+not assert (tests assert behaviour).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+@dataclass
+class Row:
+    name: str
+    samples: list[float]
+    unit: str = "s"
+    baseline: str | None = None  # name of the row this one is compared with
+    higher_is_better: bool = False
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+
+@dataclass
+class Report:
+    name: str
+    title: str
+    rows: dict[str, Row] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+
+    def add(self, name: str, samples, *, unit="s", baseline=None, higher_is_better=False) -> Row:
+        row = Row(name, list(samples), unit, baseline, higher_is_better)
+        self.rows[name] = row
+        return row
+
+    def ratio(self, row: Row) -> float | None:
+        """How many times better than its baseline (>1 is better)."""
+        base = self.rows.get(row.baseline) if row.baseline else None
+        if base is None or not row.median or not base.median:
+            return None
+        return row.median / base.median if row.higher_is_better else base.median / row.median
+
+    def table(self) -> str:
+        head = ["measurement", "median", "min", "n", "vs baseline", "baseline"]
+        lines = []
+        for row in self.rows.values():
+            ratio = self.ratio(row)
+            lines.append(
+                [
+                    row.name,
+                    f"{row.median:.3f} {row.unit}",
+                    f"{min(row.samples):.3f} {row.unit}",
+                    str(len(row.samples)),
+                    f"{ratio:.2f}x" if ratio else "-",
+                    row.baseline or "-",
+                ]
+            )
+        widths = [max(len(h), *(len(r[i]) for r in lines)) for i, h in enumerate(head)]
+        fmt = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
+        out = [fmt(head), "-+-".join("-" * w for w in widths), *map(fmt, lines)]
+        return "\n".join(out)
+
+    def finish(self) -> str:
+        """Print the table and notes; write the JSON. Returns the JSON path."""
+        print(f"\n## {self.title}\n")
+        print(self.table())
+        for note in self.notes:
+            print(f"- {note}")
+        os.makedirs(RESULTS, exist_ok=True)
+        path = os.path.join(RESULTS, f"{self.name}.json")
+        data = {
+            "name": self.name,
+            "title": self.title,
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "started": self.started,
+            "rows": [
+                {
+                    "name": r.name,
+                    "unit": r.unit,
+                    "median": r.median,
+                    "min": min(r.samples),
+                    "samples": r.samples,
+                    "baseline": r.baseline,
+                    "ratio": self.ratio(r),
+                }
+                for r in self.rows.values()
+            ],
+            "notes": self.notes,
+        }
+        with open(path, "w") as f:
+            json.dump(data, f, indent=2)
+        print(f"\nwrote {path}")
+        return path
