@@ -214,6 +214,21 @@ def cluster_status(output):
     emit(state or {"running": False}, output)
 
 
+@cluster.command("env")
+def cluster_env():
+    """Print shell exports that point Ray's own CLI at the local head.
+
+    Use: eval "$(raymaker cluster env)"; then `ray job submit -- raymaker run spec.yaml` works.
+    """
+    from raymaker.cluster import LocalCluster
+
+    state = LocalCluster(_session().settings).info()
+    if state is None:
+        raise click.ClickException("no local cluster runs; start one with `raymaker cluster up`")
+    click.echo(f"export RAY_ADDRESS={state['dashboard_url']}")
+    click.echo("export RAY_AUTH_MODE=token")
+
+
 @cli.command()
 @output_option
 def config(output):
