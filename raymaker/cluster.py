@@ -192,8 +192,13 @@ class LocalCluster:
             f"the local Ray head did not start in {timeout:.0f} s:\n{self._log_tail()}"
         )
 
-    def down(self, timeout: float = 30.0) -> bool:
-        """Stop the head started by ``up``. Returns False if none was running."""
+    def down(self, grace_s: float = 5.0) -> bool:
+        """Stop the head started by ``up``: its running jobs first, then its processes.
+
+        Ray drains a node for up to 30 s on SIGTERM; after ``grace_s`` the rest is killed
+        (job records live in the store, so nothing of raymaker's is lost).
+        Returns False if none was running.
+        """
         with self._lock():
             try:
                 state = json.loads(self.state_path.read_text())
@@ -202,7 +207,8 @@ class LocalCluster:
             pid = state.get("pid")
             stopped = _alive(pid)
             if stopped:
-                _killpg(pid, timeout=timeout)
+                _stop_running_jobs(state["dashboard_url"])
+                _killpg(pid, timeout=grace_s)
             self.state_path.unlink(missing_ok=True)
             return stopped
 
@@ -220,6 +226,25 @@ def _jobs_api_ready(url: str) -> bool:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _stop_running_jobs(url: str, wait_s: float = 5.0) -> None:
+    """Ask Ray to stop the head's unfinished jobs, so their drivers do not outlive it."""
+    from raymaker.jobs.rest import TERMINAL, RayJobsApi
+
+    api = RayJobsApi(url, headers=auth_headers(url), timeout=5.0)
+    try:
+        live = [j["submission_id"] for j in api.list() if j.get("status") not in TERMINAL]
+        for sid in live:
+            api.stop(sid)
+        deadline = time.monotonic() + wait_s
+        while live and time.monotonic() < deadline:
+            live = [sid for sid in live if api.status(sid) not in TERMINAL]
+            time.sleep(0.2)
+    except Exception:  # noqa: BLE001 - best effort: the processes are killed next anyway
+        pass
+    finally:
+        api.close()
 
 
 def _answers(url: str) -> bool:

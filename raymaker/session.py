@@ -116,10 +116,12 @@ class Session:
         from raymaker.cluster import gcs_address
 
         address = gcs_address(self.settings)
+        if address not in (None, "auto"):
+            _check_reachable(address)
         try:
             if address is not None:
-                if address.startswith("127.0.0.1:"):
-                    os.environ.setdefault("RAY_AUTH_MODE", "token")  # our local head has it on
+                if address.startswith("127.0.0.1:") and "RAY_AUTH_MODE" not in os.environ:
+                    _enable_ray_token_auth()  # the local head has token auth on
                 ray.init(address=address, logging_level="WARNING", log_to_driver=True)
             else:
                 ray.init(
@@ -128,7 +130,33 @@ class Session:
                     include_dashboard=False,
                     logging_level="WARNING",
                 )
-        except Exception as exc:  # ray raises ConnectionError, RuntimeError, ...
+        except (Exception, SystemExit) as exc:  # ray raises ConnectionError, exits, ...
             raise ClusterError(
                 f"cannot start or reach Ray ({address or 'embedded'}): {exc}"
             ) from exc
+
+
+def _enable_ray_token_auth() -> None:
+    """Turn on Ray token auth in this process, also after ``import ray``.
+
+    Ray reads RAY_AUTH_MODE into its config at import; its own helper refreshes that config.
+    """
+    os.environ["RAY_AUTH_MODE"] = "token"
+    try:
+        from ray._private.authentication.authentication_token_setup import _enable_token_auth
+    except ImportError:  # pragma: no cover - older/newer Ray: the env var must do
+        return
+    _enable_token_auth()
+
+
+def _check_reachable(address: str, timeout: float = 3.0) -> None:
+    """Fail fast (ClusterError) when nothing listens at ``host:port``: ray.init would retry
+    for minutes before giving up."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return
+    except (OSError, ValueError) as exc:
+        raise ClusterError(f"cannot reach Ray at {address}: {exc}") from None

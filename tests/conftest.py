@@ -87,3 +87,9 @@ def local_settings(tmp_path):
     from raymaker.settings import Settings
 
     return Settings.from_env().replace(store=str(tmp_path / "store"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+
+    shutil.rmtree(_HOME, ignore_errors=True)

@@ -94,7 +94,8 @@ def test_data_upload_and_download(store_env, tmp_path, capsys):
     assert open(out.strip()).read() == "a\n1\n"
 
 
-def test_config_and_cluster_status_without_a_cluster(store_env, capsys):
+def test_config_and_cluster_status_without_a_cluster(store_env, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAYMAKER_HOME", str(tmp_path / "home"))
     code, out, _ = run_main(capsys, "config", "-o", "json")
     assert json.loads(out)["store"] == store_env["RAYMAKER_STORE"]
     code, out, _ = run_main(capsys, "cluster", "status", "-o", "json")
