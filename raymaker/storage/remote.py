@@ -87,14 +87,6 @@ class FsspecStore(Store):
         self.fs.put_file(local_path, self.path(key))
         return self.uri(key)
 
-    def put_dir(self, local_dir: str, key: str) -> str:
-        for dirpath, _, files in os.walk(local_dir):
-            rel = os.path.relpath(dirpath, local_dir)
-            for name in files:
-                sub = name if rel == "." else os.path.join(rel, name).replace(os.sep, "/")
-                self.put_file(os.path.join(dirpath, name), f"{key}/{sub}" if key else sub)
-        return self.uri(key)
-
     def get(self, key: str, local_path: str) -> str:
         path = self.path(key)
         if self.fs.isfile(path):

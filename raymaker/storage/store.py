@@ -59,8 +59,13 @@ class Store:
         raise NotImplementedError
 
     def put_dir(self, local_dir: str, key: str) -> str:
-        """Copy a local folder's contents under ``key``. Returns the prefix URI."""
-        raise NotImplementedError
+        """Copy a local folder's contents under ``key``, file by file. Returns the prefix URI."""
+        for dirpath, _, files in os.walk(local_dir):
+            rel = os.path.relpath(dirpath, local_dir)
+            for name in files:
+                sub = name if rel == "." else os.path.join(rel, name).replace(os.sep, "/")
+                self.put_file(os.path.join(dirpath, name), f"{key}/{sub}" if key else sub)
+        return self.uri(key)
 
     def get(self, key: str, local_path: str) -> str:
         """Copy an object or a whole prefix to ``local_path``. Raises NotFound."""
