@@ -32,6 +32,7 @@ from raymaker.jobs.records import (
     write_record,
 )
 from raymaker.settings import Settings
+from raymaker.specs import dump_spec
 from raymaker.specs.base import ResourceSpec, check_name
 from raymaker.storage import Store, layout, store_for_settings
 
@@ -115,6 +116,7 @@ def run_spec(
             if staged is not spec:
                 spec = staged
                 record.spec = spec.model_dump(mode="json", exclude_defaults=True)
+                store.write_text(layout.job_spec(name), dump_spec(spec))
             record.result = fn(spec, ctx) or {}
             record.status = JobStatus.SUCCEEDED
             if record.progress:
@@ -168,7 +170,8 @@ def _claim(store: Store, name: str, spec: ResourceSpec) -> JobRecord:
         started_at=time.time(),
         host=socket.gethostname(),
     )
-    create_record(store, record)
+    create_record(store, record)  # claims the name first: nothing of another job is touched
+    record.spec_uri = store.write_text(layout.job_spec(name), dump_spec(spec))
     return record
 
 

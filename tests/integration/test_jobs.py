@@ -68,6 +68,8 @@ def test_three_doors_give_the_same_record(ray_head, tmp_path):
         assert record.spec["arguments"] == ["--greeting", "hello from raymaker"]
         assert "hello from raymaker" in session.store.read_text(f"jobs/{record.name}/logs.txt")
         assert record.started_at <= record.ended_at
+        assert record.spec_uri == session.store.uri(f"jobs/{record.name}/spec.yaml")
+        assert load_spec(record.spec_uri, store=session.store).code == record.spec["code"]
     assert records[2].submission_id.startswith("raysubmit_")
 
 
