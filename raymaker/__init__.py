@@ -29,6 +29,7 @@ _EXPORTS = {
     "JobStopped": "raymaker.errors",
     "WaitTimeout": "raymaker.errors",
     "ClusterError": "raymaker.errors",
+    "DataError": "raymaker.errors",
     # specs
     "ProcessingJob": "raymaker.specs.jobs",
     "ProcessingInput": "raymaker.specs.jobs",
@@ -73,6 +74,7 @@ if TYPE_CHECKING:  # pragma: no cover
         AuthError,
         ClusterError,
         Conflict,
+        DataError,
         InvalidKey,
         JobFailed,
         JobStopped,

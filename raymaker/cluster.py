@@ -209,6 +209,7 @@ class LocalCluster:
             if stopped:
                 _stop_running_jobs(state["dashboard_url"])
                 _killpg(pid, timeout=grace_s)
+            _forget_current_cluster(state.get("gcs_address", ""))
             self.state_path.unlink(missing_ok=True)
             return stopped
 
@@ -226,6 +227,21 @@ def _jobs_api_ready(url: str) -> bool:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _forget_current_cluster(gcs_address: str) -> None:
+    """Remove Ray's "current cluster" pointer when it names the head we stopped.
+
+    ``ray stop`` does this; killing the processes does not, and a stale pointer makes a later
+    plain ``ray.init()`` try to join a dead cluster.
+    """
+    pointer = Path(os.environ.get("RAY_TMPDIR", "/tmp")) / "ray" / "ray_current_cluster"
+    port = gcs_address.rpartition(":")[2]
+    try:
+        if port and pointer.read_text().strip().rpartition(":")[2] == port:
+            pointer.unlink()
+    except OSError:
+        pass
 
 
 def _stop_running_jobs(url: str, wait_s: float = 5.0) -> None:

@@ -13,7 +13,8 @@ HTTP servers report it the same way: each class carries an HTTP status and a CLI
     ├── JobFailed                             500  exit 7   carries the remote traceback
     │   └── JobStopped                        500  exit 7
     ├── WaitTimeout (TimeoutError)            504  exit 8
-    └── ClusterError (ConnectionError)        503  exit 9   Ray cannot be reached/started
+    ├── ClusterError (ConnectionError)        503  exit 9   Ray cannot be reached/started
+    └── DataError (ValueError)                422  exit 10  data is malformed or empty
 """
 
 from __future__ import annotations
@@ -121,10 +122,18 @@ class ClusterError(RaymakerError, ConnectionError):
     exit_code = 9
 
 
+class DataError(RaymakerError, ValueError):
+    """Input data is malformed (names the file and line) or empty."""
+
+    http_status = 422
+    exit_code = 10
+
+
 __all__ = [
     "AuthError",
     "ClusterError",
     "Conflict",
+    "DataError",
     "InvalidKey",
     "JobFailed",
     "JobStopped",

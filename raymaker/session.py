@@ -125,6 +125,7 @@ class Session:
                 ray.init(address=address, logging_level="WARNING", log_to_driver=True)
             else:
                 ray.init(
+                    address="local",  # a new embedded instance, never a stale pointer's
                     num_cpus=self.settings.num_cpus,
                     object_store_memory=self.settings.object_store_mb << 20,
                     include_dashboard=False,

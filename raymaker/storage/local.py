@@ -20,6 +20,14 @@ class LocalStore(Store):
         key = clean_key(key)
         return os.path.join(self.root.path, *key.split("/")) if key else self.root.path
 
+    def arrow_filesystem(self):
+        import pyarrow.fs
+
+        return pyarrow.fs.LocalFileSystem()
+
+    def arrow_path(self, key: str) -> str:
+        return self.path(key)
+
     def _tmp_beside(self, path: str) -> str:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return os.path.join(os.path.dirname(path), f".tmp-{uuid.uuid4().hex}")

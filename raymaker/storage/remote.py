@@ -37,6 +37,24 @@ class FsspecStore(Store):
         key = clean_key(key)
         return f"{self.root.path}/{key}" if key else self.root.path
 
+    def arrow_filesystem(self):
+        import pyarrow.fs
+
+        if self.root.scheme == "s3":
+            client = self.options.get("client_kwargs", {})
+            kwargs = {}
+            endpoint = client.get("endpoint_url")
+            if endpoint:
+                scheme, _, host = endpoint.partition("://")
+                kwargs.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
+            if client.get("region_name"):
+                kwargs["region"] = client["region_name"]
+            return pyarrow.fs.S3FileSystem(**kwargs)  # credentials from the AWS environment
+        return pyarrow.fs.PyFileSystem(pyarrow.fs.FSSpecHandler(self.fs))
+
+    def arrow_path(self, key: str) -> str:
+        return self.path(key)
+
     def _key_of(self, path: str) -> str:
         return path[len(self.root.path) :].lstrip("/")
 

@@ -78,6 +78,14 @@ class Store:
         """Move an object or prefix (a rename where the backend has one)."""
         raise NotImplementedError
 
+    def arrow_filesystem(self):
+        """A ``pyarrow.fs.FileSystem`` for this store (Ray Data and Parquet read through it)."""
+        raise NotImplementedError
+
+    def arrow_path(self, key: str) -> str:
+        """The path of ``key`` on ``arrow_filesystem()``."""
+        raise NotImplementedError
+
     # -- shared behaviour -------------------------------------------------------------------
     def key(self, target: str) -> str:
         """The clean key of ``target`` (a key, path or URI inside the root). Raises InvalidKey."""

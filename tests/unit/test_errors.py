@@ -16,6 +16,7 @@ from raymaker import errors
         (errors.JobStopped, errors.JobFailed, 500, 7),
         (errors.WaitTimeout, TimeoutError, 504, 8),
         (errors.ClusterError, ConnectionError, 503, 9),
+        (errors.DataError, ValueError, 422, 10),
     ],
 )
 def test_each_error_has_a_stdlib_base_status_and_exit_code(cls, base, status, code):
