@@ -70,13 +70,20 @@ def _model_in(annotation: Any, typing) -> Any:
 
 
 def format_validation_error(
-    exc: ValidationError, *, model: type[BaseModel] | None = None, source: str = "spec"
+    exc: ValidationError,
+    *,
+    model: type[BaseModel] | None = None,
+    source: str = "spec",
+    tags: frozenset[str] = frozenset(),
 ) -> str:
-    """One line per problem, each naming the field path, the problem and the value given."""
+    """One line per problem, each naming the field path, the problem and the value given.
+
+    ``tags`` are discriminator values (like a recipe step's ``op``) left out of the path.
+    """
     lines = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
-        shown = [p for p in loc if not (isinstance(p, str) and p[:1].isupper())]
+        shown = [p for p in loc if not (_is_tag(p) or p in tags)]
         path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in shown)
         path = path.replace(".[", "[") or "(top level)"
         kind = err.get("type", "")

@@ -1,0 +1,245 @@
+"""Recipes: ordered steps fitted on training data, then applied identically anywhere.
+
+``Recipe`` is the declared form (YAML or Python); ``Recipe.fit(frame_or_dataset)`` returns a
+``FittedRecipe`` whose JSON (no pickle) travels with a model. Fitting on a Ray Dataset streams:
+one pass per group of independent learned steps, each pass reducing small per-batch partials.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import pandas as pd
+from pydantic import Field, ValidationError
+
+from raymaker.data.steps import STEPS, Dedupe, Step
+from raymaker.errors import DataError, NotFound, SpecError
+from raymaker.specs.base import SpecModel, format_validation_error
+
+FORMAT = "raymaker-recipe/1"
+SAMPLE_ROWS = 1000  # rows fitted in-process first, to report spec errors before any pass
+
+
+def _union():
+    from functools import reduce
+    from operator import or_
+
+    return Annotated[reduce(or_, STEPS.values()), Field(discriminator="op")]
+
+
+class Recipe(SpecModel):
+    """An ordered list of steps (see ``raymaker.data.steps.STEPS`` for the ``op`` names)."""
+
+    steps: list[_union()] = Field(min_length=1, description="The steps, in order.")  # type: ignore[valid-type]
+
+    @classmethod
+    def parse(cls, data: Any, source: str = "recipe") -> Recipe:
+        """Validate a mapping (``{"steps": [...]}``) or a list of steps. Raises SpecError."""
+        if isinstance(data, Recipe):
+            return data
+        if isinstance(data, list):
+            data = {"steps": data}
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            message = format_validation_error(exc, model=cls, source=source, tags=frozenset(STEPS))
+            raise SpecError(message) from None
+
+    def fit(self, data) -> FittedRecipe:
+        """Fit on a pandas DataFrame or a Ray Dataset. Raises SpecError, DataError."""
+        if isinstance(data, pd.DataFrame):
+            return _fit_frame(self.steps, data)
+        return _fit_dataset(self.steps, data)
+
+
+class FittedRecipe:
+    """Steps with their learned state. ``transform`` works on pandas and on Ray Datasets."""
+
+    def __init__(self, steps: list[Step], states: list[dict], input_columns: list[str],
+                 output_columns: list[str]):  # fmt: skip
+        self.steps = list(steps)
+        self.states = list(states)
+        self.input_columns = list(input_columns)
+        self.output_columns = list(output_columns)
+
+    def __repr__(self) -> str:
+        ops = ", ".join(s.op for s in self.steps)
+        shape = f"{len(self.input_columns)} -> {len(self.output_columns)} columns"
+        return f"FittedRecipe([{ops}], {shape})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FittedRecipe) and self.to_json() == other.to_json()
+
+    def transform(self, data, *, inference: bool = False):
+        """Apply to a DataFrame (returns one) or a Ray Dataset (returns a lazy one).
+
+        ``inference=True`` skips training-only steps (filter, dedupe): a request keeps its rows.
+        """
+        if isinstance(data, pd.DataFrame):
+            return self.transform_frame(data, inference=inference)
+        return self._transform_dataset(data, inference=inference)
+
+    def transform_frame(self, df: pd.DataFrame, *, inference: bool = False) -> pd.DataFrame:
+        for index, (step, state) in enumerate(zip(self.steps, self.states, strict=True)):
+            if inference and step.training_only:
+                continue
+            step.check(df, index)
+            df = step.apply(df, state)
+        return df
+
+    def _transform_dataset(self, ds, *, inference: bool):
+        # Global steps (dedupe) split the pipeline; everything else streams batch by batch.
+        start = 0
+        for index, step in enumerate(self.steps):
+            if isinstance(step, Dedupe) and not inference:
+                ds = self._segment(start, index).map_over(ds)
+                ds = _dedupe_dataset(ds, step.columns)
+                start = index + 1
+        return self._segment(start, len(self.steps)).map_over(ds, inference=inference)
+
+    def _segment(self, start: int, stop: int) -> FittedRecipe:
+        return FittedRecipe(self.steps[start:stop], self.states[start:stop], [], [])
+
+    def map_over(self, ds, *, inference: bool = False):
+        if not self.steps:
+            return ds
+        return ds.map_batches(
+            _Apply(self.to_json(), inference), batch_format="pandas", zero_copy_batch=True
+        )
+
+    # -- JSON -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "input_columns": self.input_columns,
+            "output_columns": self.output_columns,
+            "steps": [
+                {"step": s.model_dump(mode="json"), "state": st}
+                for s, st in zip(self.steps, self.states, strict=True)
+            ],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, allow_nan=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes | dict) -> FittedRecipe:
+        """Rebuild from ``to_json`` output. Raises SpecError for anything else."""
+        data = text if isinstance(text, dict) else json.loads(text)
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise SpecError(f"not a fitted recipe (expected format {FORMAT!r})")
+        recipe = Recipe.parse([item["step"] for item in data["steps"]], source="fitted recipe")
+        states = [item["state"] for item in data["steps"]]
+        return cls(recipe.steps, states, data["input_columns"], data["output_columns"])
+
+    def save(self, store, key: str) -> str:
+        return store.write_text(key, self.to_json())
+
+    @classmethod
+    def load(cls, store, key: str) -> FittedRecipe:
+        return cls.from_json(store.read_bytes(store.key(key)))
+
+
+class _Apply:
+    """A picklable batch function holding the recipe as JSON (rebuilt once per worker)."""
+
+    def __init__(self, recipe_json: str, inference: bool):
+        self.recipe_json, self.inference, self._recipe = recipe_json, inference, None
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        if self._recipe is None:
+            self._recipe = FittedRecipe.from_json(self.recipe_json)
+        return self._recipe.transform_frame(batch, inference=self.inference)
+
+
+def _dedupe_dataset(ds, columns):
+    keys = columns or ds.columns()
+    return ds.groupby(keys).map_groups(lambda g: g.head(1), batch_format="pandas")
+
+
+def _fit_frame(steps: list[Step], df: pd.DataFrame) -> FittedRecipe:
+    if len(df) == 0:
+        raise DataError("cannot fit a recipe on 0 rows")
+    inputs, states = list(df.columns), []
+    for index, step in enumerate(steps):
+        step.check(df, index)
+        state = step.finish(step.partial(df)) if step.fits else {}
+        states.append(state)
+        df = step.apply(df, state)
+    return FittedRecipe(steps, states, inputs, list(df.columns))
+
+
+def _fit_dataset(steps: list[Step], ds) -> FittedRecipe:
+    sample = ds.limit(SAMPLE_ROWS).to_pandas()
+    if len(sample) == 0:
+        raise DataError("cannot fit a recipe on an empty dataset")
+    probe = _fit_frame(steps, sample)  # spec errors (missing columns, bad exprs) surface here
+    states: list[dict | None] = [None] * len(steps)
+    index = 0
+    while index < len(steps):
+        step = steps[index]
+        if not step.fits or step.op == "custom":
+            states[index] = probe.states[index] if step.op == "custom" else {}
+            index += 1
+            continue
+        stage = _stage(steps, index)
+        known = FittedRecipe(steps[:index], states[:index], [], [])
+        partials = (
+            known._transform_dataset(ds, inference=False)
+            .map_batches(_Partials([steps[k].model_dump(mode="json") for k in stage]),
+                         batch_format="pandas")
+            .take_all()
+        )  # fmt: skip
+        for pos, k in enumerate(stage):
+            merged = None
+            for row in partials:
+                part = json.loads(row["partials"])[pos]
+                merged = part if merged is None else steps[k].merge(merged, part)
+            states[k] = steps[k].finish(merged)
+        index = stage[-1] + 1
+    return FittedRecipe(steps, states, probe.input_columns, probe.output_columns)
+
+
+def _stage(steps: list[Step], start: int) -> list[int]:
+    """Consecutive learned steps from ``start`` that touch disjoint columns: one pass fits all."""
+    stage, touched = [start], set(steps[start].inputs())
+    for k in range(start + 1, len(steps)):
+        step = steps[k]
+        cols = set(step.inputs())
+        if not step.fits or step.op == "custom" or not cols or cols & touched:
+            break
+        stage.append(k)
+        touched |= cols
+    return stage
+
+
+class _Partials:
+    def __init__(self, step_dicts: list[dict]):
+        self.step_dicts = step_dicts
+        self._steps = None
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        if self._steps is None:
+            self._steps = Recipe.parse(self.step_dicts).steps
+        parts = [step.partial(batch) for step in self._steps]
+        return pd.DataFrame({"partials": [json.dumps(parts)]})
+
+
+def load_recipe(source, store=None) -> Recipe:
+    """A Recipe from a dict/list, a YAML file or a store URI. Raises SpecError, NotFound."""
+    if isinstance(source, Recipe | dict | list):
+        return Recipe.parse(source)
+    import yaml
+
+    from raymaker.storage.staging import is_uri, local_path
+
+    if is_uri(source):
+        text = store.read_text(store.key(source))
+    else:
+        try:
+            with open(local_path(source), encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise NotFound(f"no recipe file at {source!r}") from None
+    return Recipe.parse(yaml.safe_load(text), source=str(source))

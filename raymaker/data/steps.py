@@ -1,0 +1,492 @@
+"""Recipe steps: each is a strict model (its YAML form) plus partial/merge/finish/apply.
+
+A step that learns from data computes a mergeable ``partial`` per batch, ``merge``s them and
+``finish``es into a JSON-able ``state``; ``apply`` is a pure pandas function of a batch and
+the state. The same code fits on pandas or on a Ray Dataset and applies online or offline,
+which is why a fitted recipe gives identical output everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from raymaker.errors import SpecError
+from raymaker.specs.base import SpecModel
+
+Columns = Annotated[list[str], Field(min_length=1, description="Columns the step works on.")]
+SKETCH_SIZE = 1001  # order statistics kept per batch for medians and quantiles
+TOKEN = re.compile(r"[a-z0-9]+")
+
+
+class Step(SpecModel):
+    """Base of every step. Steps without ``fit`` learn nothing."""
+
+    op: str
+    fits: ClassVar[bool] = False
+    training_only: ClassVar[bool] = False  # skipped when transforming single requests
+
+    def inputs(self) -> list[str]:
+        return list(getattr(self, "columns", None) or [])
+
+    def check(self, df: pd.DataFrame, index: int) -> None:
+        missing = [c for c in self.inputs() if c not in df.columns]
+        if missing:
+            raise SpecError(
+                f"recipe step {index} ({self.op}): column(s) {', '.join(map(repr, missing))} "
+                f"not found; available columns: {', '.join(map(str, df.columns))}"
+            )
+
+    def partial(self, df: pd.DataFrame) -> Any:
+        return None
+
+    def merge(self, a: Any, b: Any) -> Any:
+        return None
+
+    def finish(self, merged: Any) -> dict:
+        return {}
+
+    def apply(self, df: pd.DataFrame, state: dict) -> pd.DataFrame:
+        raise NotImplementedError
+
+
+# -- column plumbing ----------------------------------------------------------------------------
+class Select(Step):
+    op: Literal["select"]
+    columns: Columns
+
+    def apply(self, df, state):
+        return df[self.columns]
+
+
+class Drop(Step):
+    op: Literal["drop"]
+    columns: Columns
+
+    def apply(self, df, state):
+        return df.drop(columns=self.columns)
+
+
+class Rename(Step):
+    op: Literal["rename"]
+    mapping: dict[str, str] = Field(min_length=1, description="Old name -> new name.")
+
+    def inputs(self):
+        return list(self.mapping)
+
+    def apply(self, df, state):
+        return df.rename(columns=self.mapping)
+
+
+CAST_TYPES = {
+    "int": "Int64",
+    "float": "float64",
+    "str": "string",
+    "bool": "boolean",
+    "category": "string",
+}
+
+
+def _to_datetime(series: pd.Series) -> pd.Series:
+    """Parse dates written in mixed ISO-like forms; unparseable values become NaT."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series
+    return pd.to_datetime(series, errors="coerce", format="mixed")
+
+
+class Cast(Step):
+    op: Literal["cast"]
+    types: dict[str, Literal["int", "float", "str", "bool", "category", "datetime"]] = Field(
+        min_length=1, description="Column -> type."
+    )
+
+    def inputs(self):
+        return list(self.types)
+
+    def apply(self, df, state):
+        df = df.copy()
+        for col, kind in self.types.items():
+            if kind == "datetime":
+                df[col] = _to_datetime(df[col])
+            elif kind == "float":
+                df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+            elif kind == "int":
+                df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
+            else:
+                df[col] = df[col].astype(CAST_TYPES[kind])
+        return df
+
+
+# -- learned steps ------------------------------------------------------------------------------
+def _sketch(values: np.ndarray) -> list[list[float]]:
+    """Evenly spaced order statistics of ``values`` with their weights (mergeable)."""
+    values = np.sort(values[~np.isnan(values)])
+    if not len(values):
+        return []
+    if len(values) <= SKETCH_SIZE:
+        return [[float(v), 1.0] for v in values]
+    idx = np.linspace(0, len(values) - 1, SKETCH_SIZE).round().astype(int)
+    weight = len(values) / SKETCH_SIZE
+    return [[float(values[i]), weight] for i in idx]
+
+
+def _quantile(sketch: list[list[float]], q: float) -> float:
+    if not sketch:
+        return float("nan")
+    pairs = sorted(sketch)
+    values = np.array([p[0] for p in pairs])
+    cum = np.cumsum([p[1] for p in pairs])
+    return float(values[np.searchsorted(cum, q * cum[-1], side="left").clip(0, len(values) - 1)])
+
+
+def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _counts(series: pd.Series) -> list[list]:
+    counts = series.dropna().astype(str).value_counts()
+    return [[k, int(v)] for k, v in counts.items()]
+
+
+def _merge_counts(a: list[list], b: list[list]) -> list[list]:
+    total: dict[str, int] = {}
+    for key, n in [*a, *b]:
+        total[key] = total.get(key, 0) + n
+    return [[k, v] for k, v in total.items()]
+
+
+class Impute(Step):
+    op: Literal["impute"]
+    columns: Columns
+    strategy: Literal["mean", "median", "most_frequent", "constant"] = "mean"
+    value: str | float | int | None = Field(None, description="The fill value for constant.")
+    fits: ClassVar[bool] = True
+
+    def partial(self, df):
+        out = {}
+        for col in self.columns:
+            if self.strategy == "mean":
+                x = _numeric(df, col)
+                ok = ~np.isnan(x)
+                out[col] = [float(x[ok].sum()), int(ok.sum())]
+            elif self.strategy == "median":
+                out[col] = _sketch(_numeric(df, col))
+            elif self.strategy == "most_frequent":
+                out[col] = _counts(df[col])
+        return out
+
+    def merge(self, a, b):
+        if self.strategy == "mean":
+            return {c: [a[c][0] + b[c][0], a[c][1] + b[c][1]] for c in a}
+        if self.strategy == "median":
+            return {c: a[c] + b[c] for c in a}
+        if self.strategy == "most_frequent":
+            return {c: _merge_counts(a[c], b[c]) for c in a}
+        return {}
+
+    def finish(self, merged):
+        if self.strategy == "constant":
+            if self.value is None:
+                raise SpecError("impute with strategy constant needs a value")
+            return {"fill": {c: self.value for c in self.columns}}
+        fill = {}
+        for col in self.columns:
+            if self.strategy == "mean":
+                total, n = merged[col]
+                fill[col] = total / n if n else 0.0
+            elif self.strategy == "median":
+                fill[col] = _quantile(merged[col], 0.5) if merged[col] else 0.0
+            else:
+                counts = sorted(merged[col], key=lambda kv: (-kv[1], kv[0]))
+                fill[col] = counts[0][0] if counts else ""
+        return {"fill": fill}
+
+    def apply(self, df, state):
+        df = df.copy()
+        for col, value in state["fill"].items():
+            if self.strategy == "most_frequent" and df[col].dtype.kind in "iufb":
+                value = pd.Series([value]).astype(df[col].dtype).iloc[0]
+            df[col] = df[col].fillna(value)
+        return df
+
+
+def _pick(fn, u, v):
+    """``fn`` of the values that are not None (None if both are)."""
+    present = [x for x in (u, v) if x is not None]
+    return fn(present) if present else None
+
+
+class Scale(Step):
+    op: Literal["scale"]
+    columns: Columns
+    method: Literal["standard", "minmax", "robust"] = "standard"
+    fits: ClassVar[bool] = True
+
+    def partial(self, df):
+        out = {}
+        for col in self.columns:
+            x = _numeric(df, col)
+            ok = x[~np.isnan(x)]
+            if self.method == "standard":
+                out[col] = [int(len(ok)), float(ok.sum()), float((ok * ok).sum())]
+            elif self.method == "minmax":
+                out[col] = [float(ok.min()), float(ok.max())] if len(ok) else [None, None]
+            else:
+                out[col] = _sketch(x)
+        return out
+
+    def merge(self, a, b):
+        if self.method == "standard":
+            return {c: [a[c][i] + b[c][i] for i in range(3)] for c in a}
+        if self.method == "minmax":
+            return {c: [_pick(min, a[c][0], b[c][0]), _pick(max, a[c][1], b[c][1])] for c in a}
+        return {c: a[c] + b[c] for c in a}
+
+    def finish(self, merged):
+        center, scale = {}, {}
+        for col in self.columns:
+            if self.method == "standard":
+                n, s, ss = merged[col]
+                mean = s / n if n else 0.0
+                var = max(ss / n - mean * mean, 0.0) if n else 0.0
+                center[col], scale[col] = mean, float(np.sqrt(var))
+            elif self.method == "minmax":
+                lo, hi = merged[col]
+                center[col], scale[col] = lo or 0.0, (hi - lo) if lo is not None else 0.0
+            else:
+                q1, q2, q3 = (_quantile(merged[col], q) for q in (0.25, 0.5, 0.75))
+                center[col], scale[col] = q2, q3 - q1
+            if not scale[col] or np.isnan(scale[col]):
+                scale[col] = 1.0  # a constant column maps to 0, not to NaN
+        return {"center": center, "scale": scale}
+
+    def apply(self, df, state):
+        df = df.copy()
+        for col in self.columns:
+            df[col] = (_numeric(df, col) - state["center"][col]) / state["scale"][col]
+        return df
+
+
+class OneHot(Step):
+    op: Literal["onehot"]
+    columns: Columns
+    max_categories: int = Field(50, ge=1, le=10_000, description="Most frequent kept.")
+    fits: ClassVar[bool] = True
+
+    def partial(self, df):
+        return {c: _counts(df[c]) for c in self.columns}
+
+    def merge(self, a, b):
+        return {c: _merge_counts(a[c], b[c]) for c in a}
+
+    def finish(self, merged):
+        cats = {}
+        for col in self.columns:
+            top = sorted(merged[col], key=lambda kv: (-kv[1], kv[0]))[: self.max_categories]
+            cats[col] = sorted(k for k, _ in top)
+        return {"categories": cats}
+
+    def apply(self, df, state):
+        new = {}
+        for col in self.columns:
+            values = df[col].astype("string")
+            for cat in state["categories"][col]:
+                new[f"{col}_{cat}"] = (values == cat).fillna(False).astype("int8")
+        rest = df.drop(columns=self.columns)
+        return pd.concat([rest, pd.DataFrame(new, index=df.index)], axis=1)
+
+
+class Ordinal(Step):
+    op: Literal["ordinal"]
+    columns: Columns
+    unknown_value: int = Field(-1, description="Code for categories not seen when fitting.")
+    fits: ClassVar[bool] = True
+
+    def partial(self, df):
+        return {c: _counts(df[c]) for c in self.columns}
+
+    def merge(self, a, b):
+        return {c: _merge_counts(a[c], b[c]) for c in a}
+
+    def finish(self, merged):
+        return {"categories": {c: sorted(k for k, _ in merged[c]) for c in self.columns}}
+
+    def apply(self, df, state):
+        df = df.copy()
+        for col in self.columns:
+            codes = {k: i for i, k in enumerate(state["categories"][col])}
+            mapped = df[col].astype("string").map(codes)
+            df[col] = mapped.fillna(self.unknown_value).astype("int64")
+        return df
+
+
+DATE_PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "hour", "minute", "quarter")
+
+
+class DatetimeParts(Step):
+    op: Literal["datetime_parts"]
+    columns: Columns
+    parts: list[Literal[DATE_PARTS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["year", "month", "day", "dayofweek"]
+    )
+    drop: bool = Field(True, description="Drop the original column.")
+
+    def apply(self, df, state):
+        df = df.copy()
+        for col in self.columns:
+            when = _to_datetime(df[col])
+            for part in self.parts:
+                df[f"{col}_{part}"] = getattr(when.dt, part).astype("Int64")
+        return df.drop(columns=self.columns) if self.drop else df
+
+
+def _tokens(text) -> list[str]:
+    return TOKEN.findall(str(text).lower()) if isinstance(text, str) else []
+
+
+class HashText(Step):
+    op: Literal["hash_text"]
+    columns: Columns
+    n_features: int = Field(64, ge=2, le=1 << 20)
+    drop: bool = True
+
+    def apply(self, df, state):
+        df = df.copy()
+        for col in self.columns:
+            counts = np.zeros((len(df), self.n_features), dtype="int32")
+            for row, text in enumerate(df[col].tolist()):
+                for token in _tokens(text):
+                    digest = hashlib.md5(token.encode(), usedforsecurity=False).digest()
+                    counts[row, int.from_bytes(digest[:4], "little") % self.n_features] += 1
+            names = [f"{col}_h{i}" for i in range(self.n_features)]
+            df = pd.concat([df, pd.DataFrame(counts, columns=names, index=df.index)], axis=1)
+        return df.drop(columns=self.columns) if self.drop else df
+
+
+class CountText(Step):
+    op: Literal["count_text"]
+    columns: Columns
+    max_features: int = Field(100, ge=1, le=100_000)
+    drop: bool = True
+    fits: ClassVar[bool] = True
+
+    def partial(self, df):
+        out = {}
+        for col in self.columns:
+            counts: dict[str, int] = {}
+            for text in df[col].tolist():
+                for token in _tokens(text):
+                    counts[token] = counts.get(token, 0) + 1
+            out[col] = [[k, v] for k, v in counts.items()]
+        return out
+
+    def merge(self, a, b):
+        return {c: _merge_counts(a[c], b[c]) for c in a}
+
+    def finish(self, merged):
+        vocab = {}
+        for col in self.columns:
+            top = sorted(merged[col], key=lambda kv: (-kv[1], kv[0]))[: self.max_features]
+            vocab[col] = sorted(k for k, _ in top)
+        return {"vocabulary": vocab}
+
+    def apply(self, df, state):
+        df = df.copy()
+        for col in self.columns:
+            vocab = {t: i for i, t in enumerate(state["vocabulary"][col])}
+            counts = np.zeros((len(df), len(vocab)), dtype="int32")
+            for row, text in enumerate(df[col].tolist()):
+                for token in _tokens(text):
+                    if token in vocab:
+                        counts[row, vocab[token]] += 1
+            names = [f"{col}_{t}" for t in state["vocabulary"][col]]
+            df = pd.concat([df, pd.DataFrame(counts, columns=names, index=df.index)], axis=1)
+        return df.drop(columns=self.columns) if self.drop else df
+
+
+# -- row steps (training only) ------------------------------------------------------------------
+class Filter(Step):
+    op: Literal["filter"]
+    expr: str = Field(min_length=1, description="A pandas query expression, e.g. 'age >= 18'.")
+    training_only: ClassVar[bool] = True
+
+    def apply(self, df, state):
+        try:
+            return df.query(self.expr, engine="python")
+        except Exception as exc:  # pandas raises many kinds
+            raise SpecError(
+                f"filter {self.expr!r} failed: {exc}; columns: {', '.join(map(str, df.columns))}"
+            ) from None
+
+
+class Dedupe(Step):
+    op: Literal["dedupe"]
+    columns: list[str] | None = Field(None, description="Key columns; default all columns.")
+    training_only: ClassVar[bool] = True
+
+    def apply(self, df, state):
+        return df.drop_duplicates(subset=self.columns)
+
+
+class Custom(Step):
+    """A user function ``pandas.DataFrame -> pandas.DataFrame``: ``module:fn`` or ``file.py:fn``.
+
+    A function from a file travels inside the fitted recipe as source text (never pickled).
+    """
+
+    op: Literal["custom"]
+    function: str = Field(pattern=r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
+    fits: ClassVar[bool] = True  # "fitting" captures the file's source
+
+    def partial(self, df):
+        return None
+
+    def finish(self, merged):
+        target, _, name = self.function.rpartition(":")
+        if target.endswith(".py"):
+            try:
+                with open(target, encoding="utf-8") as f:
+                    return {"source": f.read(), "name": name}
+            except OSError as exc:
+                raise SpecError(f"custom step: cannot read {target!r}: {exc}") from None
+        self._load({"module": target, "name": name})
+        return {"module": target, "name": name}
+
+    @staticmethod
+    def _load(state):
+        if "source" in state:
+            namespace: dict[str, Any] = {"__name__": "raymaker_custom_step"}
+            exec(compile(state["source"], "<recipe custom step>", "exec"), namespace)  # noqa: S102
+            fn = namespace.get(state["name"])
+        else:
+            try:
+                fn = getattr(importlib.import_module(state["module"]), state["name"], None)
+            except ImportError as exc:
+                raise SpecError(f"custom step: cannot import {state['module']!r}: {exc}") from None
+        if not callable(fn):
+            raise SpecError(f"custom step: {state['name']!r} is not a function")
+        return fn
+
+    def apply(self, df, state):
+        out = self._load(state)(df.copy())
+        if not isinstance(out, pd.DataFrame):
+            raise SpecError(
+                f"custom step {self.function} returned {type(out).__name__}, not a DataFrame"
+            )
+        return out
+
+
+STEPS: dict[str, type[Step]] = {
+    cls.model_fields["op"].annotation.__args__[0]: cls
+    for cls in (
+        Select, Drop, Rename, Cast, Impute, Scale, OneHot, Ordinal, DatetimeParts, HashText,
+        CountText, Filter, Dedupe, Custom,
+    )
+}  # fmt: skip
