@@ -6,6 +6,7 @@ tests run against both a local folder and ``s3://`` through the ``store`` fixtur
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import tempfile
@@ -89,7 +90,12 @@ def local_settings(tmp_path):
     return Settings.from_env().replace(store=str(tmp_path / "store"))
 
 
-def pytest_sessionfinish(session, exitstatus):
+def _remove_home():
     import shutil
 
     shutil.rmtree(_HOME, ignore_errors=True)
+
+
+# atexit, not pytest_sessionfinish: session fixtures (the Ray head, whose state file lives in
+# the home) are torn down after that hook when a run stops early (-x).
+atexit.register(_remove_home)

@@ -26,10 +26,14 @@ OPT_ML = "/opt/ml"
 
 
 def run_processing_job(spec, ctx) -> dict:
-    """Run the spec's script; returns ``{"outputs": {name: uri}, "exit_code": 0, ...}``.
+    """Run the spec's script (or its recipe); returns ``{"outputs": {name: uri}, ...}``.
 
     Raises JobFailed with the script's own traceback when it exits non-zero.
     """
+    if not spec.code:
+        from raymaker.data.prepare import run_recipe_job
+
+        return run_recipe_job(spec, ctx)
     if spec.instance_count != 1:
         raise SpecError(
             f"instance_count ({spec.instance_count}) must be 1 for a script ProcessingJob "

@@ -289,11 +289,11 @@ def _bad_row_counter_class():
     @ray.remote(num_cpus=0)
     class BadRowCounter:
         def __init__(self):
-            self.rows: dict[str, list[int]] = {}
+            self.rows: dict[str, set[int]] = {}  # a set: every pass over the data re-reads
 
         def add(self, skipped: dict[str, list[int]]) -> None:
             for path, lines in skipped.items():
-                self.rows.setdefault(path, []).extend(lines)
+                self.rows.setdefault(path, set()).update(lines)
 
         def summary(self) -> dict[str, list[int]]:
             return {p: sorted(v) for p, v in self.rows.items()}

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import pandas as pd
 from pydantic import Field, ValidationError
 
-from raymaker.data.steps import STEPS, Dedupe, Step
+from raymaker.data.steps import STEPS, Dedupe, Step, canonical
 from raymaker.errors import DataError, NotFound, SpecError
 from raymaker.specs.base import SpecModel, format_validation_error
 
@@ -81,6 +81,7 @@ class FittedRecipe:
         return self._transform_dataset(data, inference=inference)
 
     def transform_frame(self, df: pd.DataFrame, *, inference: bool = False) -> pd.DataFrame:
+        df = canonical(df)
         for index, (step, state) in enumerate(zip(self.steps, self.states, strict=True)):
             if inference and step.training_only:
                 continue
@@ -155,12 +156,17 @@ class _Apply:
 
 def _dedupe_dataset(ds, columns):
     keys = columns or ds.columns()
-    return ds.groupby(keys).map_groups(lambda g: g.head(1), batch_format="pandas")
+    return ds.groupby(keys).map_groups(_first_row, batch_format="pandas")
+
+
+def _first_row(group: pd.DataFrame) -> pd.DataFrame:
+    return group.head(1)
 
 
 def _fit_frame(steps: list[Step], df: pd.DataFrame) -> FittedRecipe:
     if len(df) == 0:
         raise DataError("cannot fit a recipe on 0 rows")
+    df = canonical(df)
     inputs, states = list(df.columns), []
     for index, step in enumerate(steps):
         step.check(df, index)
@@ -222,6 +228,7 @@ class _Partials:
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         if self._steps is None:
             self._steps = Recipe.parse(self.step_dicts).steps
+        batch = canonical(batch)
         parts = [step.partial(batch) for step in self._steps]
         return pd.DataFrame({"partials": [json.dumps(parts)]})
 

@@ -26,6 +26,22 @@ SKETCH_SIZE = 1001  # order statistics kept per batch for medians and quantiles
 TOKEN = re.compile(r"[a-z0-9]+")
 
 
+def canonical(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with Arrow-backed columns (as Ray Data hands out) converted the way
+    ``pyarrow.Table.to_pandas`` converts them, so batch and online inputs look alike."""
+    arrow = [c for c, t in df.dtypes.items() if isinstance(t, pd.ArrowDtype)]
+    if not arrow:
+        return df
+    import pyarrow as pa
+
+    converted = pa.table({c: pa.array(df[c]) for c in arrow}).to_pandas()
+    converted.index = df.index
+    out = df.copy()
+    for col in arrow:
+        out[col] = converted[col]
+    return out
+
+
 class Step(SpecModel):
     """Base of every step. Steps without ``fit`` learn nothing."""
 
@@ -442,7 +458,10 @@ class Custom(Step):
     """
 
     op: Literal["custom"]
-    function: str = Field(pattern=r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
+    function: str = Field(
+        pattern=r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$", description="module:fn or file.py:fn"
+    )
+    source: str | None = Field(None, description="The file's code, when shipped inline.")
     fits: ClassVar[bool] = True  # "fitting" captures the file's source
 
     def partial(self, df):
@@ -450,6 +469,9 @@ class Custom(Step):
 
     def finish(self, merged):
         target, _, name = self.function.rpartition(":")
+        if self.source is not None:
+            self._load({"source": self.source, "name": name})
+            return {"source": self.source, "name": name}
         if target.endswith(".py"):
             try:
                 with open(target, encoding="utf-8") as f:

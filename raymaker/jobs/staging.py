@@ -28,13 +28,19 @@ def _local(value: str | None, base_dir: str | None) -> str | None:
 def _stage_processing(spec, store: Store, name: str, base_dir: str | None):
     changes: dict = {}
     code_prefix = join(layout.job_dir(name), "code")
-    if spec.source_dir:
+    if spec.recipe is not None:
+        changes["recipe"] = _inline_recipe(spec.recipe, store, base_dir)
+    if spec.fitted_recipe:
+        fitted = _local(spec.fitted_recipe, base_dir)
+        if fitted:
+            changes["fitted_recipe"] = store.put_file(fitted, join(code_prefix, "recipe.json"))
+    if spec.code and spec.source_dir:
         src = _local(spec.source_dir, base_dir)
         if src is None and not is_uri(spec.source_dir):
             raise NotFound(f"source_dir {spec.source_dir!r} does not exist")
         if src:
             changes["source_dir"] = store.put_dir(src, code_prefix)
-    else:
+    elif spec.code:
         code = _local(spec.code, base_dir)
         if code is None and not is_uri(spec.code):
             raise NotFound(f"code {spec.code!r} does not exist")
@@ -50,6 +56,32 @@ def _stage_processing(spec, store: Store, name: str, base_dir: str | None):
         inputs.append(item)
     changes["inputs"] = inputs
     return spec.model_copy(update=changes)
+
+
+def _inline_recipe(recipe, store: Store, base_dir: str | None):
+    """The recipe's steps, inline, with custom steps' local files carried as source text."""
+    import yaml
+
+    if isinstance(recipe, str):
+        path = _local(recipe, base_dir)
+        if path is None and not is_uri(recipe):
+            raise NotFound(f"recipe {recipe!r} does not exist")
+        if path is None:
+            return recipe  # already in the store
+        with open(path, encoding="utf-8") as f:
+            loaded = yaml.safe_load(f)
+        base_dir = os.path.dirname(path)
+        recipe = loaded.get("steps") if isinstance(loaded, dict) else loaded
+    steps = []
+    for step in recipe or []:
+        if isinstance(step, dict) and step.get("op") == "custom" and not step.get("source"):
+            target, _, fn = str(step.get("function", "")).rpartition(":")
+            local = _local(target, base_dir) if target.endswith(".py") else None
+            if local:
+                with open(local, encoding="utf-8") as f:
+                    step = {**step, "source": f.read()}
+        steps.append(step)
+    return steps
 
 
 # kind -> staging function; kinds not listed carry no local files yet.

@@ -30,6 +30,14 @@ class ProcessingInput(SpecModel):
         description="Where the script sees it; default /opt/ml/processing/input/<name>. "
         "Paths under /opt/ml are mapped into the job's own folder.",
     )
+    format: Literal["csv", "parquet", "jsonl"] | None = Field(
+        None, description="Recipe jobs: the data format (default: from the file names)."
+    )
+    header: bool = Field(True, description="Recipe jobs: CSV files have a header line.")
+    columns: list[str] | None = Field(None, description="Recipe jobs: column names to use.")
+    on_bad_lines: Literal["error", "skip"] = Field(
+        "error", description="Recipe jobs: fail on a malformed CSV row, or skip and count it."
+    )
 
 
 class ProcessingOutput(SpecModel):
@@ -44,11 +52,44 @@ class ProcessingOutput(SpecModel):
     )
 
 
+class SplitSpec(SpecModel):
+    """Split the prepared data into train/validation/test outputs."""
+
+    method: Literal["random", "stratified", "time"] = "random"
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    validation_fraction: float = Field(0.0, ge=0, lt=1)
+    seed: int = 0
+    label: str | None = Field(None, description="Stratify on this column (method stratified).")
+    time_column: str | None = Field(None, description="Order by this column (method time).")
+
+    @model_validator(mode="after")
+    def _fields(self):
+        if self.test_fraction + self.validation_fraction >= 1:
+            raise ValueError(
+                f"test_fraction ({self.test_fraction}) + validation_fraction "
+                f"({self.validation_fraction}) must be < 1"
+            )
+        if self.method == "stratified" and not self.label:
+            raise ValueError("method stratified needs label")
+        if self.method == "time" and not self.time_column:
+            raise ValueError("method time needs time_column")
+        return self
+
+
 class ProcessingJob(ResourceSpec, Resources):
-    """A SageMaker-style processing job running the user's script."""
+    """A SageMaker-style processing job: the user's script, or a data recipe (fit and/or apply)."""
 
     kind: Literal["ProcessingJob"] = Field("ProcessingJob", description="The resource kind.")
-    code: str = Field(min_length=1, description="The script to run (a local path or store URI).")
+    code: str | None = Field(
+        None, min_length=1, description="The script to run (a local path or store URI)."
+    )
+    recipe: str | list[dict] | None = Field(
+        None, description="A recipe to fit and apply: a YAML file/URI, or the steps inline."
+    )
+    fitted_recipe: str | None = Field(
+        None, description="A fitted recipe (JSON URI) to apply without fitting."
+    )
+    split: SplitSpec | None = Field(None, description="Recipe jobs: split the output.")
     source_dir: str | None = Field(
         None, description="Folder holding ``code`` and its helpers; the script's working folder."
     )
@@ -63,6 +104,14 @@ class ProcessingJob(ResourceSpec, Resources):
 
     @model_validator(mode="after")
     def _unique_channels(self):
+        given = [k for k in ("code", "recipe", "fitted_recipe") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of code, recipe or fitted_recipe "
+                f"(given: {', '.join(given) or 'none'})"
+            )
+        if not self.code and len(self.inputs) != 1:
+            raise ValueError(f"a recipe job reads exactly one input (got {len(self.inputs)})")
         for label, items in (("inputs", self.inputs), ("outputs", self.outputs)):
             names = [i.name for i in items]
             dupes = sorted({n for n in names if names.count(n) > 1})

@@ -44,14 +44,30 @@ def test_every_example_job_validates(path):
     [
         ({"kind": "Foo"}, "spec.kind: 'Foo' is not a known kind; allowed: ProcessingJob"),
         ({"code": "x.py"}, "spec.kind: missing is not a known kind"),
-        ({"kind": "ProcessingJob"}, "spec.code: field required"),
+        (
+            {"kind": "ProcessingJob"},
+            "give exactly one of code, recipe or fitted_recipe (given: none)",
+        ),
+        (
+            {"kind": "ProcessingJob", "recipe": [{"op": "drop", "columns": ["a"]}]},
+            "a recipe job reads exactly one input (got 0)",
+        ),
+        (
+            {
+                "kind": "ProcessingJob",
+                "recipe": "r.yaml",
+                "inputs": [{"name": "raw", "source": "data/x"}],
+                "split": {"method": "stratified", "test_fraction": 0.5, "validation_fraction": 0.5},
+            },
+            "test_fraction (0.5) + validation_fraction (0.5) must be < 1",
+        ),
         (
             {"kind": "ProcessingJob", "code": "x.py", "inputz": []},
             "spec.inputz: unknown field; allowed fields: arguments, code, command",
         ),
         (
             {"kind": "ProcessingJob", "code": "x.py", "inputs": [{"name": "a", "src": "s"}]},
-            "spec.inputs[0].src: unknown field; allowed fields: destination, name, source",
+            "spec.inputs[0].src: unknown field; allowed fields: columns, destination, format, header",
         ),
         (
             {"kind": "ProcessingJob", "code": "x.py", "instance_count": 0},
