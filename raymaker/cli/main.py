@@ -179,6 +179,45 @@ def data_download(uri, dest):
         click.echo(path)
 
 
+@data.command("profile")
+@click.argument("uri")
+@click.option("--target", help="The label column: adds target analysis and importance.")
+@click.option("--name", help="Profile name (default: profile-<time>).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), help="Input format."
+)
+@click.option("--no-header", is_flag=True, help="CSV files have no header line.")
+@click.option("--local", is_flag=True, help="Profile in this process with pandas (small data).")
+@click.option("--out", type=click.Path(file_okay=False), help="Also write the report here.")
+@output_option
+def data_profile(uri, target, name, fmt, no_header, local, out, output):
+    """Profile a data set: types, missing values, distributions, warnings (HTML + JSON)."""
+    import os
+
+    from raymaker.data.profile import profile_source
+
+    session = _session()
+    saved = profile_source(
+        session, uri, target=target, name=name, use_ray=not local, format=fmt,
+        header=not no_header,
+    )  # fmt: skip
+    if out:
+        os.makedirs(out, exist_ok=True)
+        for key in ("json", "html"):
+            data_bytes = session.store.read_bytes(session.store.key(saved[key]))
+            with open(os.path.join(out, f"profile.{key}"), "wb") as f:
+                f.write(data_bytes)
+    report = saved["report"]
+    if output != "table":
+        emit(report, output)
+        return
+    click.echo(f"{report['rows']} rows, {len(report['columns'])} columns, "
+               f"{report['duplicate_rows']} duplicate rows")  # fmt: skip
+    for warning in report["warnings"]:
+        click.echo(f"  ! {warning['kind']}: {warning['message']}")
+    click.echo(f"report: {saved['html']}")
+
+
 # -- cluster and settings ---------------------------------------------------------------------
 @cli.group()
 def cluster():

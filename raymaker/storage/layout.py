@@ -23,7 +23,8 @@ MODELS = "models"
 REGISTRY = "registry"
 ENDPOINTS = "endpoints"
 CAPTURE = "capture"
-TOP_LEVEL = (DATA, JOBS, MODELS, REGISTRY, ENDPOINTS, CAPTURE)
+PROFILES = "profiles"
+TOP_LEVEL = (DATA, JOBS, MODELS, REGISTRY, ENDPOINTS, CAPTURE, PROFILES)
 
 
 def job_dir(name: str) -> str:
