@@ -47,6 +47,13 @@ _EXPORTS = {
     "JobRecord": "raymaker.jobs.records",
     "JobStatus": "raymaker.jobs.records",
     "run_spec": "raymaker.jobs.runner",
+    # data preparation
+    "Recipe": "raymaker.data.recipe",
+    "FittedRecipe": "raymaker.data.recipe",
+    "load_recipe": "raymaker.data.recipe",
+    "SplitSpec": "raymaker.specs.jobs",
+    "split_frame": "raymaker.data.splits",
+    "profile": "raymaker.data.profile",
     # storage
     "Store": "raymaker.storage.store",
     "open_store": "raymaker.storage.store",
@@ -70,6 +77,9 @@ def __dir__():
 
 if TYPE_CHECKING:  # pragma: no cover
     from raymaker.cluster import LocalCluster
+    from raymaker.data.profile import profile
+    from raymaker.data.recipe import FittedRecipe, Recipe, load_recipe
+    from raymaker.data.splits import split_frame
     from raymaker.errors import (
         AuthError,
         ClusterError,
@@ -95,6 +105,7 @@ if TYPE_CHECKING:  # pragma: no cover
         ProcessingInput,
         ProcessingJob,
         ProcessingOutput,
+        SplitSpec,
         TrainingJob,
         TransformJob,
         TuningJob,

@@ -1,8 +1,10 @@
 """``raymaker quickstart``: the main job, end to end on the embedded default.
 
 Today: generate a small churn data set, upload it, run a SageMaker-style processing script on
-it through the job layer (a real Ray Job), and print a summary. Each capability that lands
-adds its step here (prep -> train -> tune -> deploy -> predict -> batch -> register).
+it through the job layer (a real Ray Job), then prepare it with a data recipe (impute, scale,
+one-hot; fitted on Ray Data, split stratified into train/test Parquet), and print a summary.
+Each capability that lands adds its step here (prep -> train -> tune -> deploy -> predict ->
+batch -> register).
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ import time
 from importlib import resources
 
 from raymaker.session import Session
+
+CHURN_RECIPE = [
+    {"op": "impute", "columns": ["total_charges"], "strategy": "median"},
+    {"op": "scale", "columns": ["tenure", "monthly_charges", "total_charges"]},
+    {"op": "onehot", "columns": ["contract"]},
+]
 
 
 def make_churn_data(rows: int, seed: int = 7):
@@ -51,7 +59,7 @@ def make_churn_data(rows: int, seed: int = 7):
 def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) -> dict:
     """Run the quickstart; returns the summary it prints. Raises JobFailed, ClusterError."""
     from raymaker.cluster import LocalCluster
-    from raymaker.specs.jobs import ProcessingInput, ProcessingJob, ProcessingOutput
+    from raymaker.specs.jobs import ProcessingInput, ProcessingJob, ProcessingOutput, SplitSpec
 
     t0 = time.perf_counter()
     session = Session()
@@ -89,6 +97,16 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         t_done = time.perf_counter()
         out_uri = record.result["outputs"]["summary"]
         summary = json.loads(session.store.read_bytes(session.store.key(out_uri) + "/summary.json"))
+
+        echo("\npreparing the data with a recipe (fit on Ray Data, stratified split) ...")
+        prep = ProcessingJob(
+            recipe=CHURN_RECIPE,
+            inputs=[ProcessingInput(name="raw", source=data_uri)],
+            split=SplitSpec(method="stratified", label="churn", test_fraction=0.2, seed=7),
+        )
+        t_prep = time.perf_counter()
+        prepared = session.jobs.submit(prep).wait()
+        t_prep_done = time.perf_counter()
     finally:
         if started_cluster and not keep_cluster:
             LocalCluster(session.settings).down()
@@ -99,8 +117,13 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         "churn_rate": round(summary["label_rate"], 4),
         "churn_by_contract": summary["by_contract"],
         "output": out_uri,
+        "prep_job": prepared.name,
+        "prepared_rows": prepared.result["rows"],
+        "prepared_train": prepared.result["outputs"]["train"],
+        "fitted_recipe": prepared.result["recipe"],
         "cluster_start_s": round(t_cluster - t0, 2),
         "job_s": round(t_done - t_submit, 2),
+        "prep_job_s": round(t_prep_done - t_prep, 2),
         "total_s": round(time.perf_counter() - t0, 2),
     }
     echo("\nquickstart summary")

@@ -104,6 +104,39 @@ class Session:
             return [got]
         return sorted(os.path.join(root, name) for root, _, files in os.walk(got) for name in files)
 
+    def _source(self, uri, options):
+        from raymaker.data.readers import resolve
+
+        return resolve(self.store, str(uri), **options)
+
+    def read(self, uri: str, **options):
+        """The data at ``uri`` (file, prefix or glob) as a streaming Ray Dataset.
+
+        ``options``: format, header, columns, schema, delimiter, on_bad_lines.
+        Connects to Ray. Raises DataError, SpecError.
+        """
+        from raymaker.data.readers import read_dataset
+
+        source = self._source(uri, options)
+        self.connect()
+        return read_dataset(source)
+
+    def read_pandas(self, uri: str, **options):
+        """The data at ``uri`` as one pandas DataFrame, read in this process (no Ray)."""
+        from raymaker.data.readers import read_frame
+
+        return read_frame(self._source(uri, options))
+
+    def profile(self, uri: str, *, target: str | None = None, name: str | None = None,
+                local: bool = False, **options) -> dict:  # fmt: skip
+        """Profile the data at ``uri``; saves ``profiles/<name>/profile.{json,html}``.
+
+        Returns ``{"report", "json", "html", "name"}``. ``local`` profiles with pandas here.
+        """
+        from raymaker.data.profile import profile_source
+
+        return profile_source(self, uri, target=target, name=name, use_ray=not local, **options)
+
     def connect(self) -> None:
         """Connect this process to Ray: RAY_ADDRESS, else the local head, else an embedded Ray.
 

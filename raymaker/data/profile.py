@@ -153,7 +153,9 @@ def profile(data, target: str | None = None) -> dict:
         if target is not None and target not in columns:
             raise SpecError(f"target {target!r} not found; available columns: {', '.join(columns)}")
         rows = data.map_batches(
-            lambda b: pd.DataFrame({"p": [json.dumps(_partial(b, target))]}), batch_format="pandas"
+            lambda b: pd.DataFrame({"p": [json.dumps(_partial(b, target))]}),
+            batch_format="pandas",
+            batch_size=None,
         ).take_all()
         parts = [json.loads(r["p"]) for r in rows]
         sample = data.limit(SAMPLE_ROWS).to_pandas()

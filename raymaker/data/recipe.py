@@ -13,12 +13,12 @@ from typing import Annotated, Any
 import pandas as pd
 from pydantic import Field, ValidationError
 
-from raymaker.data.steps import STEPS, Dedupe, Step, canonical
+from raymaker.data.steps import STEPS, Dedupe, Impute, Scale, Step, canonical
 from raymaker.errors import DataError, NotFound, SpecError
 from raymaker.specs.base import SpecModel, format_validation_error
 
 FORMAT = "raymaker-recipe/1"
-SAMPLE_ROWS = 1000  # rows fitted in-process first, to report spec errors before any pass
+FUSABLE_IMPUTES = ("mean", "median", "constant")
 
 
 def _union():
@@ -106,7 +106,10 @@ class FittedRecipe:
         if not self.steps:
             return ds
         return ds.map_batches(
-            _Apply(self.to_json(), inference), batch_format="pandas", zero_copy_batch=True
+            _Apply(self.to_json(), inference),
+            batch_format="pandas",
+            batch_size=None,
+            zero_copy_batch=True,
         )
 
     # -- JSON -----------------------------------------------------------------------------------
@@ -148,10 +151,15 @@ class _Apply:
     def __init__(self, recipe_json: str, inference: bool):
         self.recipe_json, self.inference, self._recipe = recipe_json, inference, None
 
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+    def __call__(self, batch):
+        import pyarrow as pa
+
         if self._recipe is None:
             self._recipe = FittedRecipe.from_json(self.recipe_json)
-        return self._recipe.transform_frame(batch, inference=self.inference)
+        # Arrow in and out: one plain to_pandas, no Arrow-backed pandas columns to undo.
+        frame = batch.to_pandas() if isinstance(batch, pa.Table) else batch
+        frame = self._recipe.transform_frame(frame, inference=self.inference)
+        return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _dedupe_dataset(ds, columns):
@@ -176,48 +184,111 @@ def _fit_frame(steps: list[Step], df: pd.DataFrame) -> FittedRecipe:
     return FittedRecipe(steps, states, inputs, list(df.columns))
 
 
+def _dry_run(steps: list[Step], df: pd.DataFrame) -> None:
+    """Walk the steps over an empty frame of the data's schema, so a wrong column name fails
+    at once, before any pass over the data. Stops quietly at what only real rows can tell."""
+    for index, step in enumerate(steps):
+        step.check(df, index)
+        if step.op == "custom":
+            return
+        try:
+            df = step.apply(df, step.finish(step.partial(df)) if step.fits else {})
+        except SpecError:
+            raise
+        except Exception:  # noqa: BLE001 - an empty frame is no fair test of every step
+            return
+
+
+def _empty_frame(schema) -> pd.DataFrame:
+    """A 0-row frame with the dataset's columns and types (Arrow- or pandas-typed blocks)."""
+    import pyarrow as pa
+
+    pairs = list(zip(schema.names, schema.types, strict=True))
+    if all(isinstance(t, pa.DataType) for _, t in pairs):
+        return canonical(pa.schema(pairs).empty_table().to_pandas())
+    return pd.DataFrame({name: pd.Series(dtype=t) for name, t in pairs})
+
+
 def _fit_dataset(steps: list[Step], ds) -> FittedRecipe:
-    sample = ds.limit(SAMPLE_ROWS).to_pandas()
-    if len(sample) == 0:
+    schema = ds.schema()
+    if schema is None:
         raise DataError("cannot fit a recipe on an empty dataset")
-    probe = _fit_frame(steps, sample)  # spec errors (missing columns, bad exprs) surface here
+    empty = _empty_frame(schema)
+    _dry_run(steps, empty)
     states: list[dict | None] = [None] * len(steps)
-    index = 0
+    index, rows_seen = 0, 0
     while index < len(steps):
         step = steps[index]
         if not step.fits or step.op == "custom":
-            states[index] = probe.states[index] if step.op == "custom" else {}
+            states[index] = step.finish(None) if step.op == "custom" else {}
             index += 1
             continue
-        stage = _stage(steps, index)
+        stage, fused = _stage(steps, index)
         known = FittedRecipe(steps[:index], states[:index], [], [])
         partials = (
             known._transform_dataset(ds, inference=False)
             .map_batches(_Partials([steps[k].model_dump(mode="json") for k in stage]),
-                         batch_format="pandas")
+                         batch_format="pyarrow", batch_size=None)
             .take_all()
         )  # fmt: skip
+        rows_seen += sum(int(row["rows"]) for row in partials)
         for pos, k in enumerate(stage):
             merged = None
             for row in partials:
                 part = json.loads(row["partials"])[pos]
                 merged = part if merged is None else steps[k].merge(merged, part)
-            states[k] = steps[k].finish(merged)
+            if k in fused:
+                fills = {col: states[i]["fill"][col] for col, i in fused[k].items()}
+                states[k] = steps[k].finish(merged, fills=fills)
+            else:
+                states[k] = steps[k].finish(merged)
         index = stage[-1] + 1
-    return FittedRecipe(steps, states, probe.input_columns, probe.output_columns)
+    if not rows_seen:
+        raise DataError("cannot fit a recipe on an empty dataset")
+    fitted = FittedRecipe(steps, states, list(empty.columns), [])
+    fitted.output_columns = _output_columns(fitted, empty, ds)
+    return fitted
 
 
-def _stage(steps: list[Step], start: int) -> list[int]:
-    """Consecutive learned steps from ``start`` that touch disjoint columns: one pass fits all."""
-    stage, touched = [start], set(steps[start].inputs())
+def _output_columns(fitted: FittedRecipe, empty: pd.DataFrame, ds) -> list[str]:
+    try:
+        return list(fitted.transform_frame(empty).columns)
+    except Exception:  # noqa: BLE001 - e.g. a custom step that needs rows: use a few real ones
+        return list(fitted.transform_frame(ds.take_batch(10, batch_format="pandas")).columns)
+
+
+def _stage(steps: list[Step], start: int) -> tuple[list[int], dict[int, dict[str, int]]]:
+    """Consecutive learned steps from ``start`` that one pass over the data can fit.
+
+    Steps join while they touch columns no earlier step of the stage touched. The exception is
+    scale (standard/minmax) right after impute (mean/median/constant) of the same columns: its
+    moments on the raw data, corrected by the fill values, are exactly those after imputing.
+    Returns the stage and, per fused scale step, ``{column: index of its impute step}``.
+    """
+    stage, touched, fused = [start], set(steps[start].inputs()), {}
+    imputed: dict[str, int] = {}
+    if isinstance(steps[start], Impute) and steps[start].strategy in FUSABLE_IMPUTES:
+        imputed = dict.fromkeys(steps[start].columns, start)
     for k in range(start + 1, len(steps)):
         step = steps[k]
         cols = set(step.inputs())
-        if not step.fits or step.op == "custom" or not cols or cols & touched:
+        if not step.fits or step.op == "custom" or not cols:
             break
+        overlap = cols & touched
+        if overlap:
+            fusable = (
+                isinstance(step, Scale)
+                and step.method in ("standard", "minmax")
+                and overlap <= set(imputed)
+            )
+            if not fusable:
+                break
+            fused[k] = {col: imputed.pop(col) for col in overlap}
+        elif isinstance(step, Impute) and step.strategy in FUSABLE_IMPUTES:
+            imputed.update(dict.fromkeys(step.columns, k))
         stage.append(k)
         touched |= cols
-    return stage
+    return stage, fused
 
 
 class _Partials:
@@ -225,12 +296,12 @@ class _Partials:
         self.step_dicts = step_dicts
         self._steps = None
 
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+    def __call__(self, batch) -> pd.DataFrame:
         if self._steps is None:
             self._steps = Recipe.parse(self.step_dicts).steps
-        batch = canonical(batch)
+        batch = canonical(batch) if isinstance(batch, pd.DataFrame) else batch.to_pandas()
         parts = [step.partial(batch) for step in self._steps]
-        return pd.DataFrame({"partials": [json.dumps(parts)]})
+        return pd.DataFrame({"partials": [json.dumps(parts)], "rows": [len(batch)]})
 
 
 def load_recipe(source, store=None) -> Recipe:

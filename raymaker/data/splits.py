@@ -140,17 +140,22 @@ def label_dataset(ds, spec):
     cuts = None
     if spec.method == "time":
         rows = ds.map_batches(
-            lambda b: pd.DataFrame({"s": [json.dumps(time_sketch(b, spec))]}), batch_format="pandas"
+            lambda b: pd.DataFrame({"s": [json.dumps(time_sketch(b, spec))]}),
+            batch_format="pandas",
+            batch_size=None,
         ).take_all()
         cuts = time_cuts([pair for row in rows for pair in json.loads(row["s"])], spec)
     elif spec.method == "stratified":
         rows = ds.map_batches(
             lambda b: pd.DataFrame({"s": [json.dumps(label_sketches(b, spec))]}),
             batch_format="pandas",
+            batch_size=None,
         ).take_all()
         merged: dict[str, list] = {}
         for row in rows:
             for label, sketch in json.loads(row["s"]).items():
                 merged.setdefault(label, []).extend(sketch)
         cuts = label_cuts(merged, spec)
-    return ds.map_batches(lambda b: label_frame(b, spec, cuts), batch_format="pandas")
+    return ds.map_batches(
+        lambda b: label_frame(b, spec, cuts), batch_format="pandas", batch_size=None
+    )

@@ -251,30 +251,44 @@ class Scale(Step):
             x = _numeric(df, col)
             ok = x[~np.isnan(x)]
             if self.method == "standard":
-                out[col] = [int(len(ok)), float(ok.sum()), float((ok * ok).sum())]
+                out[col] = [int(len(ok)), float(ok.sum()), float((ok * ok).sum()), int(len(x))]
             elif self.method == "minmax":
-                out[col] = [float(ok.min()), float(ok.max())] if len(ok) else [None, None]
+                lo, hi = (float(ok.min()), float(ok.max())) if len(ok) else (None, None)
+                out[col] = [lo, hi, int(len(ok)), int(len(x))]
             else:
                 out[col] = _sketch(x)
         return out
 
     def merge(self, a, b):
         if self.method == "standard":
-            return {c: [a[c][i] + b[c][i] for i in range(3)] for c in a}
+            return {c: [a[c][i] + b[c][i] for i in range(4)] for c in a}
         if self.method == "minmax":
-            return {c: [_pick(min, a[c][0], b[c][0]), _pick(max, a[c][1], b[c][1])] for c in a}
+            return {
+                c: [_pick(min, a[c][0], b[c][0]), _pick(max, a[c][1], b[c][1]),
+                    a[c][2] + b[c][2], a[c][3] + b[c][3]]
+                for c in a
+            }  # fmt: skip
         return {c: a[c] + b[c] for c in a}
 
-    def finish(self, merged):
+    def finish(self, merged, fills: dict | None = None):
+        """The state; ``fills`` are values an earlier impute step put into the missing cells
+        of the data these partials saw raw (fitting both in one pass: see recipe._stage)."""
+        fills = fills or {}
         center, scale = {}, {}
         for col in self.columns:
             if self.method == "standard":
-                n, s, ss = merged[col]
+                n, s, ss, rows = merged[col]
+                if col in fills:
+                    f, missing = float(fills[col]), rows - n
+                    n, s, ss = rows, s + missing * f, ss + missing * f * f
                 mean = s / n if n else 0.0
                 var = max(ss / n - mean * mean, 0.0) if n else 0.0
                 center[col], scale[col] = mean, float(np.sqrt(var))
             elif self.method == "minmax":
-                lo, hi = merged[col]
+                lo, hi, n, rows = merged[col]
+                if col in fills and rows > n:
+                    f = float(fills[col])
+                    lo, hi = _pick(min, lo, f), _pick(max, hi, f)
                 center[col], scale[col] = lo or 0.0, (hi - lo) if lo is not None else 0.0
             else:
                 q1, q2, q3 = (_quantile(merged[col], q) for q in (0.25, 0.5, 0.75))
