@@ -93,9 +93,32 @@ def submit(spec, name, wait, logs, timeout, output):
     handle = session.jobs.submit(loaded, name=name, base_dir=os.path.dirname(os.path.abspath(spec)))
     click.echo(f"submitted job {handle.name}", err=True)
     if wait or logs:
+        if not logs and sys.stderr.isatty():
+            _show_progress(handle, timeout)
         handle.wait(timeout=timeout, logs=logs)
         record = handle.describe().model_dump(mode="json", exclude={"spec"})
         emit(_when(record) if output == "table" else record, output)
+
+
+def _show_progress(handle, timeout) -> None:
+    """A one-line progress display on a terminal, from the job record, until the job ends."""
+    spinner = "|/-\\"
+    start = time.monotonic()
+    tick = 0
+    while timeout is None or time.monotonic() - start < timeout:
+        record = handle.describe()
+        progress = record.progress or {}
+        stage = progress.get("stage", record.status.value.lower())
+        extra = " ".join(f"{k}={v}" for k, v in progress.items() if k != "stage")
+        line = (
+            f"{spinner[tick % 4]} {record.name}: {stage} {extra} ({time.monotonic() - start:.0f} s)"
+        )
+        click.echo(f"\r{line[:100]:<100}", nl=False, err=True)
+        if record.status.terminal:
+            break
+        tick += 1
+        time.sleep(0.5)
+    click.echo("", err=True)
 
 
 @cli.group()
