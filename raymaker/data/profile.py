@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from raymaker.data.steps import _counts, _merge_counts, _quantile, _sketch, canonical
+from raymaker.data.stats import canonical, counts, merge_counts, quantile, sketch
 from raymaker.errors import DataError, SpecError
 
 TOP_CATEGORIES = 20
@@ -55,7 +55,7 @@ def _partial(df: pd.DataFrame, target: str | None) -> dict:
                 sumsq=float((ok * ok).sum()),
                 min=float(ok.min()) if len(ok) else None,
                 max=float(ok.max()) if len(ok) else None,
-                sketch=_sketch(x),
+                sketch=sketch(x),
                 zeros=int((ok == 0).sum()),
                 integer=bool(len(ok) and np.all(np.mod(ok, 1) == 0)),
             )
@@ -70,9 +70,9 @@ def _partial(df: pd.DataFrame, target: str | None) -> dict:
                     float((yb * yb).sum()),
                     float((xb * yb).sum()),
                 ]
-        counts = _counts(s) if kind != "numeric" else _counts(s.round(6))
-        entry["counts"] = sorted(counts, key=lambda kv: -kv[1])[:MAX_TRACKED_CATEGORIES]
-        entry["truncated"] = len(counts) > MAX_TRACKED_CATEGORIES
+        found = counts(s) if kind != "numeric" else counts(s.round(6))
+        entry["counts"] = sorted(found, key=lambda kv: -kv[1])[:MAX_TRACKED_CATEGORIES]
+        entry["truncated"] = len(found) > MAX_TRACKED_CATEGORIES
         if target is not None and name != target and kind != "numeric":
             joint: dict[str, int] = {}
             for value, t in zip(
@@ -118,11 +118,11 @@ def _merge(a: dict, b: dict) -> dict:
             )
         if "xy" in x and "xy" in y:
             m["xy"] = [u + v for u, v in zip(x["xy"], y["xy"], strict=True)]
-        merged = sorted(_merge_counts(x["counts"], y["counts"]), key=lambda kv: -kv[1])
+        merged = sorted(merge_counts(x["counts"], y["counts"]), key=lambda kv: -kv[1])
         m["counts"] = merged[:MAX_TRACKED_CATEGORIES]
         m["truncated"] = x["truncated"] or y["truncated"] or len(merged) > MAX_TRACKED_CATEGORIES
         if "joint" in x and "joint" in y:
-            m["joint"] = _merge_counts(x["joint"], y["joint"])
+            m["joint"] = merge_counts(x["joint"], y["joint"])
         out["columns"][name] = m
     out["hashes_list"] = out.pop("hashes")
     return out
@@ -200,7 +200,7 @@ def _finish(merged: dict, target: str | None, sample: pd.DataFrame) -> dict:
             mean = c["sum"] / present
             var = max(c["sumsq"] / present - mean * mean, 0.0)
             qs = {
-                f"p{int(q * 100)}": _quantile(c["sketch"], q) for q in (0.01, 0.25, 0.5, 0.75, 0.99)
+                f"p{int(q * 100)}": quantile(c["sketch"], q) for q in (0.01, 0.25, 0.5, 0.75, 0.99)
             }
             col.update(
                 min=c["min"], max=c["max"], mean=mean, std=math.sqrt(var), zeros=c["zeros"], **qs

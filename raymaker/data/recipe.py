@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import pandas as pd
 from pydantic import Field, ValidationError
 
-from raymaker.data.steps import STEPS, Dedupe, Impute, Scale, Step, canonical
+from raymaker.data.stats import canonical
+from raymaker.data.steps import STEPS, Dedupe, Impute, Scale, Step
 from raymaker.errors import DataError, NotFound, SpecError
 from raymaker.specs.base import SpecModel, format_validation_error
 

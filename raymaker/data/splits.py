@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from raymaker.data.steps import _numeric, _quantile, _sketch, canonical
+from raymaker.data.stats import canonical, numeric, quantile, sketch
 from raymaker.errors import SpecError
 
 SPLIT_COLUMN = "__split"
@@ -69,7 +69,7 @@ def label_frame(df: pd.DataFrame, spec, thresholds: list[float] | None = None) -
 
 def _time_values(series: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series):
-        return _numeric(series.to_frame("t"), "t")
+        return numeric(series.to_frame("t"), "t")
     when = pd.to_datetime(series, errors="coerce", format="mixed")
     return when.astype("int64").where(when.notna(), np.nan).to_numpy(dtype="float64")
 
@@ -77,12 +77,12 @@ def _time_values(series: pd.Series) -> np.ndarray:
 def time_cuts(sketch: list[list[float]], spec) -> list[float]:
     """Time values at which train ends and validation ends."""
     train = 1 - spec.test_fraction - spec.validation_fraction
-    return [_quantile(sketch, train), _quantile(sketch, 1 - spec.test_fraction)]
+    return [quantile(sketch, train), quantile(sketch, 1 - spec.test_fraction)]
 
 
-def time_sketch(df: pd.DataFrame, spec) -> list[list[float]]:
+def timesketch(df: pd.DataFrame, spec) -> list[list[float]]:
     _check(df, spec.time_column)
-    return _sketch(_time_values(canonical(df)[spec.time_column]))
+    return sketch(_time_values(canonical(df)[spec.time_column]))
 
 
 def label_sketches(df: pd.DataFrame, spec) -> dict[str, list[list[float]]]:
@@ -91,7 +91,7 @@ def label_sketches(df: pd.DataFrame, spec) -> dict[str, list[list[float]]]:
     df = canonical(df)
     u = _uniform(df, spec.seed)
     labels = df[spec.label].astype(str).to_numpy()
-    return {label: _sketch(u[labels == label]) for label in np.unique(labels)}
+    return {label: sketch(u[labels == label]) for label in np.unique(labels)}
 
 
 def label_cuts(sketches: dict[str, list[list[float]]], spec) -> dict[str, tuple[float, float]]:
@@ -126,7 +126,7 @@ def split_frame(df: pd.DataFrame, spec) -> dict[str, pd.DataFrame]:
 
 def _thresholds_frame(df: pd.DataFrame, spec):
     if spec.method == "time":
-        return time_cuts(time_sketch(df, spec), spec)
+        return time_cuts(timesketch(df, spec), spec)
     if spec.method == "stratified":
         return label_cuts(label_sketches(df, spec), spec)
     return None
@@ -140,7 +140,7 @@ def label_dataset(ds, spec):
     cuts = None
     if spec.method == "time":
         rows = ds.map_batches(
-            lambda b: pd.DataFrame({"s": [json.dumps(time_sketch(b, spec))]}),
+            lambda b: pd.DataFrame({"s": [json.dumps(timesketch(b, spec))]}),
             batch_format="pandas",
             batch_size=None,
         ).take_all()

@@ -18,28 +18,19 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from raymaker.data.stats import (
+    counts,
+    merge_counts,
+    numeric,
+    quantile,
+    sketch,
+    top_keys,
+)
 from raymaker.errors import SpecError
 from raymaker.specs.base import SpecModel
 
 Columns = Annotated[list[str], Field(min_length=1, description="Columns the step works on.")]
-SKETCH_SIZE = 1001  # order statistics kept per batch for medians and quantiles
 TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def canonical(df: pd.DataFrame) -> pd.DataFrame:
-    """The frame with Arrow-backed columns (as Ray Data hands out) converted the way
-    ``pyarrow.Table.to_pandas`` converts them, so batch and online inputs look alike."""
-    arrow = [c for c, t in df.dtypes.items() if isinstance(t, pd.ArrowDtype)]
-    if not arrow:
-        return df
-    import pyarrow as pa
-
-    converted = pa.table({c: pa.array(df[c]) for c in arrow}).to_pandas()
-    converted.index = df.index
-    out = df.copy()
-    for col in arrow:
-        out[col] = converted[col]
-    return out
 
 
 class Step(SpecModel):
@@ -141,43 +132,6 @@ class Cast(Step):
 
 
 # -- learned steps ------------------------------------------------------------------------------
-def _sketch(values: np.ndarray) -> list[list[float]]:
-    """Evenly spaced order statistics of ``values`` with their weights (mergeable)."""
-    values = np.sort(values[~np.isnan(values)])
-    if not len(values):
-        return []
-    if len(values) <= SKETCH_SIZE:
-        return [[float(v), 1.0] for v in values]
-    idx = np.linspace(0, len(values) - 1, SKETCH_SIZE).round().astype(int)
-    weight = len(values) / SKETCH_SIZE
-    return [[float(values[i]), weight] for i in idx]
-
-
-def _quantile(sketch: list[list[float]], q: float) -> float:
-    if not sketch:
-        return float("nan")
-    pairs = sorted(sketch)
-    values = np.array([p[0] for p in pairs])
-    cum = np.cumsum([p[1] for p in pairs])
-    return float(values[np.searchsorted(cum, q * cum[-1], side="left").clip(0, len(values) - 1)])
-
-
-def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
-    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _counts(series: pd.Series) -> list[list]:
-    counts = series.dropna().astype(str).value_counts()
-    return [[k, int(v)] for k, v in counts.items()]
-
-
-def _merge_counts(a: list[list], b: list[list]) -> list[list]:
-    total: dict[str, int] = {}
-    for key, n in [*a, *b]:
-        total[key] = total.get(key, 0) + n
-    return [[k, v] for k, v in total.items()]
-
-
 class Impute(Step):
     op: Literal["impute"]
     columns: Columns
@@ -189,13 +143,13 @@ class Impute(Step):
         out = {}
         for col in self.columns:
             if self.strategy == "mean":
-                x = _numeric(df, col)
+                x = numeric(df, col)
                 ok = ~np.isnan(x)
                 out[col] = [float(x[ok].sum()), int(ok.sum())]
             elif self.strategy == "median":
-                out[col] = _sketch(_numeric(df, col))
+                out[col] = sketch(numeric(df, col))
             elif self.strategy == "most_frequent":
-                out[col] = _counts(df[col])
+                out[col] = counts(df[col])
         return out
 
     def merge(self, a, b):
@@ -204,7 +158,7 @@ class Impute(Step):
         if self.strategy == "median":
             return {c: a[c] + b[c] for c in a}
         if self.strategy == "most_frequent":
-            return {c: _merge_counts(a[c], b[c]) for c in a}
+            return {c: merge_counts(a[c], b[c]) for c in a}
         return {}
 
     def finish(self, merged):
@@ -218,7 +172,7 @@ class Impute(Step):
                 total, n = merged[col]
                 fill[col] = total / n if n else 0.0
             elif self.strategy == "median":
-                fill[col] = _quantile(merged[col], 0.5) if merged[col] else 0.0
+                fill[col] = quantile(merged[col], 0.5) if merged[col] else 0.0
             else:
                 counts = sorted(merged[col], key=lambda kv: (-kv[1], kv[0]))
                 fill[col] = counts[0][0] if counts else ""
@@ -233,7 +187,7 @@ class Impute(Step):
         return df
 
 
-def _pick(fn, u, v):
+def pick(fn, u, v):
     """``fn`` of the values that are not None (None if both are)."""
     present = [x for x in (u, v) if x is not None]
     return fn(present) if present else None
@@ -248,7 +202,7 @@ class Scale(Step):
     def partial(self, df):
         out = {}
         for col in self.columns:
-            x = _numeric(df, col)
+            x = numeric(df, col)
             ok = x[~np.isnan(x)]
             if self.method == "standard":
                 out[col] = [int(len(ok)), float(ok.sum()), float((ok * ok).sum()), int(len(x))]
@@ -256,7 +210,7 @@ class Scale(Step):
                 lo, hi = (float(ok.min()), float(ok.max())) if len(ok) else (None, None)
                 out[col] = [lo, hi, int(len(ok)), int(len(x))]
             else:
-                out[col] = _sketch(x)
+                out[col] = sketch(x)
         return out
 
     def merge(self, a, b):
@@ -264,7 +218,7 @@ class Scale(Step):
             return {c: [a[c][i] + b[c][i] for i in range(4)] for c in a}
         if self.method == "minmax":
             return {
-                c: [_pick(min, a[c][0], b[c][0]), _pick(max, a[c][1], b[c][1]),
+                c: [pick(min, a[c][0], b[c][0]), pick(max, a[c][1], b[c][1]),
                     a[c][2] + b[c][2], a[c][3] + b[c][3]]
                 for c in a
             }  # fmt: skip
@@ -288,10 +242,10 @@ class Scale(Step):
                 lo, hi, n, rows = merged[col]
                 if col in fills and rows > n:
                     f = float(fills[col])
-                    lo, hi = _pick(min, lo, f), _pick(max, hi, f)
+                    lo, hi = pick(min, lo, f), pick(max, hi, f)
                 center[col], scale[col] = lo or 0.0, (hi - lo) if lo is not None else 0.0
             else:
-                q1, q2, q3 = (_quantile(merged[col], q) for q in (0.25, 0.5, 0.75))
+                q1, q2, q3 = (quantile(merged[col], q) for q in (0.25, 0.5, 0.75))
                 center[col], scale[col] = q2, q3 - q1
             if not scale[col] or np.isnan(scale[col]):
                 scale[col] = 1.0  # a constant column maps to 0, not to NaN
@@ -300,7 +254,7 @@ class Scale(Step):
     def apply(self, df, state):
         df = df.copy()
         for col in self.columns:
-            df[col] = (_numeric(df, col) - state["center"][col]) / state["scale"][col]
+            df[col] = (numeric(df, col) - state["center"][col]) / state["scale"][col]
         return df
 
 
@@ -311,17 +265,13 @@ class OneHot(Step):
     fits: ClassVar[bool] = True
 
     def partial(self, df):
-        return {c: _counts(df[c]) for c in self.columns}
+        return {c: counts(df[c]) for c in self.columns}
 
     def merge(self, a, b):
-        return {c: _merge_counts(a[c], b[c]) for c in a}
+        return {c: merge_counts(a[c], b[c]) for c in a}
 
     def finish(self, merged):
-        cats = {}
-        for col in self.columns:
-            top = sorted(merged[col], key=lambda kv: (-kv[1], kv[0]))[: self.max_categories]
-            cats[col] = sorted(k for k, _ in top)
-        return {"categories": cats}
+        return {"categories": {c: top_keys(merged[c], self.max_categories) for c in self.columns}}
 
     def apply(self, df, state):
         new = {}
@@ -340,10 +290,10 @@ class Ordinal(Step):
     fits: ClassVar[bool] = True
 
     def partial(self, df):
-        return {c: _counts(df[c]) for c in self.columns}
+        return {c: counts(df[c]) for c in self.columns}
 
     def merge(self, a, b):
-        return {c: _merge_counts(a[c], b[c]) for c in a}
+        return {c: merge_counts(a[c], b[c]) for c in a}
 
     def finish(self, merged):
         return {"categories": {c: sorted(k for k, _ in merged[c]) for c in self.columns}}
@@ -418,14 +368,10 @@ class CountText(Step):
         return out
 
     def merge(self, a, b):
-        return {c: _merge_counts(a[c], b[c]) for c in a}
+        return {c: merge_counts(a[c], b[c]) for c in a}
 
     def finish(self, merged):
-        vocab = {}
-        for col in self.columns:
-            top = sorted(merged[col], key=lambda kv: (-kv[1], kv[0]))[: self.max_features]
-            vocab[col] = sorted(k for k, _ in top)
-        return {"vocabulary": vocab}
+        return {"vocabulary": {c: top_keys(merged[c], self.max_features) for c in self.columns}}
 
     def apply(self, df, state):
         df = df.copy()

@@ -59,7 +59,7 @@ def test_read_dataset_on_file_and_s3_matches_read_frame(ray_connected, store):
     store.write_text("data/r/a.csv", "x,y\n1,a\n2,b\n")
     store.write_text("data/r/b.csv", "x,y\n3,c\n")
     source = resolve(store, "data/r")
-    from raymaker.data.steps import canonical
+    from raymaker.data.stats import canonical
 
     ds = canonical(read_dataset(source).to_pandas()).sort_values("x", ignore_index=True)
     pd.testing.assert_frame_equal(ds, read_frame(resolve(store, "data/r")))
@@ -89,7 +89,7 @@ def test_fit_on_a_dataset_equals_fit_on_pandas(ray_connected):
     for key in ("center", "scale"):
         for col, value in on_pandas.states[1][key].items():
             assert on_ray.states[1][key][col] == pytest.approx(value, rel=1e-12)
-    from raymaker.data.steps import canonical
+    from raymaker.data.stats import canonical
 
     out_ray = canonical(on_pandas.transform(blocks(frame, 3)).to_pandas())
     pd.testing.assert_frame_equal(out_ray, on_pandas.transform(frame), check_exact=True)

@@ -1,0 +1,72 @@
+"""Mergeable statistics shared by recipes, splits and profiles.
+
+Each is computed per batch, merged across batches and finished on the driver: order-statistic
+sketches (medians, quantiles, histograms), category counts, and the canonical pandas form of a
+batch so that every path (pandas, Arrow, Ray Data) sees the same dtypes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SKETCH_SIZE = 1001  # order statistics kept per batch for medians and quantiles
+
+
+def canonical(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with Arrow-backed columns (as Ray Data hands out) converted the way
+    ``pyarrow.Table.to_pandas`` converts them, so batch and online inputs look alike."""
+    arrow = [c for c, t in df.dtypes.items() if isinstance(t, pd.ArrowDtype)]
+    if not arrow:
+        return df
+    import pyarrow as pa
+
+    converted = pa.table({c: pa.array(df[c]) for c in arrow}).to_pandas()
+    converted.index = df.index
+    out = df.copy()
+    for col in arrow:
+        out[col] = converted[col]
+    return out
+
+
+def sketch(values: np.ndarray) -> list[list[float]]:
+    """Evenly spaced order statistics of ``values`` with their weights (mergeable)."""
+    values = np.sort(values[~np.isnan(values)])
+    if not len(values):
+        return []
+    if len(values) <= SKETCH_SIZE:
+        return [[float(v), 1.0] for v in values]
+    idx = np.linspace(0, len(values) - 1, SKETCH_SIZE).round().astype(int)
+    weight = len(values) / SKETCH_SIZE
+    return [[float(values[i]), weight] for i in idx]
+
+
+def quantile(sketch: list[list[float]], q: float) -> float:
+    if not sketch:
+        return float("nan")
+    pairs = sorted(sketch)
+    values = np.array([p[0] for p in pairs])
+    cum = np.cumsum([p[1] for p in pairs])
+    return float(values[np.searchsorted(cum, q * cum[-1], side="left").clip(0, len(values) - 1)])
+
+
+def numeric(df: pd.DataFrame, col: str) -> np.ndarray:
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def counts(series: pd.Series) -> list[list]:
+    counts = series.dropna().astype(str).value_counts()
+    return [[k, int(v)] for k, v in counts.items()]
+
+
+def top_keys(counts: list[list], k: int) -> list[str]:
+    """The ``k`` most frequent keys (ties broken by key), in sorted order."""
+    top = sorted(counts, key=lambda kv: (-kv[1], kv[0]))[:k]
+    return sorted(key for key, _ in top)
+
+
+def merge_counts(a: list[list], b: list[list]) -> list[list]:
+    total: dict[str, int] = {}
+    for key, n in [*a, *b]:
+        total[key] = total.get(key, 0) + n
+    return [[k, v] for k, v in total.items()]
