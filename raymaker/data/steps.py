@@ -258,10 +258,9 @@ class Scale(Step):
         return df
 
 
-class OneHot(Step):
-    op: Literal["onehot"]
-    columns: Columns
-    max_categories: int = Field(50, ge=1, le=10_000, description="Most frequent kept.")
+class _Categorical(Step):
+    """Steps that learn each column's categories from their counts."""
+
     fits: ClassVar[bool] = True
 
     def partial(self, df):
@@ -269,6 +268,12 @@ class OneHot(Step):
 
     def merge(self, a, b):
         return {c: merge_counts(a[c], b[c]) for c in a}
+
+
+class OneHot(_Categorical):
+    op: Literal["onehot"]
+    columns: Columns
+    max_categories: int = Field(50, ge=1, le=10_000, description="Most frequent kept.")
 
     def finish(self, merged):
         return {"categories": {c: top_keys(merged[c], self.max_categories) for c in self.columns}}
@@ -283,17 +288,10 @@ class OneHot(Step):
         return pd.concat([rest, pd.DataFrame(new, index=df.index)], axis=1)
 
 
-class Ordinal(Step):
+class Ordinal(_Categorical):
     op: Literal["ordinal"]
     columns: Columns
     unknown_value: int = Field(-1, description="Code for categories not seen when fitting.")
-    fits: ClassVar[bool] = True
-
-    def partial(self, df):
-        return {c: counts(df[c]) for c in self.columns}
-
-    def merge(self, a, b):
-        return {c: merge_counts(a[c], b[c]) for c in a}
 
     def finish(self, merged):
         return {"categories": {c: sorted(k for k, _ in merged[c]) for c in self.columns}}
