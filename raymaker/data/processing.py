@@ -20,7 +20,7 @@ from pathlib import Path
 
 from raymaker.errors import JobFailed, SpecError
 from raymaker.storage import layout
-from raymaker.storage.staging import fetch, is_uri
+from raymaker.storage.staging import fetch
 
 OPT_ML = "/opt/ml"
 
@@ -186,4 +186,4 @@ def _user_traceback(lines: list[str]) -> str | None:
     return "".join(lines[-30:]).rstrip() + "\n" if lines else None
 
 
-__all__ = ["is_uri", "run_processing_job"]
+__all__ = ["run_processing_job"]

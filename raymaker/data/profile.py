@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from raymaker.data.stats import canonical, counts, merge_counts, quantile, sketch
+from raymaker.data.stats import canonical, collect, counts, merge_counts, quantile, sketch
 from raymaker.errors import DataError, SpecError
 
 TOP_CATEGORIES = 20
@@ -141,28 +141,17 @@ def _decode(part: dict) -> dict:
 
 def profile(data, target: str | None = None) -> dict:
     """Profile a pandas DataFrame or a Ray Dataset. Raises DataError (empty), SpecError (target)."""
-    if isinstance(data, pd.DataFrame):
-        columns = list(data.columns)
-        if target is not None and target not in columns:
-            available = ", ".join(map(str, columns))
-            raise SpecError(f"target {target!r} not found; available columns: {available}")
+    local = isinstance(data, pd.DataFrame)
+    columns = list(data.columns) if local else data.columns()
+    if target is not None and target not in columns:
+        available = ", ".join(map(str, columns))
+        raise SpecError(f"target {target!r} not found; available columns: {available}")
+    if local:
         parts = [_partial(data, target)] if len(data) else []
         sample = data.sample(min(len(data), SAMPLE_ROWS), random_state=0) if len(data) else data
     else:
-        columns = data.columns()
-        if target is not None and target not in columns:
-            raise SpecError(f"target {target!r} not found; available columns: {', '.join(columns)}")
-        rows = data.map_batches(
-            lambda b: pd.DataFrame({"p": [json.dumps(_partial(b, target))]}),
-            batch_format="pandas",
-            batch_size=None,
-        ).take_all()
-        parts = [json.loads(r["p"]) for r in rows]
+        parts = collect(data, lambda b: _partial(b, target))
         sample = data.limit(SAMPLE_ROWS).to_pandas()
-    if target is not None and target not in columns:
-        raise SpecError(
-            f"target {target!r} not found; available columns: {', '.join(map(str, columns))}"
-        )
     parts = [p for p in parts if p["rows"]]
     if not parts:
         raise DataError("cannot profile an empty data set (0 rows)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from raymaker.data.stats import canonical, numeric, quantile, sketch
+from raymaker.data.stats import canonical, collect, numeric, quantile, sketch
 from raymaker.errors import SpecError
 
 SPLIT_COLUMN = "__split"
@@ -80,7 +80,7 @@ def time_cuts(sketch: list[list[float]], spec) -> list[float]:
     return [quantile(sketch, train), quantile(sketch, 1 - spec.test_fraction)]
 
 
-def timesketch(df: pd.DataFrame, spec) -> list[list[float]]:
+def time_sketch(df: pd.DataFrame, spec) -> list[list[float]]:
     _check(df, spec.time_column)
     return sketch(_time_values(canonical(df)[spec.time_column]))
 
@@ -126,7 +126,7 @@ def split_frame(df: pd.DataFrame, spec) -> dict[str, pd.DataFrame]:
 
 def _thresholds_frame(df: pd.DataFrame, spec):
     if spec.method == "time":
-        return time_cuts(timesketch(df, spec), spec)
+        return time_cuts(time_sketch(df, spec), spec)
     if spec.method == "stratified":
         return label_cuts(label_sketches(df, spec), spec)
     return None
@@ -135,26 +135,15 @@ def _thresholds_frame(df: pd.DataFrame, spec):
 def label_dataset(ds, spec):
     """A Ray Dataset with a ``__split`` column: no shuffle; time and stratified splits take one
     extra streaming pass to find their cut points."""
-    import json
-
     cuts = None
     if spec.method == "time":
-        rows = ds.map_batches(
-            lambda b: pd.DataFrame({"s": [json.dumps(timesketch(b, spec))]}),
-            batch_format="pandas",
-            batch_size=None,
-        ).take_all()
-        cuts = time_cuts([pair for row in rows for pair in json.loads(row["s"])], spec)
+        parts = collect(ds, lambda b: time_sketch(b, spec))
+        cuts = time_cuts([pair for part in parts for pair in part], spec)
     elif spec.method == "stratified":
-        rows = ds.map_batches(
-            lambda b: pd.DataFrame({"s": [json.dumps(label_sketches(b, spec))]}),
-            batch_format="pandas",
-            batch_size=None,
-        ).take_all()
         merged: dict[str, list] = {}
-        for row in rows:
-            for label, sketch in json.loads(row["s"]).items():
-                merged.setdefault(label, []).extend(sketch)
+        for part in collect(ds, lambda b: label_sketches(b, spec)):
+            for label, sk in part.items():
+                merged.setdefault(label, []).extend(sk)
         cuts = label_cuts(merged, spec)
     return ds.map_batches(
         lambda b: label_frame(b, spec, cuts), batch_format="pandas", batch_size=None

@@ -70,3 +70,16 @@ def merge_counts(a: list[list], b: list[list]) -> list[list]:
     for key, n in [*a, *b]:
         total[key] = total.get(key, 0) + n
     return [[k, v] for k, v in total.items()]
+
+
+def collect(ds, fn) -> list:
+    """``fn(batch)`` for every batch of a Ray Dataset, gathered on the driver.
+
+    ``fn`` returns something JSON-able (a mergeable partial); one streaming pass.
+    """
+    import json
+
+    rows = ds.map_batches(
+        lambda b: pd.DataFrame({"p": [json.dumps(fn(b))]}), batch_format="pandas", batch_size=None
+    ).take_all()
+    return [json.loads(row["p"]) for row in rows]

@@ -171,3 +171,19 @@ def test_a_recipe_job_on_a_missing_column_fails_with_the_available_ones(ray_head
     with pytest.raises(JobFailed, match="column\\(s\\) 'c' not found; available columns: a, b"):
         local_session.jobs.submit(spec, name="missing-col", wait=True, timeout=300)
     assert local_session.store.list("jobs/missing-col/output") == []
+
+
+def test_profile_on_a_dataset_agrees_with_pandas(ray_connected):
+    from raymaker.data.profile import profile
+
+    frame = churn(600)
+    frame["leak"] = frame["churn"] * 5.0
+    on_pandas = profile(frame, target="churn")
+    on_ray = profile(blocks(frame, 4), target="churn")
+    assert on_ray["rows"] == on_pandas["rows"] == 600
+    assert on_ray["columns"]["charges"]["missing"] == on_pandas["columns"]["charges"]["missing"]
+    assert on_ray["columns"]["charges"]["mean"] == pytest.approx(
+        on_pandas["columns"]["charges"]["mean"]
+    )
+    assert on_ray["columns"]["contract"]["distinct"] == 3
+    assert ("target_leakage", "leak") in {(w["kind"], w["column"]) for w in on_ray["warnings"]}
