@@ -54,6 +54,14 @@ _EXPORTS = {
     "SplitSpec": "raymaker.specs.jobs",
     "split_frame": "raymaker.data.splits",
     "profile": "raymaker.data.profile",
+    # training
+    "Estimator": "raymaker.train.estimator",
+    "XGBoost": "raymaker.train.estimator",
+    "LightGBM": "raymaker.train.estimator",
+    "PyTorch": "raymaker.train.estimator",
+    "SKLearn": "raymaker.train.estimator",
+    "TrainingInput": "raymaker.train.estimator",
+    "report_metrics": "raymaker.train.metrics",
     # storage
     "Store": "raymaker.storage.store",
     "open_store": "raymaker.storage.store",
@@ -111,3 +119,12 @@ if TYPE_CHECKING:  # pragma: no cover
         TuningJob,
     )
     from raymaker.storage.store import Store, open_store
+    from raymaker.train.estimator import (
+        Estimator,
+        LightGBM,
+        PyTorch,
+        SKLearn,
+        TrainingInput,
+        XGBoost,
+    )
+    from raymaker.train.metrics import report_metrics

@@ -89,6 +89,9 @@ class JobFailed(RaymakerError):
         self.job_name = job_name
         self.traceback = traceback
 
+    def __reduce__(self):  # keeps the traceback across processes (Ray workers)
+        return (_rebuild_job_failed, (type(self), self.args[0], self.job_name, self.traceback))
+
     def __str__(self) -> str:
         text = self.args[0]
         if self.traceback:
@@ -143,3 +146,7 @@ __all__ = [
     "SpecError",
     "WaitTimeout",
 ]
+
+
+def _rebuild_job_failed(cls, message, job_name, traceback):
+    return cls(message, job_name=job_name, traceback=traceback)

@@ -56,7 +56,8 @@ def validate(specs):
 @cli.command()
 @click.argument("spec")
 @click.option("--name", help="Job name (default: the spec's name, else generated).")
-def run(spec, name):
+@click.option("--resume", is_flag=True, help="Take over a FAILED/STOPPED job of this name.")
+def run(spec, name, resume):
     """Run SPEC (a file or store URI) in this process and record it as a job."""
     import os
 
@@ -68,8 +69,9 @@ def run(spec, name):
     loaded = load_spec(spec, store=session.store)
     base_dir = None if is_uri(spec) else os.path.dirname(os.path.abspath(spec))
     record = run_spec(
-        loaded, name=name, settings=session.settings, store=session.store, base_dir=base_dir
-    )
+        loaded, name=name, settings=session.settings, store=session.store, base_dir=base_dir,
+        resume=resume,
+    )  # fmt: skip
     click.echo(f"raymaker: job {record.name} {record.status.value}", err=True)
     if record.status.value != "SUCCEEDED":
         sys.exit(JobFailed.exit_code)
@@ -81,8 +83,11 @@ def run(spec, name):
 @click.option("--wait/--no-wait", default=False, help="Wait for the job to end.")
 @click.option("--logs", is_flag=True, help="Stream the job's output (implies --wait).")
 @click.option("--timeout", type=float, help="Seconds to wait at most.")
+@click.option(
+    "--resume", is_flag=True, help="Re-run a FAILED/STOPPED job of this name from its checkpoint."
+)
 @output_option
-def submit(spec, name, wait, logs, timeout, output):
+def submit(spec, name, wait, logs, timeout, resume, output):
     """Submit SPEC as a Ray Job; relative paths in it are relative to its folder."""
     import os
 
@@ -90,7 +95,9 @@ def submit(spec, name, wait, logs, timeout, output):
 
     session = _session()
     loaded = load_spec(spec)
-    handle = session.jobs.submit(loaded, name=name, base_dir=os.path.dirname(os.path.abspath(spec)))
+    handle = session.jobs.submit(
+        loaded, name=name, base_dir=os.path.dirname(os.path.abspath(spec)), resume=resume
+    )
     click.echo(f"submitted job {handle.name}", err=True)
     if wait or logs:
         if not logs and sys.stderr.isatty():

@@ -9,16 +9,14 @@ are mapped into the job's folder; ``RAYMAKER_OPT_ML`` tells the script where tha
 
 from __future__ import annotations
 
-import collections
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 from raymaker.errors import JobFailed, SpecError
+from raymaker.jobs.scripts import run_streaming, user_traceback
 from raymaker.storage import layout
 from raymaker.storage.staging import fetch
 
@@ -83,14 +81,14 @@ def run_processing_job(spec, ctx) -> dict:
     command = [sys.executable] if spec.command == ["python3"] else spec.command
     cmd = [*command, str(script), *[mapped(a) for a in spec.arguments]]
     ctx.progress(stage="running script", force=True)
-    exit_code, stderr_tail = _run_streaming(
+    exit_code, stderr_tail = run_streaming(
         cmd, cwd=str(script.parent), env=env, timeout=spec.max_runtime_in_seconds
     )
     if exit_code != 0:
         raise JobFailed(
             f"the script {os.path.basename(spec.code)} exited with code {exit_code}",
             job_name=ctx.name,
-            traceback=_user_traceback(stderr_tail),
+            traceback=user_traceback(stderr_tail),
         )
 
     ctx.progress(stage="uploading outputs", force=True)
@@ -133,57 +131,6 @@ def _write_config(opt_ml, spec, ctx) -> None:
     (config / "processingjobconfig.json").write_text(json.dumps(job, indent=2))
     resources = {"current_host": "algo-1", "hosts": ["algo-1"]}
     (config / "resourceconfig.json").write_text(json.dumps(resources))
-
-
-def _run_streaming(cmd, *, cwd, env, timeout) -> tuple[int, list[str]]:
-    """Run ``cmd``, copying its output to ours line by line. Returns (exit code, stderr tail)."""
-    tail: collections.deque[str] = collections.deque(maxlen=400)
-    try:
-        proc = subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1,
-        )  # fmt: skip
-    except FileNotFoundError as exc:
-        raise SpecError(f"command {cmd[0]!r} was not found: {exc}") from None
-
-    def pump(stream, sink, keep):
-        for line in stream:
-            sink.write(line)
-            sink.flush()
-            if keep:
-                tail.append(line)
-
-    threads = [
-        threading.Thread(target=pump, args=(proc.stdout, sys.stdout, False), daemon=True),
-        threading.Thread(target=pump, args=(proc.stderr, sys.stderr, True), daemon=True),
-    ]
-    for t in threads:
-        t.start()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise JobFailed(f"the script ran past max_runtime_in_seconds ({timeout})") from None
-    finally:
-        if proc.poll() is None:  # stopped or interrupted while waiting
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for t in threads:
-            t.join(timeout=5)
-    return proc.returncode, list(tail)
-
-
-def _user_traceback(lines: list[str]) -> str | None:
-    """The last Python traceback in the script's stderr, else its last lines."""
-    text = "".join(lines)
-    start = text.rfind("Traceback (most recent call last):")
-    if start >= 0:
-        return text[start:].rstrip() + "\n"
-    return "".join(lines[-30:]).rstrip() + "\n" if lines else None
 
 
 __all__ = ["run_processing_job"]

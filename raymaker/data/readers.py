@@ -209,6 +209,11 @@ def _read_csv_stream(source: Source, stream, path: str):
 
 def read_frame(source: Source):
     """Read the whole source into a pandas DataFrame in this process (no Ray)."""
+    return read_table(source).to_pandas()
+
+
+def read_table(source: Source):
+    """Read the whole source into an Arrow table in this process (no Ray)."""
     import pyarrow as pa
 
     tables = []
@@ -227,7 +232,7 @@ def read_frame(source: Source):
                 tables.append(pajson.read_json(stream))
     if not tables:
         raise DataError(f"the input {source.uri} has no rows")
-    return pa.concat_tables(tables, promote_options="default").to_pandas()
+    return pa.concat_tables(tables, promote_options="default")
 
 
 def read_dataset(source: Source, *, override_num_blocks: int | None = None):

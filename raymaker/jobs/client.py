@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from raymaker.errors import (
     ClusterError,
+    Conflict,
     JobFailed,
     JobStopped,
     NotFound,
@@ -64,9 +65,12 @@ class JobsClient:
         logs: bool = False,
         base_dir: str | None = None,
         timeout: float | None = None,
+        resume: bool = False,
     ) -> JobHandle:
         """Submit ``spec`` as a Ray Job and return its handle (after it ends if ``wait``).
 
+        ``resume=True`` re-runs a FAILED or STOPPED job of the same name in place: its record
+        is reused and training continues from its last checkpoint.
         Raises SpecError (invalid spec), Conflict (name taken), NotFound (a local file the spec
         names), ClusterError/AuthError (Ray), and with ``wait`` JobFailed or WaitTimeout.
         """
@@ -76,8 +80,11 @@ class JobsClient:
         name = check_name(name or spec.name or generate_name(spec.kind))
         api = self.api  # resolve (or start) the cluster before claiming the name
         submission_id = f"raymaker-{name}-{secrets.token_hex(3)}"
-        record = JobRecord(name=name, kind=spec.kind, submission_id=submission_id)
-        create_record(self.store, record)  # claims the name atomically, or raises Conflict
+        if resume and self.store.exists(layout.job_record(name)):
+            record = self._reopen(name, spec.kind, submission_id)
+        else:
+            record = JobRecord(name=name, kind=spec.kind, submission_id=submission_id)
+            create_record(self.store, record)  # claims the name atomically, or raises Conflict
         try:
             spec = stage(spec, self.store, name, base_dir).model_copy(update={"name": name})
             record.spec_uri = self.store.write_text(layout.job_spec(name), dump_spec(spec))
@@ -104,6 +111,28 @@ class JobsClient:
         if wait:
             handle.wait(timeout=timeout, logs=logs)
         return handle
+
+    def _reopen(self, name: str, kind: str, submission_id: str) -> JobRecord:
+        """Reset an interrupted job's record to PENDING for a resumed run. Raises Conflict."""
+        record = self.refresh(name)
+        if record.kind != kind:
+            raise Conflict(f"job {name!r} is a {record.kind}, not a {kind}")
+        if record.status not in (JobStatus.FAILED, JobStatus.STOPPED):
+            raise Conflict(
+                f"job {name!r} is {record.status.value}: only a FAILED or STOPPED job resumes"
+            )
+        resumed = record.model_copy(
+            update={
+                "status": JobStatus.PENDING,
+                "submission_id": submission_id,
+                "ended_at": None,
+                "failure_reason": None,
+                "traceback": None,
+                "attempts": record.attempts + 1,
+            }
+        )
+        write_record(self.store, resumed)
+        return resumed
 
     def get(self, name: str) -> JobHandle:
         """The handle of an existing job. Raises NotFound."""

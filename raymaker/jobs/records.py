@@ -47,6 +47,7 @@ class JobRecord(BaseModel):
     logs_uri: str | None = None
     progress: dict[str, Any] | None = None
     host: str | None = None
+    attempts: int = Field(1, description="Runs of this job (a resumed job counts again).")
 
     @property
     def duration_s(self) -> float | None:

@@ -39,6 +39,7 @@ from raymaker.storage import Store, layout, store_for_settings
 # kind -> "module:function(spec, ctx) -> dict"
 RUNNERS = {
     "ProcessingJob": "raymaker.data.processing:run_processing_job",
+    "TrainingJob": "raymaker.train.runner:run_training_job",
 }
 
 
@@ -93,8 +94,12 @@ def run_spec(
     settings: Settings | None = None,
     store: Store | None = None,
     base_dir: str | None = None,
+    resume: bool = False,
 ) -> JobRecord:
     """Run ``spec`` here and return its final record (SUCCEEDED, FAILED or STOPPED).
+
+    ``resume=True`` takes over a FAILED or STOPPED job of the same name (training continues
+    from its last checkpoint).
 
     Local files the spec names (relative to ``base_dir``, the spec file's folder) are first
     copied into the job's folder in the store, as a submitted job's are.
@@ -107,7 +112,7 @@ def run_spec(
     store = store or store_for_settings(settings)
     name = check_name(name or spec.name or generate_name(spec.kind))
     fn = runner_for(spec.kind)
-    record = _claim(store, name, spec)
+    record = _claim(store, name, spec, resume=resume)
     workdir = Path(tempfile.mkdtemp(prefix=f"raymaker-{name}-"))
     ctx = JobContext(name=name, store=store, settings=settings, workdir=workdir, record=record)
     with _LogCapture(store, name), _sigterm_stops():
@@ -142,7 +147,7 @@ def run_spec(
     return record
 
 
-def _claim(store: Store, name: str, spec: ResourceSpec) -> JobRecord:
+def _claim(store: Store, name: str, spec: ResourceSpec, *, resume: bool = False) -> JobRecord:
     """Take the PENDING record a client created, or create one. Raises Conflict."""
     submission_id = submission_id_from_env()
     try:
@@ -153,7 +158,11 @@ def _claim(store: Store, name: str, spec: ResourceSpec) -> JobRecord:
         ours = record.status == JobStatus.PENDING and (
             record.submission_id in (None, submission_id)
         )
-        if not ours:
+        resumable = resume and record.status in (JobStatus.FAILED, JobStatus.STOPPED)
+        if resumable:
+            record.attempts += 1
+            record.ended_at = record.failure_reason = record.traceback = None
+        if not (ours or resumable):
             raise Conflict(f"a job named {name!r} already exists ({record.status.value})")
         record.status = JobStatus.RUNNING
         record.started_at = time.time()

@@ -84,8 +84,50 @@ def _inline_recipe(recipe, store: Store, base_dir: str | None):
     return steps
 
 
+def _stage_training(spec, store: Store, name: str, base_dir: str | None):
+    """Upload the script (with its source_dir), a local recipe file and local channels."""
+    changes: dict = {}
+    code_prefix = join(layout.job_dir(name), "code")
+    if spec.entry_point:
+        if spec.source_dir:
+            src = _local(spec.source_dir, base_dir)
+            if src is None and not is_uri(spec.source_dir):
+                raise NotFound(f"source_dir {spec.source_dir!r} does not exist")
+            if src:
+                if not os.path.isfile(os.path.join(src, spec.entry_point)):
+                    raise NotFound(f"entry_point {spec.entry_point!r} is not in {src}")
+                changes["source_dir"] = store.put_dir(src, code_prefix)
+        else:
+            code = _local(spec.entry_point, base_dir)
+            if code is None and not is_uri(spec.entry_point):
+                raise NotFound(f"entry_point {spec.entry_point!r} does not exist")
+            if code:
+                store.put_file(code, join(code_prefix, os.path.basename(code)))
+                changes["source_dir"] = store.uri(code_prefix)
+                changes["entry_point"] = os.path.basename(code)
+    if spec.recipe:
+        path = _local(spec.recipe, base_dir)
+        if path:
+            if path.endswith(".json"):
+                changes["recipe"] = store.put_file(path, join(code_prefix, "recipe.json"))
+            else:
+                import yaml
+
+                steps = _inline_recipe(spec.recipe, store, base_dir)
+                text = yaml.safe_dump({"steps": steps}, sort_keys=False)
+                changes["recipe"] = store.write_text(join(code_prefix, "recipe.yaml"), text)
+    inputs = {}
+    for channel, uri in spec.inputs.items():
+        src = _local(uri, base_dir)
+        inputs[channel] = (
+            store.upload(src, join(layout.job_dir(name), "input", channel)) if src else uri
+        )
+    changes["inputs"] = inputs
+    return spec.model_copy(update=changes)
+
+
 # kind -> staging function; kinds not listed carry no local files yet.
-STAGERS = {"ProcessingJob": _stage_processing}
+STAGERS = {"ProcessingJob": _stage_processing, "TrainingJob": _stage_training}
 
 
 def stage(spec: ResourceSpec, store: Store, name: str, base_dir: str | None = None) -> ResourceSpec:

@@ -148,8 +148,24 @@ class TrainingJob(ResourceSpec, Resources):
     output_path: Uri | None = Field(None, description="Where the model artifact goes.")
     checkpoint_uri: Uri | None = Field(None, description="Where checkpoints go.")
     max_run: int | None = Field(None, gt=0, description="Stop the job after this many seconds.")
-    max_retry_attempts: int = Field(0, ge=0, le=30, description="Restarts after a failure.")
+    max_retry_attempts: int = Field(
+        0, ge=0, le=30, description="Restarts of the worker group after a failure."
+    )
     use_gpu: bool | None = Field(None, description="Default: from the instance type.")
+    checkpoint_interval_s: float | None = Field(
+        30.0,
+        ge=0,
+        description="Built-ins save a checkpoint at most this often (0: every round/epoch; "
+        "null: never).",
+    )
+    execution: Literal["auto", "driver", "ray_train"] = Field(
+        "auto",
+        description="auto: one CPU worker without retries runs in the job's driver (no Ray "
+        "Train start-up); anything else runs as a Ray Train worker group.",
+    )
+    requirements: str | None = Field(
+        None, description="Script mode: a requirements file (default source_dir/requirements.txt)."
+    )
 
     @model_validator(mode="after")
     def _one_program(self):
@@ -157,6 +173,11 @@ class TrainingJob(ResourceSpec, Resources):
             raise ValueError(
                 "give exactly one of algorithm or entry_point "
                 f"(algorithm={self.algorithm!r}, entry_point={self.entry_point!r})"
+            )
+        if self.execution == "driver" and (self.instance_count > 1 or self.max_retry_attempts):
+            raise ValueError(
+                f"execution driver runs one worker without retries (instance_count="
+                f"{self.instance_count}, max_retry_attempts={self.max_retry_attempts})"
             )
         return self
 

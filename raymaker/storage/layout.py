@@ -7,6 +7,8 @@
   jobs/<name>/logs.txt           the job's output, saved when it ends
   jobs/<name>/output/...         the job's outputs (published only on success)
   jobs/<name>/_tmp/...           outputs while the job runs
+  jobs/<name>/checkpoints/<step>/  training checkpoints (``latest.json`` names the newest)
+  jobs/<name>/metrics.jsonl      training metrics, one JSON object per line
   models/<name>/...              model artifacts
   registry/<group>/...           model registry groups and versions
   endpoints/<name>/...           endpoint desired state
@@ -49,3 +51,11 @@ def job_output(name: str, *parts: str) -> str:
 
 def job_staging(name: str, *parts: str) -> str:
     return join(JOBS, name, "_tmp", *parts)
+
+
+def job_checkpoints(name: str) -> str:
+    return join(JOBS, name, "checkpoints")
+
+
+def job_metrics(name: str) -> str:
+    return join(JOBS, name, "metrics.jsonl")

@@ -1,0 +1,1 @@
+"""Training on Ray Train: built-in algorithms, script mode, checkpoints, metrics, artifacts."""

@@ -1,0 +1,127 @@
+"""Model artifacts: a folder in the framework's safe format, the fitted recipe and a manifest.
+
+<output>/model/                    the unpacked folder (what raymaker loads)
+    model.ubj | model.txt | model.pt | ...   the framework's own format, never a pickle
+    recipe.json                    the fitted data recipe, when training used one
+    raymaker-model.json            framework, versions, schemas, metrics, lineage, file hashes
+<output>/model.tar.gz              the same files, for SageMaker parity (``model_data``)
+
+Both are written under the job's temporary prefix and moved into place only when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+import tempfile
+import time
+
+from raymaker.errors import DataError, NotFound
+from raymaker.storage import Store, join
+
+MANIFEST = "raymaker-model.json"
+RECIPE = "recipe.json"
+FORMAT_VERSION = 1
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_manifest(model_dir: str, manifest: dict) -> dict:
+    """Write ``raymaker-model.json`` with the hash of every other file; returns it."""
+    files = {}
+    for dirpath, _, names in os.walk(model_dir):
+        for n in sorted(names):
+            path = os.path.join(dirpath, n)
+            rel = os.path.relpath(path, model_dir).replace(os.sep, "/")
+            if rel != MANIFEST:
+                files[rel] = sha256_file(path)
+    full = {"format_version": FORMAT_VERSION, "created_at": time.time(), **manifest, "files": files}
+    with open(os.path.join(model_dir, MANIFEST), "w", encoding="utf-8") as f:
+        json.dump(full, f, indent=2, default=str)
+    return full
+
+
+def publish(store: Store, model_dir: str, *, staging: str, target: str) -> dict:
+    """Upload ``model_dir`` and its tarball under ``staging``, then move both to ``target``.
+
+    Returns ``{"model_dir": uri, "model_data": uri, "sha256": tarball hash}``.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        tarball = os.path.join(tmp, "model.tar.gz")
+        with tarfile.open(tarball, "w:gz") as tar:
+            for name in sorted(os.listdir(model_dir)):
+                tar.add(os.path.join(model_dir, name), arcname=name)
+        digest = sha256_file(tarball)
+        store.put_dir(model_dir, join(staging, "model"))
+        store.put_file(tarball, join(staging, "model.tar.gz"))
+    for part in ("model", "model.tar.gz"):
+        store.delete(join(target, part), recursive=True)
+        store.move(join(staging, part), join(target, part))
+    return {
+        "model_dir": store.uri(join(target, "model")),
+        "model_data": store.uri(join(target, "model.tar.gz")),
+        "sha256": digest,
+    }
+
+
+def download(store: Store, uri: str, local_dir: str) -> dict:
+    """Fetch a model (its folder, or ``model.tar.gz``) into ``local_dir``; returns the manifest.
+
+    Raises NotFound, DataError when the files do not match the manifest's hashes.
+    """
+    key = store.key(uri)
+    os.makedirs(local_dir, exist_ok=True)
+    if key.endswith(".tar.gz"):
+        folder = key[: -len(".tar.gz")]
+        if store.exists(join(folder, MANIFEST)):
+            key = folder  # the unpacked copy beside it: no extraction needed
+        else:
+            local_tar = os.path.join(local_dir, ".model.tar.gz")
+            store.get(key, local_tar)
+            with tarfile.open(local_tar, "r:gz") as tar:
+                tar.extractall(local_dir, filter="data")
+            os.unlink(local_tar)
+            return verify(local_dir)
+    keys = store.list(key, recursive=True)
+    if not keys:
+        raise NotFound(f"no model at {uri}")
+    for k in keys:
+        target = os.path.join(local_dir, k[len(key) + 1 :])
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        store.get(k, target)
+    return verify(local_dir)
+
+
+def verify(model_dir: str) -> dict:
+    """The manifest, after checking every file's hash. Raises NotFound, DataError."""
+    path = os.path.join(model_dir, MANIFEST)
+    if not os.path.exists(path):
+        raise NotFound(f"{MANIFEST} is missing from the model folder")
+    with open(path, encoding="utf-8") as f:
+        manifest = json.load(f)
+    for rel, digest in manifest.get("files", {}).items():
+        local = os.path.join(model_dir, rel)
+        if not os.path.exists(local) or sha256_file(local) != digest:
+            raise DataError(f"model file {rel} does not match its hash in {MANIFEST}")
+    return manifest
+
+
+def fingerprint(source) -> dict:
+    """A data source's URI, files and content hash (sha256 over the files in order)."""
+    h = hashlib.sha256()
+    size = 0
+    for path in source.paths:
+        h.update(path.rsplit("/", 1)[-1].encode() + b"\0")
+        with source.filesystem.open_input_stream(path) as f:
+            while chunk := f.read(1 << 22):
+                h.update(chunk)
+                size += len(chunk)
+    return {"uri": source.uri, "files": len(source.paths), "bytes": size, "sha256": h.hexdigest()}

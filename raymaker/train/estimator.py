@@ -1,0 +1,293 @@
+"""SageMaker-SDK-v2-shaped estimators: ``Estimator``, ``XGBoost``, ``LightGBM``, ``PyTorch``,
+``SKLearn``. The constructor stores its arguments; ``fit`` builds a ``TrainingJob`` spec and
+submits it through the job layer, the same path as ``raymaker submit``.
+
+    est = rm.XGBoost(label="churn", hyperparameters={"num_round": 50}, instance_count=2)
+    est.fit({"train": "s3://bucket/train/", "validation": "s3://bucket/val/"})
+    est.model_data   # .../output/model.tar.gz
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from raymaker.errors import SpecError
+
+
+class TrainingInput:
+    """A channel's data (SageMaker's ``TrainingInput``): a URI and an optional content type."""
+
+    def __init__(self, s3_data: str, content_type: str | None = None, **_ignored: Any):
+        self.s3_data = s3_data
+        self.content_type = content_type
+
+    def __repr__(self) -> str:
+        return f"TrainingInput({self.s3_data!r})"
+
+
+class Estimator:
+    """A training job to be: a built-in ``algorithm`` or the user's ``entry_point`` script."""
+
+    _framework: str | None = None
+    _default_algorithm: str | None = None
+
+    def __init__(
+        self,
+        entry_point: str | None = None,
+        source_dir: str | None = None,
+        hyperparameters: dict[str, Any] | None = None,
+        instance_count: int = 1,
+        instance_type: str = "cpu.1",
+        environment: dict[str, str] | None = None,
+        metric_definitions: list[dict[str, str]] | None = None,
+        checkpoint_s3_uri: str | None = None,
+        max_run: int | None = None,
+        max_retry_attempts: int = 0,
+        output_path: str | None = None,
+        *,
+        algorithm: str | None = None,
+        label: str | None = None,
+        recipe: str | None = None,
+        base_job_name: str | None = None,
+        use_gpu: bool | None = None,
+        execution: str = "auto",
+        checkpoint_interval_s: float | None = 30.0,
+        sagemaker_session=None,
+        session=None,
+        role: str | None = None,
+        framework_version: str | None = None,
+        py_version: str | None = None,
+        **kwargs: Any,
+    ):
+        unknown = sorted(set(kwargs) - _IGNORED_SAGEMAKER_ARGS)
+        if unknown:
+            raise SpecError(f"{type(self).__name__}: unknown argument(s): {', '.join(unknown)}")
+        self.entry_point = entry_point
+        self.source_dir = source_dir
+        self.hyperparameters = dict(hyperparameters or {})
+        self.instance_count = instance_count
+        self.instance_type = instance_type
+        self.environment = dict(environment or {})
+        self.metric_definitions = list(metric_definitions or [])
+        self.checkpoint_s3_uri = checkpoint_s3_uri
+        self.max_run = max_run
+        self.max_retry_attempts = max_retry_attempts
+        self.output_path = output_path
+        self.algorithm = algorithm
+        self.label = label
+        self.recipe = recipe
+        self.base_job_name = base_job_name
+        self.use_gpu = use_gpu
+        self.execution = execution
+        self.checkpoint_interval_s = checkpoint_interval_s
+        self.session = session or sagemaker_session
+        self.role = role  # accepted for SageMaker scripts; raymaker has no IAM
+        self.framework_version = framework_version
+        self.py_version = py_version
+        self.latest_training_job = None
+
+    def __repr__(self) -> str:
+        what = self.algorithm or self._default_algorithm or self.entry_point
+        return f"{type(self).__name__}({what!r}, instance_count={self.instance_count})"
+
+    # -- verbs -----------------------------------------------------------------------------
+    def fit(
+        self,
+        inputs: str | dict[str, Any] | TrainingInput | None = None,
+        wait: bool = True,
+        logs: bool = True,
+        job_name: str | None = None,
+        *,
+        resume: bool = False,
+        timeout: float | None = None,
+    ) -> None:
+        """Run the training job. With ``wait``, raises JobFailed (with the script's own
+        traceback) when it fails; ``resume=True`` continues an interrupted job of
+        ``job_name`` from its last checkpoint."""
+        spec = self.training_job_spec(inputs, job_name)
+        handle = self._session().jobs.submit(spec, name=job_name or spec.name, resume=resume)
+        self.latest_training_job = handle
+        if wait:
+            handle.wait(timeout=timeout, logs=logs)
+
+    def training_job_spec(self, inputs=None, job_name: str | None = None):
+        """The ``TrainingJob`` spec ``fit`` would submit. Raises SpecError."""
+        from raymaker.specs import parse_spec
+
+        algorithm = self.algorithm or (None if self.entry_point else self._default_algorithm)
+        body = {
+            "kind": "TrainingJob",
+            "name": job_name or _job_name(self.base_job_name),
+            "algorithm": algorithm,
+            "entry_point": self.entry_point,
+            "source_dir": self.source_dir,
+            "framework": self._framework,
+            "hyperparameters": self.hyperparameters,
+            "inputs": _channels(inputs),
+            "label": self.label,
+            "recipe": self.recipe,
+            "environment": self.environment,
+            "metric_definitions": self.metric_definitions,
+            "output_path": self.output_path,
+            "checkpoint_uri": self.checkpoint_s3_uri,
+            "max_run": self.max_run,
+            "max_retry_attempts": self.max_retry_attempts,
+            "instance_count": self.instance_count,
+            "instance_type": self.instance_type,
+            "use_gpu": self.use_gpu,
+            "execution": self.execution,
+            "checkpoint_interval_s": self.checkpoint_interval_s,
+        }
+        return parse_spec({k: v for k, v in body.items() if v is not None})
+
+    @classmethod
+    def attach(cls, training_job_name: str, sagemaker_session=None, *, session=None) -> Estimator:
+        """An estimator for an existing job (its spec), with ``latest_training_job`` set."""
+        sess = session or sagemaker_session or _default_session()
+        handle = sess.jobs.get(training_job_name)
+        spec = handle.describe().spec
+        est = cls(
+            entry_point=spec.get("entry_point"),
+            source_dir=spec.get("source_dir"),
+            hyperparameters=spec.get("hyperparameters"),
+            instance_count=spec.get("instance_count", 1),
+            instance_type=spec.get("instance_type", "cpu.1"),
+            environment=spec.get("environment"),
+            metric_definitions=spec.get("metric_definitions"),
+            checkpoint_s3_uri=spec.get("checkpoint_uri"),
+            max_run=spec.get("max_run"),
+            max_retry_attempts=spec.get("max_retry_attempts", 0),
+            output_path=spec.get("output_path"),
+            algorithm=spec.get("algorithm"),
+            label=spec.get("label"),
+            recipe=spec.get("recipe"),
+            session=sess,
+        )
+        est.latest_training_job = handle
+        return est
+
+    # -- results ---------------------------------------------------------------------------
+    @property
+    def model_data(self) -> str:
+        """URI of the last job's ``model.tar.gz``. Raises SpecError before a successful fit."""
+        return self._result()["model_data"]
+
+    @property
+    def model_dir(self) -> str:
+        """URI of the last job's unpacked model folder."""
+        return self._result()["model_dir"]
+
+    def metrics(self) -> list[dict]:
+        """The last job's metric points (``name``, ``value``, ``step``, ``time``)."""
+        from raymaker.storage import layout
+        from raymaker.train.metrics import read_series
+
+        job = self._job()
+        return read_series(self._session().store, layout.job_metrics(job.name))
+
+    def describe(self):
+        """The last job's record."""
+        return self._job().describe()
+
+    def _job(self):
+        if self.latest_training_job is None:
+            raise SpecError("this estimator has not been fit (or attached) yet")
+        return self.latest_training_job
+
+    def _result(self) -> dict:
+        record = self._job().describe()
+        if record.status.value != "SUCCEEDED":
+            raise SpecError(f"training job {record.name} is {record.status.value}: no model yet")
+        return record.result
+
+    def _session(self):
+        if self.session is None:
+            self.session = _default_session()
+        return self.session
+
+
+class XGBoost(Estimator):
+    """XGBoost: the built-in algorithm (no ``entry_point``) or an XGBoost script."""
+
+    _framework = "xgboost"
+    _default_algorithm = "xgboost"
+
+
+class LightGBM(Estimator):
+    """LightGBM: the built-in algorithm (no ``entry_point``) or a LightGBM script."""
+
+    _framework = "lightgbm"
+    _default_algorithm = "lightgbm"
+
+
+class PyTorch(Estimator):
+    """A PyTorch script (``torch.distributed`` ready), or a built-in (``algorithm="mlp"``)."""
+
+    _framework = "pytorch"
+
+
+class SKLearn(Estimator):
+    """A scikit-learn script (script mode; one worker)."""
+
+    _framework = "sklearn"
+
+
+# SageMaker arguments that have no meaning here and are accepted so scripts run unchanged.
+_IGNORED_SAGEMAKER_ARGS = frozenset(
+    {
+        "volume_size",
+        "volume_kms_key",
+        "output_kms_key",
+        "subnets",
+        "security_group_ids",
+        "tags",
+        "image_uri",
+        "image_name",
+        "enable_network_isolation",
+        "use_spot_instances",
+        "max_wait",
+        "debugger_hook_config",
+        "disable_profiler",
+        "profiler_config",
+        "keep_alive_period_in_seconds",
+        "distribution",
+        "container_log_level",
+        "code_location",
+        "dependencies",
+        "git_config",
+        "input_mode",
+        "model_uri",
+        "model_channel_name",
+        "enable_sagemaker_metrics",
+        "train_instance_count",
+        "train_instance_type",
+    }
+)
+
+
+def _channels(inputs) -> dict[str, str]:
+    if inputs is None:
+        return {}
+    if isinstance(inputs, str | TrainingInput):
+        inputs = {"train": inputs}
+    out = {}
+    for name, value in dict(inputs).items():
+        uri = getattr(value, "s3_data", value)
+        if not isinstance(uri, str):
+            raise SpecError(f"inputs.{name}: expected a URI or TrainingInput, got {value!r}")
+        out[name] = uri
+    return out
+
+
+def _job_name(base: str | None) -> str | None:
+    if not base:
+        return None
+    from raymaker.jobs.records import generate_name
+
+    return generate_name(base)
+
+
+def _default_session():
+    from raymaker.session import Session
+
+    return Session()

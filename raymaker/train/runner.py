@@ -1,0 +1,256 @@
+"""``kind: TrainingJob``: plan on the driver, train on workers, publish the model artifact.
+
+Everything that can be wrong with a spec (channels, label, feature types, hyperparameters,
+presets) is found here before any worker starts. Workers write the model files to the job's
+temporary prefix; the driver adds the fitted recipe and the manifest, and publishes the
+folder and ``model.tar.gz`` together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import signal
+import tempfile
+import threading
+from contextlib import contextmanager
+
+from raymaker.errors import JobStopped, SpecError
+from raymaker.storage import join, layout
+from raymaker.train import artifacts
+from raymaker.train.workers import Plan, run_workers
+
+BUILTIN_CHANNELS = ("train", "validation")
+
+
+def run_training_job(spec, ctx) -> dict:
+    """Returns ``{"model_data", "model_dir", "sha256", "metrics", ...}``. Raises SpecError."""
+    preset = ctx.settings.resources_for(spec.instance_type)
+    use_gpu = spec.use_gpu if spec.use_gpu is not None else preset["gpus"] > 0
+    if use_gpu and not preset["gpus"]:
+        raise SpecError(
+            f"use_gpu is true but instance_type {spec.instance_type!r} has no GPU; "
+            "use a gpu.N preset"
+        )
+    plan = Plan(
+        num_workers=spec.instance_count,
+        cpus=preset["cpus"],
+        gpus=preset["gpus"] if use_gpu else 0,
+        max_retries=spec.max_retry_attempts,
+        in_driver={"auto": None, "driver": True, "ray_train": False}[spec.execution],
+    )
+    with _max_run(spec.max_run):
+        if spec.algorithm:
+            return _run_builtin(spec, ctx, plan)
+        from raymaker.train.script import run_script_job
+
+        return run_script_job(spec, ctx, plan)
+
+
+def _run_builtin(spec, ctx, plan: Plan) -> dict:
+    from raymaker.train.algorithms import algorithm_for
+    from raymaker.train.channels import resolve_channels
+    from raymaker.train.tabular import prepare_tabular
+
+    store = ctx.store
+    algo = algorithm_for(spec.algorithm)
+    hps = algo.parse_hyperparameters(spec.hyperparameters)
+    unknown = sorted(set(spec.inputs) - set(BUILTIN_CHANNELS))
+    if unknown:
+        raise SpecError(
+            f"inputs: channel {unknown[0]!r} is not used by {spec.algorithm}; "
+            f"allowed: {', '.join(BUILTIN_CHANNELS)}"
+        )
+    sources = resolve_channels(store, spec.inputs, required=algo.required_channels)
+    ctx.progress(stage="planning", force=True)
+    fitted = _recipe(spec, ctx, sources["train"])
+    data = prepare_tabular(spec, sources, fitted, algorithm=spec.algorithm)
+    config = algo.prepare(spec, hps, data)
+    config.update(_job_keys(spec, ctx))
+    fingerprints = _Background(lambda: {c: artifacts.fingerprint(s) for c, s in sources.items()})
+
+    plan.backend = algo.backend
+    module, _, attr = algo.worker.partition(":")
+    worker = getattr(importlib.import_module(module), attr)
+    ctx.progress(stage="training", workers=plan.num_workers, force=True)
+    connect_for(plan, ctx)
+    result = run_workers(worker, config, plan, name=ctx.name, store=store, env=_worker_env(ctx))
+
+    ctx.progress(stage="publishing", force=True)
+    metrics = _final_metrics(store, config["metrics_key"])
+    with tempfile.TemporaryDirectory() as model_dir:
+        _download(store, config["model_staging"], model_dir)
+        if fitted is not None:
+            with open(os.path.join(model_dir, artifacts.RECIPE), "w", encoding="utf-8") as f:
+                f.write(fitted.to_json())
+        manifest = {
+            "framework": algo.framework,
+            "framework_version": _version(algo.framework),
+            "algorithm": spec.algorithm,
+            "task": config["task"],
+            "label": data.label,
+            "classes": data.classes,
+            "features": data.features,
+            "input_schema": data.input_schema,
+            "output": _output_of(config["task"], data.classes),
+            "recipe": artifacts.RECIPE if fitted is not None else None,
+            "hyperparameters": hps.model_dump(by_alias=True, exclude_none=True),
+            "metrics": metrics,
+            "lineage": _lineage(spec, ctx, fingerprints.result(), _code_hash(algo)),
+        }
+        artifacts.write_manifest(model_dir, manifest)
+        published = artifacts.publish(
+            store, model_dir, staging=layout.job_staging(ctx.name, "artifact"),
+            target=_output_prefix(spec, ctx),
+        )  # fmt: skip
+    store.delete(layout.job_staging(ctx.name), recursive=True)
+    return {
+        **published,
+        "metrics": metrics,
+        "workers": plan.num_workers,
+        "execution": "driver" if plan.runs_in_driver() else "ray_train",
+        **result,
+    }
+
+
+def connect_for(plan: Plan, ctx) -> None:
+    """Join the cluster (local head or ``RAY_ADDRESS``) when workers run under Ray Train."""
+    if not plan.runs_in_driver():
+        from raymaker.session import Session
+
+        Session(settings=ctx.settings).connect()
+
+
+def _job_keys(spec, ctx) -> dict:
+    store = ctx.store
+    checkpoints = store.key(spec.checkpoint_uri) if spec.checkpoint_uri else None
+    return {
+        "metrics_key": layout.job_metrics(ctx.name),
+        "checkpoint_key": checkpoints or layout.job_checkpoints(ctx.name),
+        "model_staging": layout.job_staging(ctx.name, "model"),
+        "checkpoint_interval_s": spec.checkpoint_interval_s,
+    }
+
+
+def _worker_env(ctx) -> dict[str, str]:
+    return ctx.settings.job_env()
+
+
+def _output_prefix(spec, ctx) -> str:
+    if spec.output_path:
+        return join(ctx.store.key(spec.output_path), ctx.name, "output")
+    return layout.job_output(ctx.name)
+
+
+def _recipe(spec, ctx, train_source):
+    """The fitted recipe: loaded (a ``.json`` from a processing job) or fitted on ``train``."""
+    if not spec.recipe:
+        return None
+    from raymaker.data.recipe import FittedRecipe, load_recipe
+
+    if spec.recipe.endswith(".json"):
+        return FittedRecipe.load(ctx.store, spec.recipe)
+    from raymaker.data.readers import read_dataset
+    from raymaker.session import Session
+
+    recipe = load_recipe(spec.recipe, ctx.store)
+    ctx.progress(stage="fitting recipe", force=True)
+    Session(settings=ctx.settings).connect()
+    return recipe.fit(read_dataset(train_source))
+
+
+def _download(store, prefix: str, local_dir: str) -> None:
+    keys = store.list(prefix, recursive=True)
+    if not keys:
+        raise RuntimeError("the training workers wrote no model files")
+    for key in keys:
+        target = os.path.join(local_dir, key[len(prefix) + 1 :])
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        store.get(key, target)
+
+
+def _final_metrics(store, key: str) -> dict[str, float]:
+    from raymaker.train.metrics import read_series
+
+    out: dict[str, float] = {}
+    for point in read_series(store, key):
+        out[point["name"]] = point["value"]
+    return out
+
+
+def _output_of(task: str, classes) -> dict:
+    if task == "binary":
+        return {"type": "probability", "positive_class": classes[1], "classes": classes}
+    if task == "multiclass":
+        return {"type": "probabilities", "classes": classes}
+    return {"type": "value"}
+
+
+def _lineage(spec, ctx, data: dict, code_sha256: str) -> dict:
+    return {
+        "job": ctx.name,
+        "kind": spec.kind,
+        "job_uri": ctx.store.uri(layout.job_dir(ctx.name)),
+        "data": data,
+        "code_sha256": code_sha256,
+        "hyperparameters": dict(spec.hyperparameters),
+        "recipe": spec.recipe,
+        "instance_type": spec.instance_type,
+        "instance_count": spec.instance_count,
+        "parents": [],
+    }
+
+
+def _code_hash(algo) -> str:
+    """A built-in's code identity: the source of its module and raymaker's version."""
+    module = importlib.import_module(type(algo).__module__)
+    with open(module.__file__, "rb") as f:
+        return hashlib.sha256(f.read() + _version("raymaker").encode()).hexdigest()
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class _Background:
+    """Run ``fn`` in a thread now; ``result()`` waits for it (errors are returned as text)."""
+
+    def __init__(self, fn):
+        self._value = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn):
+        try:
+            self._value = fn()
+        except Exception as exc:  # noqa: BLE001 - lineage must not fail a trained model
+            self._value = {"error": f"{type(exc).__name__}: {exc}"}
+
+    def result(self):
+        self._thread.join()
+        return self._value
+
+
+@contextmanager
+def _max_run(seconds: int | None):
+    """Stop the job (as ``raymaker jobs stop`` would) when it runs past ``max_run``."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise JobStopped(f"max_run ({seconds} s) exceeded")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(int(seconds))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
