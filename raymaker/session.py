@@ -137,6 +137,24 @@ class Session:
 
         return profile_source(self, uri, target=target, name=name, use_ray=not local, **options)
 
+    def metrics(self, job_name: str) -> list[dict]:
+        """A training job's metric points (``name``, ``value``, ``step``, ``time``).
+
+        Raises NotFound for an unknown job.
+        """
+        from raymaker.jobs.records import read_record
+        from raymaker.train.metrics import read_series
+
+        read_record(self.store, job_name)
+        return read_series(self.store, layout.job_metrics(job_name))
+
+    def metrics_html(self, job_name: str, points: list[dict] | None = None) -> str:
+        """The job's metrics as one HTML page of line charts."""
+        from raymaker.train.plots import render_metrics_html
+
+        points = self.metrics(job_name) if points is None else points
+        return render_metrics_html(points, title=f"Metrics of {job_name}")
+
     def connect(self) -> None:
         """Connect this process to Ray: RAY_ADDRESS, else the local head, else an embedded Ray.
 

@@ -168,6 +168,27 @@ def jobs_logs(name, follow):
         click.echo(handle.logs(), nl=False)
 
 
+@jobs.command("metrics")
+@click.argument("name")
+@click.option("--plot", "plot", type=click.Path(dir_okay=False), help="Write an HTML plot here.")
+@click.option("--all", "show_all", is_flag=True, help="Every point, not a summary per metric.")
+@output_option
+def jobs_metrics(name, plot, show_all, output):
+    """A training job's metrics: a summary per metric (or every point), optionally plotted."""
+    session = _session()
+    points = session.metrics(name)
+    if plot:
+        with open(plot, "w", encoding="utf-8") as f:
+            f.write(session.metrics_html(name, points))
+        click.echo(f"wrote {plot}", err=True)
+    if show_all:
+        emit(points, output, columns=["name", "step", "value"])
+    else:
+        from raymaker.train.metrics import summarize
+
+        emit(summarize(points), output)
+
+
 @jobs.command("stop")
 @click.argument("name")
 def jobs_stop(name):

@@ -8,6 +8,7 @@ tutorials do by hand; going through a Ray Dataset here costs seconds per pass (D
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from raymaker.data.readers import Source, read_table, resolve
@@ -80,7 +81,7 @@ def read_shard(source: Source, shard: Shard = Shard(), columns: list[str] | None
     if source.format == "parquet":
         tables = _parquet_rows(source, paths, rank, world, columns)
     else:
-        part = Source(**{**source.__dict__, "paths": paths})
+        part = dataclasses.replace(source, paths=paths)
         table = read_table(part)
         if world > 1:
             n = table.num_rows

@@ -22,6 +22,7 @@ from raymaker.train import artifacts
 from raymaker.train.workers import Plan, run_workers
 
 BUILTIN_CHANNELS = ("train", "validation")
+PANDAS_FIT_BYTES = 256 << 20  # a recipe on less data than this is fitted with pandas
 
 
 def run_training_job(spec, ctx) -> dict:
@@ -151,13 +152,20 @@ def _recipe(spec, ctx, train_source):
 
     if spec.recipe.endswith(".json"):
         return FittedRecipe.load(ctx.store, spec.recipe)
-    from raymaker.data.readers import read_dataset
-    from raymaker.session import Session
+    import dataclasses
+
+    from raymaker.data.readers import read_dataset, read_frame
 
     recipe = load_recipe(spec.recipe, ctx.store)
     ctx.progress(stage="fitting recipe", force=True)
+    source = dataclasses.replace(train_source)  # the dataset's row counter stays off the original
+    size = sum(i.size for i in source.filesystem.get_file_info(source.paths))
+    if size <= PANDAS_FIT_BYTES:  # Ray Data costs ~2 s a pass here; small data fits faster
+        return recipe.fit(read_frame(source))
+    from raymaker.session import Session
+
     Session(settings=ctx.settings).connect()
-    return recipe.fit(read_dataset(train_source))
+    return recipe.fit(read_dataset(source))
 
 
 def _download(store, prefix: str, local_dir: str) -> None:
@@ -213,7 +221,7 @@ def _version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version(package)
+        return version(package) if package else "unknown"
     except PackageNotFoundError:
         return "unknown"
 
