@@ -10,7 +10,6 @@ its worker function in the job's driver, which already runs on the cluster; ever
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Callable
@@ -103,12 +102,15 @@ def _run_ray_train(fn, config, plan: Plan, *, name, store, env) -> dict:
     module, _, attr = TRAINERS[plan.backend].partition(":")
     trainer_cls = getattr(importlib.import_module(module), attr)
     resources = {"CPU": plan.cpus, **({"GPU": plan.gpus} if plan.gpus else {})}
+    result_key = f"jobs/{name}/_tmp/worker-result.json"
+    store.delete(result_key)
     loop_config = {
         "fn": fn,
         "config": config,
         "env": env,
         "cpus": plan.cpus,
         "gpu": bool(plan.gpus),
+        "result_key": result_key,
     }
     trainer = trainer_cls(
         _train_loop,
@@ -124,11 +126,10 @@ def _run_ray_train(fn, config, plan: Plan, *, name, store, env) -> dict:
         ),
     )
     try:
-        result = trainer.fit()
+        trainer.fit()
     except Exception as exc:  # noqa: BLE001 - re-raised with the worker's own traceback
         raise _worker_failure(exc) from None
-    raw = (result.metrics or {}).get("raymaker_result")
-    return json.loads(raw) if raw else {}
+    return store.read_json(result_key) if store.exists(result_key) else {}
 
 
 def _train_loop(loop_config: dict) -> None:
@@ -146,7 +147,9 @@ def _train_loop(loop_config: dict) -> None:
         env=loop_config["env"],
     )
     result = loop_config["fn"](loop_config["config"], ctx) or {}
-    ray.train.report({"raymaker_result": json.dumps(result if ctx.is_chief else {})})
+    if ctx.is_chief:  # Ray's Result keeps metrics only with a checkpoint: the store it is
+        ctx.store().write_json(loop_config["result_key"], result)
+    ray.train.report({})
 
 
 def _worker_failure(exc: Exception) -> JobFailed:
