@@ -2,7 +2,8 @@
 
 Today: generate a small churn data set, upload it, run a SageMaker-style processing script on
 it through the job layer (a real Ray Job), then prepare it with a data recipe (impute, scale,
-one-hot; fitted on Ray Data, split stratified into train/test Parquet), and print a summary.
+one-hot; fitted on Ray Data, split stratified into train/test Parquet), train the XGBoost
+built-in on the prepared data (validation on the test split), and print a summary.
 Each capability that lands adds its step here (prep -> train -> tune -> deploy -> predict ->
 batch -> register).
 """
@@ -107,6 +108,20 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         t_prep = time.perf_counter()
         prepared = session.jobs.submit(prep).wait()
         t_prep_done = time.perf_counter()
+
+        echo("\ntraining the XGBoost built-in on the prepared data ...")
+        from raymaker.train.estimator import XGBoost
+
+        xgb = XGBoost(
+            label="churn",
+            hyperparameters={"num_round": 40, "max_depth": 4, "eta": 0.2},
+            session=session,
+        )
+        outputs = prepared.result["outputs"]
+        t_train = time.perf_counter()
+        xgb.fit({"train": outputs["train"], "validation": outputs["test"]}, logs=False)
+        t_train_done = time.perf_counter()
+        trained = xgb.describe()
     finally:
         if started_cluster and not keep_cluster:
             LocalCluster(session.settings).down()
@@ -121,9 +136,13 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         "prepared_rows": prepared.result["rows"],
         "prepared_train": prepared.result["outputs"]["train"],
         "fitted_recipe": prepared.result["recipe"],
+        "training_job": trained.name,
+        "validation_logloss": round(trained.result["metrics"]["validation-logloss"], 4),
+        "model_data": xgb.model_data,
         "cluster_start_s": round(t_cluster - t0, 2),
         "job_s": round(t_done - t_submit, 2),
         "prep_job_s": round(t_prep_done - t_prep, 2),
+        "training_job_s": round(t_train_done - t_train, 2),
         "total_s": round(time.perf_counter() - t0, 2),
     }
     echo("\nquickstart summary")

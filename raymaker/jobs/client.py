@@ -259,7 +259,10 @@ class JobHandle:
         return self._outcome(self.describe())
 
     def _wait_quietly(self, timeout: float | None) -> None:
-        poll = self.client.settings.poll_s
+        # Fast polling finds short jobs' ends quickly; backing off keeps a long job's polling
+        # (a REST call each time, served by the head's dashboard) from taking CPU from the job.
+        poll, slowest = self.client.settings.poll_s, max(self.client.settings.poll_s, 0.5)
+        started = time.monotonic()
         deadline = None if timeout is None else time.monotonic() + timeout
         record = self._record or read_record(self.client.store, self.name)
         while True:
@@ -278,6 +281,8 @@ class JobHandle:
             if deadline is not None and time.monotonic() > deadline:
                 raise WaitTimeout(f"job {self.name!r} still running after {timeout} s")
             time.sleep(poll)
+            if time.monotonic() - started > 2.0:
+                poll = min(poll * 1.25, slowest)
 
     def _outcome(self, record: JobRecord) -> JobRecord:
         if record.status == JobStatus.SUCCEEDED:

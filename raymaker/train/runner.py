@@ -55,6 +55,7 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
     from raymaker.train.tabular import prepare_tabular
 
     store = ctx.store
+    clock = _Clock()
     algo = algorithm_for(spec.algorithm)
     hps = algo.parse_hyperparameters(spec.hyperparameters)
     unknown = sorted(set(spec.inputs) - set(BUILTIN_CHANNELS))
@@ -74,9 +75,11 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
     plan.backend = algo.backend
     module, _, attr = algo.worker.partition(":")
     worker = getattr(importlib.import_module(module), attr)
+    clock.lap("plan")
     ctx.progress(stage="training", workers=plan.num_workers, force=True)
     connect_for(plan, ctx)
     result = run_workers(worker, config, plan, name=ctx.name, store=store, env=_worker_env(ctx))
+    clock.lap("workers")
 
     ctx.progress(stage="publishing", force=True)
     metrics = _final_metrics(store, config["metrics_key"])
@@ -106,13 +109,31 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
             target=_output_prefix(spec, ctx),
         )  # fmt: skip
     store.delete(layout.job_staging(ctx.name), recursive=True)
+    clock.lap("publish")
     return {
         **published,
         "metrics": metrics,
         "workers": plan.num_workers,
         "execution": "driver" if plan.runs_in_driver() else "ray_train",
         **result,
+        "seconds": clock.laps,
     }
+
+
+class _Clock:
+    """Seconds spent in each phase of the job, for the result (and for tuning this code)."""
+
+    def __init__(self):
+        import time
+
+        self._time = time.perf_counter
+        self._last = self._time()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = self._time()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
 
 
 def connect_for(plan: Plan, ctx) -> None:

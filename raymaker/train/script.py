@@ -253,6 +253,7 @@ def _environment(config, ctx, dirs, code, rendezvous, pythonpath) -> dict[str, s
         "RAYMAKER_JOB_NAME": config["job"],
         "RAYMAKER_OPT_ML": os.path.dirname(dirs["input"]),
         "PYTHONUNBUFFERED": "1",
+        "OMP_NUM_THREADS": str(max(1, int(ctx.cpus))),  # Ray's jobs and actors may say 1
         # torch.distributed's env:// rendezvous
         "WORLD_SIZE": str(ctx.world_size),
         "RANK": str(ctx.rank),

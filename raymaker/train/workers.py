@@ -88,9 +88,19 @@ def run_workers(
     Raises JobFailed with the failing worker's own traceback.
     """
     if plan.runs_in_driver():
+        _use_threads(int(plan.cpus))
         ctx = WorkerContext(cpus=plan.cpus, env=env)
         return fn(config, ctx) or {}
     return _run_ray_train(fn, config, plan, name=name, store=store, env=env)
+
+
+def _use_threads(n: int) -> None:
+    """Give this process ``n`` threads: a Ray Job's driver inherits OMP_NUM_THREADS=1 from Ray,
+    which halves XGBoost and Arrow here (OpenMP reads it when the engine first loads)."""
+    os.environ["OMP_NUM_THREADS"] = str(max(1, n))
+    import pyarrow
+
+    pyarrow.set_cpu_count(max(1, n))
 
 
 def _run_ray_train(fn, config, plan: Plan, *, name, store, env) -> dict:

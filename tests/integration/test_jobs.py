@@ -202,3 +202,5 @@ def test_quickstart_runs_end_to_end(ray_head, tmp_path, monkeypatch):
     assert report["rows"] == 800
     assert 0.05 < report["churn_rate"] < 0.8
     assert any("quickstart summary" in line for line in lines)
+    assert report["model_data"].endswith("/output/model.tar.gz")
+    assert 0 < report["validation_logloss"] < 0.69  # better than a coin

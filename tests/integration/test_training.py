@@ -3,11 +3,9 @@ script, a killed worker resumed from its checkpoint, s3:// inputs and outputs.""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import textwrap
 import time
 
 import numpy as np
@@ -37,7 +35,9 @@ def upload_parquet(store, key: str, df: pd.DataFrame, row_group_size=1000) -> st
     import pyarrow.parquet as pq
 
     buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf, row_group_size=row_group_size)
+    pq.write_table(
+        pa.Table.from_pandas(df, preserve_index=False), buf, row_group_size=row_group_size
+    )
     store.write_bytes(key, buf.getvalue())
     return store.uri(key)
 
@@ -126,7 +126,9 @@ def test_ddp_script_on_two_workers(ray_head, local_session, tmp_path):
     out = store.key(record.result["output_data"])
     assert store.read_json(f"{out}/ddp.json") == {"world": 2, "hosts": ["algo-1", "algo-2"]}
     assert [p["step"] for p in est.metrics()] == list(range(10))
-    assert "model.pt" in store.read_json(f"{store.key(est.model_dir)}/{artifacts.MANIFEST}")["files"]
+    assert (
+        "model.pt" in store.read_json(f"{store.key(est.model_dir)}/{artifacts.MANIFEST}")["files"]
+    )
 
 
 def _train_worker_pids() -> list[int]:

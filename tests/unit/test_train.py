@@ -203,7 +203,9 @@ def test_script_mode_sklearn_gets_the_sagemaker_contract(store, settings, tmp_pa
 def test_a_failing_script_keeps_its_own_traceback(store, settings, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    (src / "train.py").write_text("def load():\n    raise KeyError('no column churn_flag')\nload()\n")
+    (src / "train.py").write_text(
+        "def load():\n    raise KeyError('no column churn_flag')\nload()\n"
+    )
     spec = parse_spec({"kind": "TrainingJob", "entry_point": "train.py", "source_dir": str(src)})
     record = run_spec(spec, settings=settings, store=store)
     assert record.status == JobStatus.FAILED
@@ -216,7 +218,8 @@ def test_a_failing_script_keeps_its_own_traceback(store, settings, tmp_path):
 def test_script_checkpoints_are_synced_and_restored_on_resume(store, settings, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    (src / "train.py").write_text(textwrap.dedent("""
+    (src / "train.py").write_text(
+        textwrap.dedent("""
         import os, sys
         from raymaker import report_metrics
         ck = os.path.join(os.environ["SM_CHECKPOINT_DIR"], "epoch.txt")
@@ -227,7 +230,8 @@ def test_script_checkpoints_are_synced_and_restored_on_resume(store, settings, t
             if epoch == 1 and start == 0:
                 sys.exit("simulated crash after epoch 2")
         open(os.path.join(os.environ["SM_MODEL_DIR"], "done.txt"), "w").write(str(start))
-    """))
+    """)
+    )
     spec = parse_spec({"kind": "TrainingJob", "name": "ckpt", "entry_point": "train.py",
                        "source_dir": str(src)})  # fmt: skip
     first = run_spec(spec, settings=settings, store=store)
@@ -276,7 +280,7 @@ def test_checkpoints_keep_the_latest_and_prune(store, tmp_path):
         (d / "sub" / "w.txt").write_text(str(step))
         ck.save(step, str(d), {"loss": 1 / step})
     assert ck.latest()["step"] == 3
-    assert ck.restore(str(tmp_path / "r")) ["metrics"] == {"loss": 1 / 3}
+    assert ck.restore(str(tmp_path / "r"))["metrics"] == {"loss": 1 / 3}
     assert (tmp_path / "r" / "sub" / "w.txt").read_text() == "3"
     kept = [k.rsplit("/", 1)[-1] for k in store.list("jobs/c/checkpoints")]
     assert kept == ["latest.json", "step-00000002", "step-00000003"]

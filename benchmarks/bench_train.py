@@ -1,0 +1,168 @@
+"""XGBoost built-in vs native ``xgboost.train``, side by side in one run.
+
+Data: 1M rows x 28 float features + a binary label, one Parquet file in the store.
+  - native:               a fresh Python process: pyarrow read -> float32 matrix ->
+                          QuantileDMatrix -> xgboost.train(50 rounds, nthread=2) -> save model
+  - raymaker, 1 worker:   TrainingJob (built-in xgboost, instance_type cpu.2) submitted to a
+                          warm local head; runs in the job's driver (no Ray Train start-up)
+  - raymaker, Ray Train:  the same job forced onto a 1-worker Ray Train worker group
+  - raymaker, 2 workers:  instance_count 2 x cpu.1 on Ray Train (Rabit allreduce)
+"Training phase" is xgboost.train alone (``train_seconds`` in the job result); "whole job" is
+submit -> SUCCEEDED for raymaker and process start -> exit for native.
+
+    python benchmarks/bench_train.py [--rows 1000000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import Report  # noqa: E402
+
+ROUNDS = 50
+PARAMS = {"objective": "binary:logistic", "max_depth": 6, "eta": 0.3, "tree_method": "hist"}
+
+NATIVE = """
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np, pyarrow.parquet as pq, xgboost as xgb
+path, params, rounds, out = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+table = pq.read_table(path)
+names = [c for c in table.column_names if c != "label"]
+X = np.empty((table.num_rows, len(names)), dtype=np.float32)
+for i, n in enumerate(names):
+    X[:, i] = table.column(n).to_numpy()
+y = table.column("label").to_numpy()
+d = xgb.QuantileDMatrix(X, label=y, nthread=2)
+t1 = time.perf_counter()
+booster = xgb.train({**params, "nthread": 2}, d, num_boost_round=rounds,
+                    evals=[(d, "train")], verbose_eval=False)
+t2 = time.perf_counter()
+booster.save_model(out)
+print(json.dumps({"train": t2 - t1, "inside": time.perf_counter() - t0}))
+"""
+
+
+def make_data(path: str, rows: int) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, 28)).astype(np.float32)
+    noise = rng.normal(scale=0.5, size=rows)
+    y = (X[:, 0] + X[:, 1] * X[:, 2] - X[:, 3] + noise > 0).astype(np.int64)
+    cols = {f"f{i}": X[:, i] for i in range(28)}
+    cols["label"] = y
+    pq.write_table(pa.table(cols), path, row_group_size=100_000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    home = tempfile.mkdtemp(prefix="raymaker-bench-train-")
+    os.environ.setdefault("RAYMAKER_HOME", home)
+    os.environ.setdefault("RAYMAKER_STORE", os.path.join(home, "store"))
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+    from raymaker.cluster import LocalCluster
+    from raymaker.session import Session
+
+    session = Session()
+    data = os.path.join(home, "train.parquet")
+    make_data(data, args.rows)
+    uri = session.upload_data(data, key_prefix="bench/train")
+    started = False
+    if not session.settings.ray_address:
+        _, started = LocalCluster(session.settings).up()
+    try:
+        run(session, uri, data, args)
+    finally:
+        if started:
+            LocalCluster(session.settings).down()
+
+
+def run(session, uri: str, local_data: str, args) -> None:
+    def native():
+        out = os.path.join(tempfile.mkdtemp(), "model.ubj")
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", NATIVE, local_data, json.dumps(PARAMS), str(ROUNDS), out],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        wall = time.perf_counter() - t0
+        return wall, json.loads(proc.stdout.strip().splitlines()[-1])["train"]
+
+    def job(**fields):
+        def go():
+            spec = {
+                "kind": "TrainingJob", "algorithm": "xgboost", "label": "label",
+                "inputs": {"train": uri}, "checkpoint_interval_s": 30,
+                "hyperparameters": {"num_round": ROUNDS, **{k: v for k, v in PARAMS.items()}},
+                **fields,
+            }  # fmt: skip
+            t0 = time.perf_counter()
+            handle = session.jobs.submit(spec, wait=True)
+            wall = time.perf_counter() - t0
+            return wall, handle.describe().result["train_seconds"]
+
+        return go
+
+    paths = {
+        "native xgboost.train": native,
+        "raymaker, 1 worker (driver)": job(instance_type="cpu.2"),
+        "raymaker, 1 worker (Ray Train)": job(instance_type="cpu.2", execution="ray_train"),
+        "raymaker, 2 workers (Ray Train)": job(instance_type="cpu.1", instance_count=2),
+    }
+    for fn in paths.values():  # warm-up: page cache, worker pools, imports on disk
+        fn()
+    results = {name: ([], []) for name in paths}
+    for _ in range(args.repeat):
+        for name, fn in paths.items():
+            wall, train = fn()
+            results[name][0].append(wall)
+            results[name][1].append(train)
+
+    report = Report("train", f"XGBoost built-in, {args.rows:,} x 28, {ROUNDS} rounds, 2 threads")
+    base = "native xgboost.train"
+    for name, (_, train) in results.items():
+        report.add(f"{name}: training phase", train, baseline=None if name == base else
+                   f"{base}: training phase")  # fmt: skip
+    for name, (wall, _) in results.items():
+        report.add(f"{name}: whole job", wall, baseline=None if name == base else
+                   f"{base}: whole job")  # fmt: skip
+    native_wall = report.rows[f"{base}: whole job"].median
+    for name in paths:
+        if name == base:
+            continue
+        train_ratio = (
+            report.rows[f"{name}: training phase"].median
+            / report.rows[f"{base}: training phase"].median
+        )
+        extra = report.rows[f"{name}: whole job"].median - native_wall
+        report.notes.append(
+            f"{name}: training phase {train_ratio:.2f}x native (goal <= 1.3x); "
+            f"whole job native {extra:+.1f} s (goal <= +5 s)"
+        )
+    one = report.rows["raymaker, 1 worker (Ray Train): training phase"].median
+    two = report.rows["raymaker, 2 workers (Ray Train): training phase"].median
+    report.notes.append(
+        f"2 workers x 1 thread vs 1 worker x 2 threads, training phase: {one / two:.2f}x "
+        "(same 2 cores: a scaling check of the allreduce path, not extra hardware)"
+    )
+    report.notes.append("naive Ray Train (stock per-round report callback), DESIGN.md: 128 s")
+    report.finish()
+
+
+if __name__ == "__main__":
+    main()
