@@ -67,7 +67,10 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
     sources = resolve_channels(store, spec.inputs, required=algo.required_channels)
     ctx.progress(stage="planning", force=True)
     fitted = _recipe(spec, ctx, sources["train"])
-    data = prepare_tabular(spec, sources, fitted, algorithm=spec.algorithm)
+    data = prepare_tabular(
+        spec, sources, fitted, algorithm=spec.algorithm,
+        text_features=getattr(algo, "text_features", False),
+    )  # fmt: skip
     config = algo.prepare(spec, hps, data)
     config.update(_job_keys(spec, ctx))
     fingerprints = _Background(lambda: {c: artifacts.fingerprint(s) for c, s in sources.items()})
@@ -98,6 +101,7 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
             "features": data.features,
             "input_schema": data.input_schema,
             "output": _output_of(config["task"], data.classes),
+            "architecture": config.get("architecture"),
             "recipe": artifacts.RECIPE if fitted is not None else None,
             "hyperparameters": hps.model_dump(by_alias=True, exclude_none=True),
             "metrics": metrics,

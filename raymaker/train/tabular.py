@@ -36,7 +36,9 @@ class TabularData:
         return sorted(values.to_pylist())
 
 
-def prepare_tabular(spec, sources: dict, fitted=None, *, algorithm: str) -> TabularData:
+def prepare_tabular(
+    spec, sources: dict, fitted=None, *, algorithm: str, text_features: bool = False
+) -> TabularData:
     """Check label and features on the driver. Raises SpecError, DataError."""
     import pandas as pd
 
@@ -74,7 +76,7 @@ def prepare_tabular(spec, sources: dict, fitted=None, *, algorithm: str) -> Tabu
         for c in features
         if not (pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]))
     ]
-    if bad:
+    if bad and not text_features:
         hint = (
             " after the recipe" if fitted is not None else "; give a recipe (onehot, ordinal, ...)"
         )

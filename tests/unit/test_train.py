@@ -328,3 +328,72 @@ def test_estimator_builds_the_spec_sagemaker_style():
         rm.Estimator(entry_point="x.py", no_such_thing=1)
     with pytest.raises(SpecError, match="not been fit"):
         _ = est.model_data
+
+
+# -- PyTorch built-ins ----------------------------------------------------------------------
+def test_mlp_builtin_learns_and_stores_its_architecture(store, settings):
+    df = churn_frame(600).drop(columns="plan")
+    train_uri = put_frame(store, "data/mlp/train.csv", df[:500])
+    val_uri = put_frame(store, "data/mlp/val.csv", df[500:])
+    record = train(settings, store, {
+        "algorithm": "mlp", "label": "churn", "checkpoint_interval_s": 0,
+        "hyperparameters": {"epochs": 15, "hidden_units": "16", "learning_rate": 0.02},
+        "inputs": {"train": train_uri, "validation": val_uri},
+    })  # fmt: skip
+    assert record.status == JobStatus.SUCCEEDED, record.traceback
+    manifest = store.read_json(f"{store.key(record.result['model_dir'])}/{artifacts.MANIFEST}")
+    assert manifest["framework"] == "pytorch" and "model.pt" in manifest["files"]
+    assert manifest["architecture"] == {
+        "kind": "mlp", "inputs": 2, "hidden": [16], "dropout": 0.0, "outputs": 1,
+    }  # fmt: skip
+    assert record.result["metrics"]["validation-accuracy"] > 0.75
+    assert Checkpoints(store, layout.job_checkpoints(record.name)).latest()["step"] == 15
+
+
+def test_image_builtin_classifies_sklearn_digits(store, settings):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    df = pd.DataFrame(digits.data.astype("float32") / 16, columns=[f"p{i}" for i in range(64)])
+    df["digit"] = digits.target
+    train_uri = put_frame(store, "data/digits/train.csv", df[:1400])
+    val_uri = put_frame(store, "data/digits/val.csv", df[1400:])
+    record = train(settings, store, {
+        "algorithm": "image", "label": "digit",
+        "hyperparameters": {"epochs": 10, "channels": 16, "batch_size": 32, "learning_rate": 0.005},
+        "inputs": {"train": train_uri, "validation": val_uri},
+    })  # fmt: skip
+    assert record.status == JobStatus.SUCCEEDED, record.traceback
+    assert record.result["metrics"]["validation-accuracy"] > 0.85
+    manifest = store.read_json(f"{store.key(record.result['model_dir'])}/{artifacts.MANIFEST}")
+    assert manifest["architecture"]["shape"] == [1, 8, 8] and manifest["classes"] == list(range(10))
+
+
+def test_text_builtin_classifies_with_hashed_ngrams(store, settings):
+    rng = np.random.default_rng(0)
+    good = ["great product works well", "love it fast shipping", "excellent value happy"]
+    bad = ["broke after a day", "terrible support refund please", "awful quality not happy"]
+    rows = [(t, "pos") for t in good] + [(t, "neg") for t in bad]
+    picks = rng.integers(0, len(rows), 400)
+    df = pd.DataFrame([rows[i] for i in picks], columns=["review", "sentiment"])
+    uri = put_frame(store, "data/text/train.csv", df)
+    record = train(settings, store, {
+        "algorithm": "text", "label": "sentiment",
+        "hyperparameters": {"text_column": "review", "epochs": 8, "buckets": 4096},
+        "inputs": {"train": uri, "validation": uri},
+    })  # fmt: skip
+    assert record.status == JobStatus.SUCCEEDED, record.traceback
+    assert record.result["metrics"]["validation-accuracy"] > 0.95
+    bad_col = train(settings, store, {
+        "algorithm": "text", "label": "sentiment", "inputs": {"train": uri},
+        "hyperparameters": {"text_column": "body"},
+    })  # fmt: skip
+    assert "text_column: 'body' is not a column; columns: review" in bad_col.failure_reason
+
+
+def test_image_shape_must_fit_the_pixel_columns(store, settings):
+    df = pd.DataFrame(np.zeros((10, 10)), columns=[f"p{i}" for i in range(10)])
+    df["y"] = [0, 1] * 5
+    uri = put_frame(store, "data/img/train.csv", df)
+    record = train(settings, store, {"algorithm": "image", "label": "y", "inputs": {"train": uri}})
+    assert "10 pixel columns are not a square image" in record.failure_reason

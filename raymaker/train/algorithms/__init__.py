@@ -9,6 +9,9 @@ from raymaker.errors import SpecError
 ALGORITHMS = {
     "xgboost": "raymaker.train.algorithms.gbdt:XGBoostAlgorithm",
     "lightgbm": "raymaker.train.algorithms.gbdt:LightGBMAlgorithm",
+    "mlp": "raymaker.train.algorithms.torch_nets:MLPAlgorithm",
+    "image": "raymaker.train.algorithms.torch_nets:ImageAlgorithm",
+    "text": "raymaker.train.algorithms.torch_nets:TextAlgorithm",
 }
 
 
