@@ -106,6 +106,7 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
             "hyperparameters": hps.model_dump(by_alias=True, exclude_none=True),
             "metrics": metrics,
             "lineage": _lineage(spec, ctx, fingerprints.result(), _code_hash(algo)),
+            **config.get("manifest", {}),
         }
         artifacts.write_manifest(model_dir, manifest)
         published = artifacts.publish(

@@ -397,3 +397,39 @@ def test_image_shape_must_fit_the_pixel_columns(store, settings):
     uri = put_frame(store, "data/img/train.csv", df)
     record = train(settings, store, {"algorithm": "image", "label": "y", "inputs": {"train": uri}})
     assert "10 pixel columns are not a square image" in record.failure_reason
+
+
+def test_forecast_builtin_gives_quantiles_for_every_series(store, settings):
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2026-01-01", periods=120, freq="D")
+    frames = []
+    for i, store_id in enumerate(["a", "b", "c"]):
+        weekly = 10 * np.sin(2 * np.pi * days.dayofweek / 7)
+        sales = 50 + 20 * i + weekly + rng.normal(scale=2, size=len(days))
+        frames.append(pd.DataFrame({"store": store_id, "day": days, "sales": sales}))
+    uri = put_frame(store, "data/ts/sales.csv", pd.concat(frames))
+    hps = {"time_column": "day", "id_column": "store", "horizon": 7, "num_boost_round": 60,
+           "min_data_in_leaf": 5}  # fmt: skip
+    record = train(settings, store, {
+        "algorithm": "forecast", "label": "sales", "hyperparameters": hps, "inputs": {"train": uri},
+    })  # fmt: skip
+    assert record.status == JobStatus.SUCCEEDED, record.traceback
+    assert record.result["series"] == 3 and record.result["forecast_rows"] == 21
+    assert record.result["metrics"]["validation-mae"] < 6  # the noise is 2, the weekly swing 20
+    model_dir = store.key(record.result["model_dir"])
+    manifest = store.read_json(f"{model_dir}/{artifacts.MANIFEST}")
+    assert manifest["output"] == {"type": "quantiles", "quantiles": [0.1, 0.5, 0.9]}
+    assert set(manifest["files"]) >= {"model-q0.1.txt", "model-q0.5.txt", "forecast.parquet"}
+    import io
+
+    forecast = pd.read_parquet(io.BytesIO(store.read_bytes(f"{model_dir}/forecast.parquet")))
+    assert list(forecast.columns) == ["store", "day", "q0.1", "q0.5", "q0.9"]
+    assert (forecast["q0.1"] <= forecast["q0.9"]).all()
+    first = forecast[forecast["store"] == "c"]
+    assert first["day"].min() == days[-1] + pd.Timedelta(days=1)
+    assert 60 < first["q0.5"].mean() < 110  # series c is around 90
+    bad = train(settings, store, {
+        "algorithm": "forecast", "label": "sales", "inputs": {"train": uri},
+        "hyperparameters": {"time_column": "date"},
+    })  # fmt: skip
+    assert "time_column: 'date' is not a column; columns: store, day" in bad.failure_reason

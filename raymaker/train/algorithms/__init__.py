@@ -12,6 +12,7 @@ ALGORITHMS = {
     "mlp": "raymaker.train.algorithms.torch_nets:MLPAlgorithm",
     "image": "raymaker.train.algorithms.torch_nets:ImageAlgorithm",
     "text": "raymaker.train.algorithms.torch_nets:TextAlgorithm",
+    "forecast": "raymaker.train.algorithms.forecast:ForecastAlgorithm",
 }
 
 
