@@ -152,7 +152,9 @@ def run_script_worker(config: dict, ctx) -> dict:
         started = time.perf_counter()
         try:
             code_, tail = run_streaming(
-                args, cwd=code, env=env, timeout=config["max_run"], timeout_name="max_run",
+                args, cwd=code, env=env, timeout_name="max_run",
+                # the driver stops the job at max_run; this is the backstop for a lost driver
+                timeout=config["max_run"] + 30 if config["max_run"] else None,
                 on_line=(lambda line: metrics.add_line(parser, line)) if metrics else None,
             )  # fmt: skip
         finally:

@@ -132,7 +132,7 @@ def test_hyperparameter_errors_name_the_field_and_value():
 
     with pytest.raises(SpecError, match=r"hyperparameters \(xgboost\)\.eta: .*got 0"):
         algorithm_for("xgboost").parse_hyperparameters({"eta": 0})
-    with pytest.raises(SpecError, match="allowed: lightgbm, xgboost"):
+    with pytest.raises(SpecError, match="allowed: forecast, image, lightgbm, mlp, text, xgboost"):
         algorithm_for("catboost")
     hps = algorithm_for("xgboost").parse_hyperparameters({"num_round": "7", "lambda": "2"})
     assert hps.num_round == 7 and hps.lambda_ == 2.0  # SageMaker sends strings
@@ -433,3 +433,18 @@ def test_forecast_builtin_gives_quantiles_for_every_series(store, settings):
         "hyperparameters": {"time_column": "date"},
     })  # fmt: skip
     assert "time_column: 'date' is not a column; columns: store, day" in bad.failure_reason
+
+
+def test_max_run_stops_a_script_that_runs_too_long(store, settings, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text("import time\nprint('started', flush=True)\ntime.sleep(60)\n")
+    spec = parse_spec({"kind": "TrainingJob", "entry_point": "train.py", "source_dir": str(src),
+                       "max_run": 2})  # fmt: skip
+    import time
+
+    t0 = time.monotonic()
+    record = run_spec(spec, settings=settings, store=store)
+    assert time.monotonic() - t0 < 20
+    assert record.status == JobStatus.STOPPED
+    assert "max_run (2 s) exceeded" in record.failure_reason
