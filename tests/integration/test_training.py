@@ -165,3 +165,49 @@ def test_a_killed_worker_resumes_from_the_last_checkpoint(ray_head, local_sessio
     assert resumed >= killed_at, (resumed, killed_at)  # nothing before the checkpoint redone
     assert record.result["rounds"] == 400
     assert "resuming from checkpoint at round" in handle.logs()
+
+
+def test_mlp_builtin_on_two_ddp_workers(ray_head, local_session):
+    store = local_session.store
+    uri = upload_parquet(store, "data/mlp2/train.parquet", frame(n=2000, seed=4))
+    handle = local_session.jobs.submit(
+        {"kind": "TrainingJob", "algorithm": "mlp", "label": "label", "instance_count": 2,
+         "hyperparameters": {"epochs": 5, "hidden_units": "16", "learning_rate": 0.01},
+         "inputs": {"train": uri, "validation": uri}},
+        wait=True,
+    )  # fmt: skip
+    record = handle.describe()
+    assert record.status == JobStatus.SUCCEEDED, record.traceback
+    assert record.result["workers"] == 2 and record.result["execution"] == "ray_train"
+    assert record.result["metrics"]["validation-accuracy"] > 0.6
+
+
+CRASH_ONCE = """
+import os, sys
+ck = os.path.join(os.environ["SM_CHECKPOINT_DIR"], "epoch.txt")
+start = int(open(ck).read()) if os.path.exists(ck) else 0
+for epoch in range(start, 3):
+    open(ck, "w").write(str(epoch + 1))
+    if epoch == 0 and start == 0:
+        import time; time.sleep(3)  # let the checkpoint sync see epoch 1
+        sys.exit("preempted")
+open(os.path.join(os.environ["SM_MODEL_DIR"], "start.txt"), "w").write(str(start))
+"""
+
+
+def test_submit_with_resume_continues_an_interrupted_job(ray_head, local_session, tmp_path):
+    from raymaker.errors import Conflict, JobFailed
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(CRASH_ONCE)
+    spec = {"kind": "TrainingJob", "entry_point": "train.py", "source_dir": str(src)}
+    with pytest.raises(JobFailed, match="preempted"):
+        local_session.jobs.submit(spec, name="resumable", wait=True)
+    with pytest.raises(Conflict):  # without resume the name is taken
+        local_session.jobs.submit(spec, name="resumable")
+    handle = local_session.jobs.submit(spec, name="resumable", resume=True, wait=True)
+    record = handle.describe()
+    assert record.status == JobStatus.SUCCEEDED and record.attempts == 2
+    model = local_session.store.key(record.result["model_dir"])
+    assert local_session.store.read_text(f"{model}/start.txt") == "1"

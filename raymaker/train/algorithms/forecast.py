@@ -143,6 +143,10 @@ def train_forecast(config: dict, ctx) -> dict:
     hps = config["hps"]
     t, ids, y, h = hps["time_column"], hps["id_column"], data.label, hps["horizon"]
     df = read_shard(data.sources["train"], Shard()).to_pandas()
+    if data.recipe_json is not None:
+        from raymaker.data.recipe import FittedRecipe
+
+        df = FittedRecipe.from_json(data.recipe_json).transform_frame(df)
     df[t] = pd.to_datetime(df[t])
     if df[y].isna().any():
         raise DataError(f"the target {y!r} has missing values: impute them first")

@@ -220,9 +220,13 @@ def _tensors(config: dict, channel: str, shard):
     data: TabularData = config["data"]
     arch = config["architecture"]
     if arch["kind"] == "embedding_bag":
-        table = read_shard(data.sources[channel], shard)
-        texts = table.column(data.features[0]).to_pylist()
-        y = encode_label(data, table.column(data.label).to_numpy(zero_copy_only=False), channel)
+        frame = read_shard(data.sources[channel], shard).to_pandas()
+        if data.recipe_json is not None:
+            from raymaker.data.recipe import FittedRecipe
+
+            frame = FittedRecipe.from_json(data.recipe_json).transform_frame(frame)
+        texts = frame[data.features[0]].tolist()
+        y = encode_label(data, frame[data.label].to_numpy(), channel)
         return texts, torch.from_numpy(np.asarray(y))
     X, y = load_xy(data, channel, shard)
     if np.isnan(X).any():
