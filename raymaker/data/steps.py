@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import Field
 
 from raymaker.data.stats import (
+    category_codes,
     counts,
     merge_counts,
     numeric,
@@ -179,7 +180,7 @@ class Impute(Step):
         return {"fill": fill}
 
     def apply(self, df, state):
-        df = df.copy()
+        df = df.copy(deep=False)  # columns are replaced, never written into
         for col, value in state["fill"].items():
             if self.strategy == "most_frequent" and df[col].dtype.kind in "iufb":
                 value = pd.Series([value]).astype(df[col].dtype).iloc[0]
@@ -252,7 +253,7 @@ class Scale(Step):
         return {"center": center, "scale": scale}
 
     def apply(self, df, state):
-        df = df.copy()
+        df = df.copy(deep=False)  # columns are replaced, never written into
         for col in self.columns:
             df[col] = (numeric(df, col) - state["center"][col]) / state["scale"][col]
         return df
@@ -279,13 +280,19 @@ class OneHot(_Categorical):
         return {"categories": {c: top_keys(merged[c], self.max_categories) for c in self.columns}}
 
     def apply(self, df, state):
-        new = {}
-        for col in self.columns:
-            values = df[col].astype("string")
-            for cat in state["categories"][col]:
-                new[f"{col}_{cat}"] = (values == cat).fillna(False).astype("int8")
+        names = [f"{col}_{cat}" for col in self.columns for cat in state["categories"][col]]
         rest = df.drop(columns=self.columns)
-        return pd.concat([rest, pd.DataFrame(new, index=df.index)], axis=1)
+        if not names:
+            return rest
+        # one (columns x rows) block, filled a category row at a time: no per-column frames
+        block, row = np.empty((len(names), len(df)), dtype=bool), 0
+        for col in self.columns:
+            codes = category_codes(df[col], state["categories"][col])
+            for i in range(len(state["categories"][col])):
+                np.equal(codes, i, out=block[row])
+                row += 1
+        new = pd.DataFrame(block.view(np.int8).T, index=df.index, columns=names, copy=False)
+        return pd.concat([rest, new], axis=1)
 
 
 class Ordinal(_Categorical):
@@ -297,11 +304,10 @@ class Ordinal(_Categorical):
         return {"categories": {c: sorted(k for k, _ in merged[c]) for c in self.columns}}
 
     def apply(self, df, state):
-        df = df.copy()
+        df = df.copy(deep=False)  # columns are replaced, never written into
         for col in self.columns:
-            codes = {k: i for i, k in enumerate(state["categories"][col])}
-            mapped = df[col].astype("string").map(codes)
-            df[col] = mapped.fillna(self.unknown_value).astype("int64")
+            codes = category_codes(df[col], state["categories"][col])
+            df[col] = np.where(codes < 0, self.unknown_value, codes).astype("int64")
         return df
 
 
