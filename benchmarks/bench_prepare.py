@@ -3,9 +3,11 @@
 Side by side in one run, on the same Parquet files:
   - pandas:   read everything, fit the three steps, apply them, write Parquet (one process;
               pyarrow's own reader threads included, as pandas users get them)
-  - raymaker: Recipe.fit(dataset) + transform(dataset).write_parquet on Ray Data with a small
-              object store (default 256 MiB, about 3x smaller than the data), streaming;
-              timed after one tiny warm-up job, as on a warm cluster
+  - raymaker job: what a recipe ProcessingJob runs: one Ray task per file and pass, each
+              streaming its file a row group at a time and writing its own Parquet part
+  - raymaker Dataset API: Recipe.fit(dataset) + transform(dataset).write_parquet on Ray Data
+Both raymaker sides use a small object store (default 256 MiB, about 3x smaller than the
+data) and are timed after one tiny warm-up job, as on a warm cluster.
 Each side runs in its own process so its peak memory (RSS of its whole process tree) is its own.
 
     python benchmarks/bench_prepare.py [--rows 5000000] [--object-store-mb 256]
@@ -75,16 +77,28 @@ import json, sys, time, glob, os
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 import ray
 src, out, store_mb, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+mode = sys.argv[5]
 ray.init(address="local", num_cpus=2, object_store_memory=store_mb << 20, include_dashboard=False,
          logging_level="ERROR")
 ray.data.DataContext.get_current().enable_progress_bars = False
 from raymaker.data.recipe import Recipe
 ray.data.range(1000).map_batches(lambda b: b).materialize()  # warm worker pool, as a warm cluster has
 t0 = time.perf_counter()
-ds = ray.data.read_parquet(sorted(glob.glob(src + "/*.parquet")))
-fitted = Recipe.parse(steps).fit(ds)
-t_fit = time.perf_counter() - t0
-fitted.transform(ds).write_parquet(out)
+if mode == "files":  # what a recipe ProcessingJob runs: one Ray task per file and pass
+    import pyarrow.fs
+    from raymaker.data import filetasks
+    from raymaker.data.readers import resolve
+    from raymaker.storage import open_store
+    source = resolve(open_store(src), src)
+    fitted, _ = filetasks.fit_files(Recipe.parse(steps), source)
+    t_fit = time.perf_counter() - t0
+    os.makedirs(out, exist_ok=True)
+    filetasks.write_files(fitted, source, pyarrow.fs.LocalFileSystem(), {"data": out})
+else:  # the Dataset API on Ray Data
+    ds = ray.data.read_parquet(sorted(glob.glob(src + "/*.parquet")))
+    fitted = Recipe.parse(steps).fit(ds)
+    t_fit = time.perf_counter() - t0
+    fitted.transform(ds).write_parquet(out)
 seconds = time.perf_counter() - t0
 rows = ray.data.read_parquet(out).count()
 print(json.dumps({"seconds": seconds, "fit_seconds": t_fit, "rows": rows,
@@ -143,13 +157,14 @@ def main() -> None:
         src = os.path.join(work, "in")
         os.makedirs(src)
         size = generate(src, args.rows, args.files)
-        pandas_runs, ray_runs = [], []
+        pandas_runs, ray_runs, data_runs = [], [], []
         for i in range(args.repeat):
             pandas_runs.append(run_side(PANDAS_SIDE, [src, os.path.join(work, f"pd{i}")]))
-            ray_runs.append(
-                run_side(RAY_SIDE, [src, os.path.join(work, f"rm{i}"), str(args.object_store_mb),
-                                    json.dumps(STEPS)])
-            )  # fmt: skip
+            for mode, runs in (("files", ray_runs), ("dataset", data_runs)):
+                runs.append(
+                    run_side(RAY_SIDE, [src, os.path.join(work, f"rm-{mode}{i}"),
+                                        str(args.object_store_mb), json.dumps(STEPS), mode])
+                )  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -157,12 +172,18 @@ def main() -> None:
     report = Report("prepare", f"Recipe (impute + scale + one-hot), {rows:,} rows x 20 columns")
     report.add("pandas: rows/s", [rows / r["seconds"] for r in pandas_runs], unit="rows/s",
                higher_is_better=True)  # fmt: skip
-    report.add("raymaker: rows/s", [rows / r["seconds"] for r in ray_runs], unit="rows/s",
+    report.add("raymaker job (task per file): rows/s", [rows / r["seconds"] for r in ray_runs],
+               unit="rows/s", baseline="pandas: rows/s", higher_is_better=True)  # fmt: skip
+    report.add("raymaker Dataset API (Ray Data): rows/s",
+               [rows / r["seconds"] for r in data_runs], unit="rows/s",
                baseline="pandas: rows/s", higher_is_better=True)  # fmt: skip
     report.add("pandas: peak memory", [r["peak_rss"] / 2**20 for r in pandas_runs], unit="MiB")
-    report.add("raymaker: peak memory", [r["peak_rss"] / 2**20 for r in ray_runs], unit="MiB",
-               baseline="pandas: peak memory")  # fmt: skip
-    report.add("raymaker: fit part", [r["fit_seconds"] for r in ray_runs])
+    report.add("raymaker job: peak memory", [r["peak_rss"] / 2**20 for r in ray_runs],
+               unit="MiB", baseline="pandas: peak memory")  # fmt: skip
+    report.add("raymaker Dataset API: peak memory", [r["peak_rss"] / 2**20 for r in data_runs],
+               unit="MiB", baseline="pandas: peak memory")  # fmt: skip
+    report.add("raymaker job: fit part", [r["fit_seconds"] for r in ray_runs])
+    report.add("raymaker Dataset API: fit part", [r["fit_seconds"] for r in data_runs])
     report.notes.append(f"data in memory: {size / 2**20:.0f} MiB; object store: "
                         f"{args.object_store_mb} MiB ({size / (args.object_store_mb << 20):.1f}x smaller)")  # fmt: skip
     report.notes.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from raymaker.data import filetasks
 from raymaker.data.readers import read_dataset, resolve, skipped_rows
 from raymaker.data.recipe import FittedRecipe, load_recipe
 from raymaker.storage import join, layout
@@ -30,12 +31,16 @@ def run_recipe_job(spec, ctx) -> dict:
         on_bad_lines=item.on_bad_lines,
     )  # fmt: skip
     ctx.progress(stage="reading", files=len(source.paths), force=True)
+    recipe = None if spec.fitted_recipe else load_recipe(spec.recipe, store)
+    steps = recipe.steps if recipe else FittedRecipe.load(store, spec.fitted_recipe).steps
+    if filetasks.supported(steps, source):
+        return _run_per_file(spec, ctx, source, recipe)
     ds = read_dataset(source)
     if spec.fitted_recipe:
         fitted, recipe_uri = FittedRecipe.load(store, spec.fitted_recipe), spec.fitted_recipe
     else:
         ctx.progress(stage="fitting recipe", force=True)
-        fitted, recipe_uri = load_recipe(spec.recipe, store).fit(ds), None
+        fitted, recipe_uri = recipe.fit(ds), None
     out = fitted.transform(ds)
 
     declared = {o.name: o for o in spec.outputs}
@@ -62,8 +67,58 @@ def run_recipe_job(spec, ctx) -> dict:
         fitted.save(store, join(staging, RECIPE_OUTPUT, "recipe.json"))
 
     rows = {name: _parquet_rows(store, join(staging, name)) for name in names}
-    skipped = skipped_rows(source)
+    return _publish(spec, ctx, source, fitted, recipe_uri, names, rows, skipped_rows(source))
 
+
+def _run_per_file(spec, ctx, source, recipe) -> dict:
+    """The same job as one Ray task per input file and pass (see data/filetasks.py)."""
+    import functools
+
+    from raymaker.data import splits
+
+    store = ctx.store
+    if spec.fitted_recipe:
+        fitted, recipe_uri = FittedRecipe.load(store, spec.fitted_recipe), spec.fitted_recipe
+    else:
+        ctx.progress(stage="fitting recipe", force=True)
+        (fitted, _), recipe_uri = filetasks.fit_files(recipe, source), None
+    declared = {o.name: o for o in spec.outputs}
+    names = splits.names(spec.split) if spec.split else [next(iter(declared), DEFAULT_OUTPUT)]
+    label = None
+    if spec.split:
+        cuts = None
+        if spec.split.method == "time":
+            parts = filetasks.collect_files(
+                fitted, source, functools.partial(splits.time_sketch, spec=spec.split)
+            )
+            cuts = splits.time_cuts([pair for part in parts for pair in part], spec.split)
+        elif spec.split.method == "stratified":
+            merged: dict[str, list] = {}
+            fn = functools.partial(splits.label_sketches, spec=spec.split)
+            for part in filetasks.collect_files(fitted, source, fn):
+                for key, sk in part.items():
+                    merged.setdefault(key, []).extend(sk)
+            cuts = splits.label_cuts(merged, spec.split)
+        label = functools.partial(splits.label_frame, spec=spec.split, thresholds=cuts)
+    ctx.progress(stage="writing", force=True)
+    fs = store.arrow_filesystem()
+    staging = layout.job_staging(ctx.name)
+    bases = {name: store.arrow_path(join(staging, name)) for name in names}
+    for base in bases.values():
+        fs.create_dir(base, recursive=True)
+    rows, skipped = filetasks.write_files(fitted, source, fs, bases, label)
+    for name in names:
+        if not rows[name]:  # an empty split still gets its (empty) output folder
+            store.write_bytes(join(staging, name, "_EMPTY"), b"")
+    if recipe_uri is None:
+        fitted.save(store, join(staging, RECIPE_OUTPUT, "recipe.json"))
+    return _publish(spec, ctx, source, fitted, recipe_uri, names, rows, skipped)
+
+
+def _publish(spec, ctx, source, fitted, recipe_uri, names, rows, skipped) -> dict:
+    store = ctx.store
+    declared = {o.name: o for o in spec.outputs}
+    staging = layout.job_staging(ctx.name)
     ctx.progress(stage="publishing", force=True)
     outputs = {}
     for name in [*names, *([] if recipe_uri else [RECIPE_OUTPUT])]:

@@ -214,7 +214,23 @@ def _fit_dataset(steps: list[Step], ds) -> FittedRecipe:
     schema = ds.schema()
     if schema is None:
         raise DataError("cannot fit a recipe on an empty dataset")
-    empty = _empty_frame(schema)
+
+    def run_stage(known: FittedRecipe, step_dicts: list[dict]) -> list[dict]:
+        return (
+            known._transform_dataset(ds, inference=False)
+            .map_batches(_Partials(step_dicts), batch_format="pyarrow", batch_size=None)
+            .take_all()
+        )
+
+    fitted = fit_stages(steps, _empty_frame(schema), run_stage)
+    fitted.output_columns = _output_columns(fitted, _empty_frame(schema), ds)
+    return fitted
+
+
+def fit_stages(steps: list[Step], empty: pd.DataFrame, run_stage) -> FittedRecipe:
+    """Fit ``steps`` in as few passes as possible. ``run_stage(known, step_dicts)`` makes one
+    pass: the data through the fitted prefix ``known``, then each step's partial per batch;
+    it returns rows ``{"partials": json list, "rows": n}`` (Ray Data or per-file tasks)."""
     _dry_run(steps, empty)
     states: list[dict | None] = [None] * len(steps)
     index, rows_seen = 0, 0
@@ -226,12 +242,7 @@ def _fit_dataset(steps: list[Step], ds) -> FittedRecipe:
             continue
         stage, fused = _stage(steps, index)
         known = FittedRecipe(steps[:index], states[:index], [], [])
-        partials = (
-            known._transform_dataset(ds, inference=False)
-            .map_batches(_Partials([steps[k].model_dump(mode="json") for k in stage]),
-                         batch_format="pyarrow", batch_size=None)
-            .take_all()
-        )  # fmt: skip
+        partials = run_stage(known, [steps[k].model_dump(mode="json") for k in stage])
         rows_seen += sum(int(row["rows"]) for row in partials)
         for pos, k in enumerate(stage):
             merged = None
@@ -246,9 +257,7 @@ def _fit_dataset(steps: list[Step], ds) -> FittedRecipe:
         index = stage[-1] + 1
     if not rows_seen:
         raise DataError("cannot fit a recipe on an empty dataset")
-    fitted = FittedRecipe(steps, states, list(empty.columns), [])
-    fitted.output_columns = _output_columns(fitted, empty, ds)
-    return fitted
+    return FittedRecipe(steps, states, list(empty.columns), [])
 
 
 def _output_columns(fitted: FittedRecipe, empty: pd.DataFrame, ds) -> list[str]:

@@ -187,3 +187,44 @@ def test_profile_on_a_dataset_agrees_with_pandas(ray_connected):
     )
     assert on_ray["columns"]["contract"]["distinct"] == 3
     assert ("target_leakage", "leak") in {(w["kind"], w["column"]) for w in on_ray["warnings"]}
+
+
+def test_per_file_tasks_fit_and_write_what_ray_data_does(ray_connected, local_settings, tmp_path):
+    from raymaker.data import filetasks
+    from raymaker.storage import open_store
+
+    store = open_store(local_settings.store)
+    for i in range(3):
+        frame = churn(300, seed=10 + i)
+        frame.loc[frame.index[:2], "contract"] = None
+        buf = io.StringIO()
+        frame.to_csv(buf, index=False)
+        store.write_text(f"data/pf/part-{i}.csv", buf.getvalue() + ("1,2\n" if i == 1 else ""))
+    steps = [
+        {"op": "impute", "columns": ["charges"], "strategy": "mean"},
+        {"op": "scale", "columns": ["charges", "tenure"]},
+        {"op": "onehot", "columns": ["contract"]},
+    ]
+    source = resolve(store, "data/pf", on_bad_lines="skip")
+    assert filetasks.supported(Recipe.parse(steps).steps, source)
+    per_file, skipped = filetasks.fit_files(Recipe.parse(steps), source)
+    assert sum(len(v) for v in skipped.values()) == 1
+    by_data = Recipe.parse(steps).fit(read_dataset(resolve(store, "data/pf", on_bad_lines="skip")))
+    assert per_file.output_columns == by_data.output_columns
+    assert per_file.states[2] == by_data.states[2]  # categories: exact
+    for key in ("fill",):
+        for col, value in per_file.states[0][key].items():
+            assert value == pytest.approx(by_data.states[0][key][col], rel=1e-12)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    import pyarrow.fs
+
+    rows, skipped = filetasks.write_files(
+        per_file, source, pyarrow.fs.LocalFileSystem(), {"data": str(out)}
+    )
+    assert rows == {"data": 900} and sum(len(v) for v in skipped.values()) == 1
+    written = pd.read_parquet(out).sort_values(["tenure", "charges"]).reset_index(drop=True)
+    expected = per_file.transform_frame(read_frame(resolve(store, "data/pf", on_bad_lines="skip")))
+    expected = expected.sort_values(["tenure", "charges"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(written, expected, check_dtype=False)
