@@ -37,6 +37,21 @@ from raymaker.specs import dump_spec, parse_spec
 from raymaker.specs.base import ResourceSpec, check_name
 from raymaker.storage import Store, layout
 
+# kind -> "module:function(spec, settings) -> {"cpus": n, "gpus": n}": what a job's driver
+# itself computes with, reserved from Ray for it (a kind not listed only coordinates).
+DRIVER_RESOURCES = {"TrainingJob": "raymaker.train.workers:driver_resources"}
+
+
+def driver_resources(spec, settings: Settings) -> dict:
+    """The CPUs/GPUs a job's driver needs reserved (empty when it only coordinates)."""
+    import importlib
+
+    target = DRIVER_RESOURCES.get(spec.kind)
+    if target is None:
+        return {}
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)(spec, settings)
+
 
 class JobsClient:
     """Jobs in one store, run on one Ray cluster (resolved lazily, started if embedded)."""
@@ -96,11 +111,14 @@ class JobsClient:
             write_record(self.store, record)
             raise
         try:
+            resources = driver_resources(spec, self.settings)
             api.submit(
                 f"raymaker run --name {name} {shlex.quote(record.spec_uri)}",
                 submission_id=submission_id,
                 runtime_env={"env_vars": self.settings.job_env()},
                 metadata={"raymaker_job": name, "raymaker_kind": spec.kind},
+                entrypoint_num_cpus=resources.get("cpus"),
+                entrypoint_num_gpus=resources.get("gpus"),
             )
         except RaymakerError as exc:
             record.status, record.ended_at = JobStatus.FAILED, time.time()

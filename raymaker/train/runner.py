@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from raymaker.errors import JobStopped, SpecError
 from raymaker.storage import join, layout
 from raymaker.train import artifacts
-from raymaker.train.workers import Plan, run_workers
+from raymaker.train.workers import Plan, plan_for, run_workers
 
 BUILTIN_CHANNELS = ("train", "validation")
 PANDAS_FIT_BYTES = 256 << 20  # a recipe on less data than this is fitted with pandas
@@ -28,19 +28,12 @@ PANDAS_FIT_BYTES = 256 << 20  # a recipe on less data than this is fitted with p
 def run_training_job(spec, ctx) -> dict:
     """Returns ``{"model_data", "model_dir", "sha256", "metrics", ...}``. Raises SpecError."""
     preset = ctx.settings.resources_for(spec.instance_type)
-    use_gpu = spec.use_gpu if spec.use_gpu is not None else preset["gpus"] > 0
-    if use_gpu and not preset["gpus"]:
+    if spec.use_gpu and not preset["gpus"]:
         raise SpecError(
             f"use_gpu is true but instance_type {spec.instance_type!r} has no GPU; "
             "use a gpu.N preset"
         )
-    plan = Plan(
-        num_workers=spec.instance_count,
-        cpus=preset["cpus"],
-        gpus=preset["gpus"] if use_gpu else 0,
-        max_retries=spec.max_retry_attempts,
-        in_driver={"auto": None, "driver": True, "ray_train": False}[spec.execution],
-    )
+    plan = plan_for(spec, ctx.settings)
     with _max_run(spec.max_run):
         if spec.algorithm:
             return _run_builtin(spec, ctx, plan)

@@ -74,6 +74,29 @@ class Plan:
         return self.num_workers == 1 and not self.gpus and not self.max_retries
 
 
+def plan_for(spec, settings) -> Plan:
+    """How a TrainingJob spec runs: workers, per-worker resources, retries. Raises SpecError."""
+    preset = settings.resources_for(spec.instance_type)
+    use_gpu = spec.use_gpu if spec.use_gpu is not None else preset["gpus"] > 0
+    return Plan(
+        num_workers=spec.instance_count,
+        cpus=preset["cpus"],
+        gpus=preset["gpus"] if use_gpu else 0,
+        max_retries=spec.max_retry_attempts,
+        in_driver={"auto": None, "driver": True, "ray_train": False}[spec.execution],
+    )
+
+
+def driver_resources(spec, settings) -> dict:
+    """A job that trains in its driver reserves its worker's CPUs there; one that starts a
+    Ray Train worker group reserves nothing for the driver (the workers hold the resources)."""
+    try:
+        plan = plan_for(spec, settings)
+    except Exception:  # noqa: BLE001 - the runner reports a bad spec with its record
+        return {}
+    return {"cpus": plan.cpus} if plan.runs_in_driver() else {}
+
+
 def run_workers(
     fn: Callable[[dict, WorkerContext], dict | None],
     config: dict,

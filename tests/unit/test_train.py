@@ -448,3 +448,16 @@ def test_max_run_stops_a_script_that_runs_too_long(store, settings, tmp_path):
     assert time.monotonic() - t0 < 20
     assert record.status == JobStatus.STOPPED
     assert "max_run (2 s) exceeded" in record.failure_reason
+
+
+def test_a_job_that_trains_in_its_driver_reserves_its_cpus(settings):
+    from raymaker.jobs.client import driver_resources
+
+    one = parse_spec({"kind": "TrainingJob", "algorithm": "xgboost", "instance_type": "cpu.2"})
+    assert driver_resources(one, settings) == {"cpus": 2}
+    two = one.model_copy(update={"instance_count": 2})
+    assert driver_resources(two, settings) == {}  # the Ray Train workers hold the CPUs
+    retries = one.model_copy(update={"max_retry_attempts": 1})
+    assert driver_resources(retries, settings) == {}
+    processing = parse_spec({"kind": "ProcessingJob", "code": "x.py"})
+    assert driver_resources(processing, settings) == {}
