@@ -100,3 +100,33 @@ def test_config_and_cluster_status_without_a_cluster(store_env, capsys, tmp_path
     assert json.loads(out)["store"] == store_env["RAYMAKER_STORE"]
     code, out, _ = run_main(capsys, "cluster", "status", "-o", "json")
     assert json.loads(out) == {"running": False}
+
+
+def test_run_a_training_job_then_read_its_metrics_and_plot(store_env, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    df["y"] = (df["a"] + df["b"] > 0).astype(int)
+    df.to_csv(tmp_path / "train.csv", index=False)
+    (tmp_path / "job.yaml").write_text(
+        "kind: TrainingJob\nname: cli-train\nalgorithm: xgboost\nlabel: y\n"
+        "inputs: {train: train.csv}\nhyperparameters: {num_round: 7}\n"
+    )
+    cli("run", str(tmp_path / "job.yaml"), env=store_env, check=0)
+    summary = json.loads(cli("jobs", "metrics", "cli-train", "-o", "json", env=store_env,
+                             check=0).stdout)  # fmt: skip
+    assert summary == [
+        {"metric": "train-logloss", "last": summary[0]["last"], "min": summary[0]["min"],
+         "max": summary[0]["max"], "points": 7, "last_step": 7}
+    ]  # fmt: skip
+    plot = tmp_path / "m.html"
+    out = cli("jobs", "metrics", "cli-train", "--all", "--plot", str(plot), env=store_env, check=0)
+    assert out.stdout.count("train-logloss") == 7
+    assert "<svg" in plot.read_text() and "train-logloss" in plot.read_text()
+    missing = cli("jobs", "metrics", "nope", env=store_env)
+    assert missing.returncode == 3 and "nope" in missing.stderr
+    # a finished job resumes only when asked, and only if it did not succeed
+    again = cli("run", "--resume", str(tmp_path / "job.yaml"), env=store_env)
+    assert again.returncode != 0 and "already exists (SUCCEEDED)" in again.stderr
