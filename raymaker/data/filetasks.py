@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from raymaker.data.readers import Source
+from raymaker.data.readers import Source, arrow_schema, file_batches
 from raymaker.data.recipe import FittedRecipe, Recipe, _empty_frame, fit_stages
 from raymaker.data.stats import canonical
 from raymaker.data.steps import Dedupe
@@ -28,45 +28,9 @@ def supported(steps, source: Source) -> bool:
     )
 
 
-def arrow_schema(source: Source):
-    """The source's Arrow schema: a Parquet footer, or the first CSV/JSON block."""
-    import pyarrow.parquet as pq
-
-    path = source.paths[0]
-    if source.format == "parquet":
-        with source.filesystem.open_input_file(path) as f:
-            return pq.ParquetFile(f).schema_arrow
-    for table in _batches(source, path):
-        return table.schema
-    import pyarrow as pa
-
-    return pa.schema([])
-
-
-def _batches(source: Source, path: str):
-    """Arrow tables of one file, a row group or CSV block at a time."""
-    import pyarrow.parquet as pq
-
-    from raymaker.data.readers import _read_csv_stream
-
-    if source.format == "parquet":
-        with source.filesystem.open_input_file(path) as f:
-            pf = pq.ParquetFile(f)
-            for g in range(pf.num_row_groups):
-                yield pf.read_row_group(g, columns=source.columns, use_threads=False)
-        return
-    with source.filesystem.open_input_stream(path, compression="detect") as stream:
-        if source.format == "csv":
-            yield from _read_csv_stream(source, stream, path)
-        else:
-            from pyarrow import json as pajson
-
-            yield pajson.read_json(stream)
-
-
 def _frames(source: Source, path: str, recipe_json: str | None):
     recipe = FittedRecipe.from_json(recipe_json) if recipe_json else None
-    for table in _batches(source, path):
+    for table in file_batches(source, path):
         frame = table.to_pandas()
         yield frame if recipe is None else recipe.transform_frame(frame, inference=False)
 

@@ -212,6 +212,39 @@ def read_frame(source: Source):
     return read_table(source).to_pandas()
 
 
+def file_batches(source: Source, path: str):
+    """Arrow tables of one file, a Parquet row group or a CSV block at a time (no Ray)."""
+    import pyarrow.parquet as pq
+
+    if source.format == "parquet":
+        with source.filesystem.open_input_file(path) as f:
+            pf = pq.ParquetFile(f)
+            for g in range(pf.num_row_groups):
+                yield pf.read_row_group(g, columns=source.columns, use_threads=False)
+        return
+    with source.filesystem.open_input_stream(path, compression="detect") as stream:
+        if source.format == "csv":
+            yield from _read_csv_stream(source, stream, path)
+        else:
+            from pyarrow import json as pajson
+
+            yield pajson.read_json(stream)
+
+
+def arrow_schema(source: Source):
+    """The source's Arrow schema: a Parquet footer, or the first CSV/JSON block."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = source.paths[0]
+    if source.format == "parquet":
+        with source.filesystem.open_input_file(path) as f:
+            return pq.ParquetFile(f).schema_arrow
+    for table in file_batches(source, path):
+        return table.schema
+    return pa.schema([])
+
+
 def read_table(source: Source):
     """Read the whole source into an Arrow table in this process (no Ray)."""
     import pyarrow as pa

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from raymaker.data.readers import Source, read_table, resolve
+from raymaker.data.readers import Source, arrow_schema, file_batches, read_table, resolve
 from raymaker.errors import DataError, SpecError
 
 
@@ -40,32 +40,14 @@ def resolve_channels(store, inputs: dict[str, str], *, required=("train",)) -> d
 
 def schema_of(source: Source) -> dict[str, str]:
     """Column name -> Arrow type name, from a Parquet footer or the first CSV/JSON block."""
-    import pyarrow.parquet as pq
-
-    path = source.paths[0]
-    if source.format == "parquet":
-        with source.filesystem.open_input_file(path) as f:
-            schema = pq.ParquetFile(f).schema_arrow
-        return {f.name: str(f.type) for f in schema}
-    head = _head(source)
-    return {f.name: str(f.type) for f in head.schema}
+    return {f.name: str(f.type) for f in arrow_schema(source)}
 
 
-def _head(source: Source):
-    import pyarrow as pa
-
-    from raymaker.data.readers import _read_csv_stream
-
-    path = source.paths[0]
-    with source.filesystem.open_input_stream(path, compression="detect") as stream:
-        if source.format == "csv":
-            for table in _read_csv_stream(source, stream, path):
-                return table
-        else:
-            from pyarrow import json as pajson
-
-            return pajson.read_json(stream)
-    return pa.table({})
+def head(source: Source, rows: int = 10_000):
+    """The first rows of the source (its first row group or block) as a pandas frame."""
+    for table in file_batches(source, source.paths[0]):
+        return table.slice(0, rows).to_pandas()
+    return None
 
 
 def read_shard(source: Source, shard: Shard = Shard(), columns: list[str] | None = None):

@@ -65,7 +65,7 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
         text_features=getattr(algo, "text_features", False),
     )  # fmt: skip
     config = algo.prepare(spec, hps, data)
-    config.update(_job_keys(spec, ctx))
+    config.update(job_keys(spec, ctx))
     fingerprints = _Background(lambda: {c: artifacts.fingerprint(s) for c, s in sources.items()})
 
     plan.backend = algo.backend
@@ -78,7 +78,7 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
     clock.lap("workers")
 
     ctx.progress(stage="publishing", force=True)
-    metrics = _final_metrics(store, config["metrics_key"])
+    metrics = final_metrics(store, config["metrics_key"])
     with tempfile.TemporaryDirectory() as model_dir:
         _download(store, config["model_staging"], model_dir)
         if fitted is not None:
@@ -86,7 +86,7 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
                 f.write(fitted.to_json())
         manifest = {
             "framework": algo.framework,
-            "framework_version": _version(algo.framework),
+            "framework_version": version_of(algo.framework),
             "algorithm": spec.algorithm,
             "task": config["task"],
             "label": data.label,
@@ -98,13 +98,13 @@ def _run_builtin(spec, ctx, plan: Plan) -> dict:
             "recipe": artifacts.RECIPE if fitted is not None else None,
             "hyperparameters": hps.model_dump(by_alias=True, exclude_none=True),
             "metrics": metrics,
-            "lineage": _lineage(spec, ctx, fingerprints.result(), _code_hash(algo)),
+            "lineage": lineage(spec, ctx, fingerprints.result(), _code_hash(algo)),
             **config.get("manifest", {}),
         }
         artifacts.write_manifest(model_dir, manifest)
         published = artifacts.publish(
             store, model_dir, staging=layout.job_staging(ctx.name, "artifact"),
-            target=_output_prefix(spec, ctx),
+            target=output_prefix(spec, ctx),
         )  # fmt: skip
     store.delete(layout.job_staging(ctx.name), recursive=True)
     clock.lap("publish")
@@ -142,7 +142,7 @@ def connect_for(plan: Plan, ctx) -> None:
         Session(settings=ctx.settings).connect()
 
 
-def _job_keys(spec, ctx) -> dict:
+def job_keys(spec, ctx) -> dict:
     store = ctx.store
     checkpoints = store.key(spec.checkpoint_uri) if spec.checkpoint_uri else None
     return {
@@ -157,7 +157,7 @@ def _worker_env(ctx) -> dict[str, str]:
     return ctx.settings.job_env()
 
 
-def _output_prefix(spec, ctx) -> str:
+def output_prefix(spec, ctx) -> str:
     if spec.output_path:
         return join(ctx.store.key(spec.output_path), ctx.name, "output")
     return layout.job_output(ctx.name)
@@ -197,7 +197,7 @@ def _download(store, prefix: str, local_dir: str) -> None:
         store.get(key, target)
 
 
-def _final_metrics(store, key: str) -> dict[str, float]:
+def final_metrics(store, key: str) -> dict[str, float]:
     from raymaker.train.metrics import read_series
 
     out: dict[str, float] = {}
@@ -214,7 +214,7 @@ def _output_of(task: str, classes) -> dict:
     return {"type": "value"}
 
 
-def _lineage(spec, ctx, data: dict, code_sha256: str) -> dict:
+def lineage(spec, ctx, data: dict, code_sha256: str) -> dict:
     return {
         "job": ctx.name,
         "kind": spec.kind,
@@ -233,10 +233,10 @@ def _code_hash(algo) -> str:
     """A built-in's code identity: the source of its module and raymaker's version."""
     module = importlib.import_module(type(algo).__module__)
     with open(module.__file__, "rb") as f:
-        return hashlib.sha256(f.read() + _version("raymaker").encode()).hexdigest()
+        return hashlib.sha256(f.read() + version_of("raymaker").encode()).hexdigest()
 
 
-def _version(package: str) -> str:
+def version_of(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -39,12 +39,12 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
     """Run the script on ``plan.num_workers`` workers and publish ``SM_MODEL_DIR``."""
     from raymaker.train.metrics import LineParser
     from raymaker.train.runner import (
-        _final_metrics,
-        _job_keys,
-        _lineage,
-        _output_prefix,
-        _version,
         connect_for,
+        final_metrics,
+        job_keys,
+        lineage,
+        output_prefix,
+        version_of,
     )
 
     store = ctx.store
@@ -67,7 +67,7 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
         "job": ctx.name,
         "max_run": spec.max_run,
         "num_gpus": int(plan.gpus),
-        **_job_keys(spec, ctx),
+        **job_keys(spec, ctx),
         "output_staging": layout.job_staging(ctx.name, "output-data"),
     }
     ctx.progress(stage="training", workers=plan.num_workers, force=True)
@@ -77,8 +77,8 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
     )
 
     ctx.progress(stage="publishing", force=True)
-    metrics = _final_metrics(store, config["metrics_key"])
-    target = _output_prefix(spec, ctx)
+    metrics = final_metrics(store, config["metrics_key"])
+    target = output_prefix(spec, ctx)
     with tempfile.TemporaryDirectory() as model_dir:
         for key in store.list(config["model_staging"], recursive=True):
             local = os.path.join(model_dir, key[len(config["model_staging"]) + 1 :])
@@ -86,11 +86,11 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
             store.get(key, local)
         manifest = {
             "framework": spec.framework or "custom",
-            "framework_version": _version(_PACKAGES.get(spec.framework or "", "")),
+            "framework_version": version_of(_PACKAGES.get(spec.framework or "", "")),
             "entry_point": spec.entry_point,
             "hyperparameters": dict(spec.hyperparameters),
             "metrics": metrics,
-            "lineage": _lineage(spec, ctx, _data_lineage(store, spec.inputs), code_sha),
+            "lineage": lineage(spec, ctx, _data_lineage(store, spec.inputs), code_sha),
         }
         artifacts.write_manifest(model_dir, manifest)
         published = artifacts.publish(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from raymaker.errors import DataError, SpecError
-from raymaker.train.channels import Shard, _head, read_column, read_shard, schema_of
+from raymaker.train.channels import Shard, read_column, read_shard, schema_of
+from raymaker.train.channels import head as first_rows
 
 
 @dataclass
@@ -64,8 +65,8 @@ def prepare_tabular(
             raise SpecError(
                 f"inputs.{channel}: columns {', '.join(missing)} of the train channel are missing"
             )
-    head = _head(train).to_pandas() if train.format != "parquet" else _parquet_head(train)
-    if head.empty:
+    head = first_rows(train)
+    if head is None or head.empty:
         raise DataError(f"the train channel {train.uri} has no rows")
     out = fitted.transform_frame(head) if fitted is not None else head
     if spec.label not in out.columns:
@@ -91,14 +92,6 @@ def prepare_tabular(
         label_type=schema[spec.label],
         recipe_json=fitted.to_json() if fitted is not None else None,
     )
-
-
-def _parquet_head(source):
-    import pyarrow.parquet as pq
-
-    with source.filesystem.open_input_file(source.paths[0]) as f:
-        pf = pq.ParquetFile(f)
-        return pf.read_row_group(0).slice(0, 10_000).to_pandas() if pf.num_row_groups else None
 
 
 def load_xy(data: TabularData, channel: str, shard: Shard):
