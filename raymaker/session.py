@@ -6,6 +6,7 @@ Creating a Session is instant; Ray is reached only when something needs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -169,23 +170,44 @@ class Session:
         address = gcs_address(self.settings)
         if address not in (None, "auto"):
             _check_reachable(address)
-        try:
-            if address is not None:
-                if address.startswith("127.0.0.1:") and "RAY_AUTH_MODE" not in os.environ:
-                    _enable_ray_token_auth()  # the local head has token auth on
-                ray.init(address=address, logging_level="WARNING", log_to_driver=True)
-            else:
-                ray.init(
-                    address="local",  # a new embedded instance, never a stale pointer's
-                    num_cpus=self.settings.num_cpus,
-                    object_store_memory=self.settings.object_store_mb << 20,
-                    include_dashboard=False,
-                    logging_level="WARNING",
-                )
-        except (Exception, SystemExit) as exc:  # ray raises ConnectionError, exits, ...
-            raise ClusterError(
-                f"cannot start or reach Ray ({address or 'embedded'}): {exc}"
-            ) from exc
+        with _keep_sigterm_handler():
+            _init(self.settings, address)
+
+
+@contextlib.contextmanager
+def _keep_sigterm_handler():
+    """``ray.init`` in a main thread replaces the SIGTERM handler with one that exits; a job
+    runner's own handler (SIGTERM: record STOPPED) must stay in place."""
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and callable(previous):
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _init(settings: Settings, address: str | None) -> None:
+    import ray
+
+    try:
+        if address is not None:
+            if address.startswith("127.0.0.1:") and "RAY_AUTH_MODE" not in os.environ:
+                _enable_ray_token_auth()  # the local head has token auth on
+            ray.init(address=address, logging_level="WARNING", log_to_driver=True)
+        else:
+            ray.init(
+                address="local",  # a new embedded instance, never a stale pointer's
+                num_cpus=settings.num_cpus,
+                object_store_memory=settings.object_store_mb << 20,
+                include_dashboard=False,
+                logging_level="WARNING",
+            )
+    except (Exception, SystemExit) as exc:  # ray raises ConnectionError, exits, ...
+        raise ClusterError(f"cannot start or reach Ray ({address or 'embedded'}): {exc}") from exc
 
 
 def _enable_ray_token_auth() -> None:

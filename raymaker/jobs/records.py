@@ -48,6 +48,7 @@ class JobRecord(BaseModel):
     progress: dict[str, Any] | None = None
     host: str | None = None
     attempts: int = Field(1, description="Runs of this job (a resumed job counts again).")
+    parent: str | None = Field(None, description="The tuning job this job is a trial of.")
 
     @property
     def duration_s(self) -> float | None:

@@ -40,6 +40,7 @@ from raymaker.storage import Store, layout, store_for_settings
 RUNNERS = {
     "ProcessingJob": "raymaker.data.processing:run_processing_job",
     "TrainingJob": "raymaker.train.runner:run_training_job",
+    "TuningJob": "raymaker.tuning.runner:run_tuning_job",
 }
 
 
@@ -95,11 +96,12 @@ def run_spec(
     store: Store | None = None,
     base_dir: str | None = None,
     resume: bool = False,
+    parent: str | None = None,
 ) -> JobRecord:
     """Run ``spec`` here and return its final record (SUCCEEDED, FAILED or STOPPED).
 
     ``resume=True`` takes over a FAILED or STOPPED job of the same name (training continues
-    from its last checkpoint).
+    from its last checkpoint). ``parent`` names the tuning job this job is a trial of.
 
     Local files the spec names (relative to ``base_dir``, the spec file's folder) are first
     copied into the job's folder in the store, as a submitted job's are.
@@ -112,7 +114,7 @@ def run_spec(
     store = store or store_for_settings(settings)
     name = check_name(name or spec.name or generate_name(spec.kind))
     fn = runner_for(spec.kind)
-    record = _claim(store, name, spec, resume=resume)
+    record = _claim(store, name, spec, resume=resume, parent=parent)
     workdir = Path(tempfile.mkdtemp(prefix=f"raymaker-{name}-"))
     ctx = JobContext(name=name, store=store, settings=settings, workdir=workdir, record=record)
     with _LogCapture(store, name), _sigterm_stops():
@@ -147,7 +149,9 @@ def run_spec(
     return record
 
 
-def _claim(store: Store, name: str, spec: ResourceSpec, *, resume: bool = False) -> JobRecord:
+def _claim(
+    store: Store, name: str, spec: ResourceSpec, *, resume: bool = False, parent=None
+) -> JobRecord:
     """Take the PENDING record a client created, or create one. Raises Conflict."""
     submission_id = submission_id_from_env()
     try:
@@ -178,6 +182,7 @@ def _claim(store: Store, name: str, spec: ResourceSpec, *, resume: bool = False)
         submission_id=submission_id,
         started_at=time.time(),
         host=socket.gethostname(),
+        parent=parent,
     )
     create_record(store, record)  # claims the name first: nothing of another job is touched
     record.spec_uri = store.write_text(layout.job_spec(name), dump_spec(spec))

@@ -126,8 +126,18 @@ def _stage_training(spec, store: Store, name: str, base_dir: str | None):
     return spec.model_copy(update=changes)
 
 
+def _stage_tuning(spec, store: Store, name: str, base_dir: str | None):
+    """The training template's files, staged once under the tuning job for every trial."""
+    training = _stage_training(spec.training, store, name, base_dir)
+    return spec.model_copy(update={"training": training})
+
+
 # kind -> staging function; kinds not listed carry no local files yet.
-STAGERS = {"ProcessingJob": _stage_processing, "TrainingJob": _stage_training}
+STAGERS = {
+    "ProcessingJob": _stage_processing,
+    "TrainingJob": _stage_training,
+    "TuningJob": _stage_tuning,
+}
 
 
 def stage(spec: ResourceSpec, store: Store, name: str, base_dir: str | None = None) -> ResourceSpec:

@@ -189,26 +189,90 @@ class ParameterRange(SpecModel):
     min_value: float | None = Field(None, description="Lower bound (Continuous/Integer).")
     max_value: float | None = Field(None, description="Upper bound (Continuous/Integer).")
     values: list[Scalar] | None = Field(None, description="Choices (Categorical).")
-    scaling_type: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = "Auto"
+    scaling_type: Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"] = Field(
+        "Auto",
+        description="How values are searched. Auto: Logarithmic when min_value > 0 and "
+        "max_value / min_value >= 100, else Linear. ReverseLogarithmic (Continuous only, "
+        "0 <= min_value < max_value < 1) searches values close to 1 finely.",
+    )
 
     @model_validator(mode="after")
     def _bounds(self):
         if self.type == "Categorical":
             if not self.values:
                 raise ValueError("a Categorical range needs a non-empty values list")
+            if self.min_value is not None or self.max_value is not None:
+                raise ValueError("a Categorical range takes values, not min_value/max_value")
             return self
+        if self.values is not None:
+            raise ValueError(f"a {self.type} range takes min_value and max_value, not values")
         if self.min_value is None or self.max_value is None:
             raise ValueError(f"a {self.type} range needs min_value and max_value")
         if self.min_value >= self.max_value:
             raise ValueError(f"min_value ({self.min_value}) must be < max_value ({self.max_value})")
+        if self.type == "Integer" and not (
+            float(self.min_value).is_integer() and float(self.max_value).is_integer()
+        ):
+            raise ValueError(
+                f"an Integer range needs whole bounds (got {self.min_value}, {self.max_value})"
+            )
         if self.scaling_type == "Logarithmic" and self.min_value <= 0:
             raise ValueError(f"Logarithmic scaling needs min_value > 0 (got {self.min_value})")
+        if self.scaling_type == "ReverseLogarithmic":
+            if self.type != "Continuous":
+                raise ValueError("ReverseLogarithmic scaling is for Continuous ranges only")
+            if not (self.min_value >= 0 and self.max_value < 1):
+                raise ValueError(
+                    "ReverseLogarithmic scaling needs 0 <= min_value < max_value < 1 "
+                    f"(got {self.min_value}, {self.max_value})"
+                )
         return self
 
 
 class Objective(SpecModel):
-    metric_name: str = Field(min_length=1, description="The metric to optimize.")
+    metric_name: str = Field(
+        min_length=1,
+        description="The metric to optimize, as the training job records it (built-ins: "
+        "'validation-auc', 'validation-logloss', ...; SageMaker's 'validation:auc' works too).",
+    )
     type: Literal["Maximize", "Minimize"] = Field("Maximize", description="Direction.")
+
+
+class HyperbandConfig(SpecModel):
+    """Strategy Hyperband: ASHA over a resource (boosting rounds, epochs, a script's steps)."""
+
+    min_resource: int = Field(1, ge=1, description="Steps every trial gets before a cut.")
+    max_resource: int | None = Field(
+        None,
+        ge=1,
+        description="Steps a trial can reach; default the template's value of the resource "
+        "hyperparameter.",
+    )
+    reduction_factor: int = Field(3, ge=2, le=10, description="1/eta of trials go on at a rung.")
+    resource: str | None = Field(
+        None,
+        description="The hyperparameter set to max_resource in every trial (default: the "
+        "built-in's num_round / num_boost_round / epochs; scripts name theirs).",
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.max_resource is not None and self.max_resource <= self.min_resource:
+            raise ValueError(
+                f"max_resource ({self.max_resource}) must be > min_resource ({self.min_resource})"
+            )
+        return self
+
+
+class CompletionCriteria(SpecModel):
+    """Stop the tuning job early (SageMaker's TuningJobCompletionCriteria)."""
+
+    target_objective_metric_value: float | None = Field(
+        None, description="Stop once a trial's objective reaches this value."
+    )
+    max_number_of_training_jobs_not_improving: int | None = Field(
+        None, ge=1, description="Stop after this many finished trials without a new best."
+    )
 
 
 class TuningJob(ResourceSpec):
@@ -218,17 +282,27 @@ class TuningJob(ResourceSpec):
     training: TrainingJob = Field(description="The training job each trial runs.")
     objective: Objective
     hyperparameter_ranges: dict[str, ParameterRange] = Field(min_length=1)
-    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian"
+    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = Field(
+        "Bayesian",
+        description="Bayesian: Optuna TPE; Random; Grid (Categorical ranges only); Hyperband: "
+        "ASHA with random sampling.",
+    )
     max_jobs: int | None = Field(None, ge=1, description="Trials in all (Grid: inferred).")
     max_parallel_jobs: int = Field(1, ge=1, description="Trials at once.")
     max_runtime_in_seconds: int | None = Field(None, gt=0)
-    early_stopping_type: Literal["Off", "Auto"] = "Off"
-    random_seed: int | None = None
-    warm_start_parents: list[Name] = Field(default_factory=list)
+    early_stopping_type: Literal["Off", "Auto"] = Field(
+        "Off",
+        description="Auto: stop a trial whose best objective so far is worse than the median "
+        "of the other trials' running averages at the same step.",
+    )
+    hyperband: HyperbandConfig | None = Field(None, description="Strategy Hyperband settings.")
+    completion_criteria: CompletionCriteria | None = None
+    random_seed: int | None = Field(None, description="Seeds the sampler (reproducible runs).")
+    warm_start_parents: list[Name] = Field(default_factory=list, max_length=5)
     warm_start_type: Literal["IdenticalDataAndAlgorithm", "TransferLearning"] | None = None
 
     @model_validator(mode="after")
-    def _grid_is_categorical(self):
+    def _strategy_fields(self):
         if self.strategy == "Grid":
             bad = sorted(
                 k for k, r in self.hyperparameter_ranges.items() if r.type != "Categorical"
@@ -240,6 +314,23 @@ class TuningJob(ResourceSpec):
                 )
         elif self.max_jobs is None:
             raise ValueError(f"max_jobs is required for strategy {self.strategy}")
+        if self.strategy == "Hyperband" and self.early_stopping_type == "Auto":
+            raise ValueError(
+                "strategy Hyperband stops trials itself: early_stopping_type must be Off"
+            )
+        if self.hyperband is not None and self.strategy != "Hyperband":
+            raise ValueError(f"hyperband settings need strategy Hyperband (got {self.strategy})")
+        if self.warm_start_parents and not self.warm_start_type:
+            raise ValueError(
+                "warm_start_parents needs warm_start_type "
+                "(IdenticalDataAndAlgorithm or TransferLearning)"
+            )
+        fixed = sorted(set(self.hyperparameter_ranges) & set(self.training.hyperparameters))
+        if fixed:
+            raise ValueError(
+                "hyperparameters both fixed in training.hyperparameters and tuned: "
+                + ", ".join(fixed)
+            )
         return self
 
 

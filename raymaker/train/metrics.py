@@ -18,10 +18,26 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from raymaker.errors import SpecError
 
 MARKER = "[raymaker-metrics] "
+
+# Functions told of every point a MetricsLog in this process records: a tuning trial forwards
+# its objective to Ray Tune this way while the training job runs in the trial's process.
+_listeners: list[Callable[[str, float, int], None]] = []
+
+
+@contextmanager
+def listening(fn: Callable[[str, float, int], None]) -> Iterator[None]:
+    """Call ``fn(name, value, step)`` for every point recorded in this process meanwhile."""
+    _listeners.append(fn)
+    try:
+        yield
+    finally:
+        _listeners.remove(fn)
 
 
 def report_metrics(metrics: dict[str, float], *, step: int | None = None, file=None) -> None:
@@ -98,6 +114,8 @@ class MetricsLog:
                 {"name": name, "value": float(value), "step": int(step), "time": time.time()}
             )
             self._dirty = True
+        for fn in tuple(_listeners):
+            fn(name, float(value), int(step))
         if time.monotonic() - self._saved_at > self.interval_s:
             self.save()
 

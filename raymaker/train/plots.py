@@ -88,3 +88,48 @@ def render_metrics_html(points: list[dict], *, title: str) -> str:
         f"<style>{CSS}</style></head><body><header><h1>{_esc(title)}</h1></header>"
         f"<main>{body}</main></body></html>"
     )
+
+
+def render_tuning_html(rows, *, metric: str, objective_type: str, title: str) -> str:
+    """A tuning job's page: the objective by trial with the best so far, and the leaderboard."""
+    scored = [r for r in rows if r.objective is not None]
+    points = [(r.number, r.objective) for r in scored]
+    best_line, best = [], None
+    pick = max if objective_type == "Maximize" else min
+    for r in sorted(scored, key=lambda r: r.number):
+        if r.status == "SUCCEEDED":
+            best = r.objective if best is None else pick(best, r.objective)
+        if best is not None:
+            best_line.append((r.number, best))
+    chart = line_chart(points, best=best_line, width=760, height=260)
+    names = list(rows[0].hyperparameters) if rows else []
+    head = "".join(f"<th>{_esc(h)}</th>" for h in ["#", "training job", "status", metric, *names])
+    lines = []
+    for r in rows:
+        value = "" if r.objective is None else f"{r.objective:.6g}"
+        cells = [
+            r.number,
+            r.training_job,
+            r.status,
+            value,
+            *(r.hyperparameters.get(n) for n in names),
+        ]
+        lines.append("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>")
+    table = f"<table><tr>{head}</tr>{''.join(lines)}</table>"
+    facts = f"{objective_type} {_esc(metric)} · {len(rows)} trials"
+    if best is not None:
+        facts += f" · best {best:.6g}"
+    body = (
+        f'<div class="card"><h2>Objective by trial</h2><div class="muted">{facts} · dots: each '
+        f"trial's final value; dashed: best so far</div>{chart}</div>"
+        f'<div class="card"><h2>Trials</h2>{table}</div>'
+    )
+    style = (
+        CSS + "table{border-collapse:collapse;font-size:12px}td,th{padding:2px 8px;"
+        "border-bottom:1px solid #eee;text-align:left}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{_esc(title)}</title>"
+        f"<style>{style}</style></head><body><header><h1>{_esc(title)}</h1></header>"
+        f"<main>{body}</main></body></html>"
+    )

@@ -89,18 +89,11 @@ def test_names_are_unique(local_settings, tmp_path):
 
 def test_a_kind_without_a_runner_is_a_clear_error(local_settings):
     spec = parse_spec(
-        {
-            "kind": "TuningJob",
-            "training": {"algorithm": "xgboost"},
-            "objective": {"metric_name": "validation:auc"},
-            "hyperparameter_ranges": {
-                "eta": {"type": "Continuous", "min_value": 0.1, "max_value": 0.3}
-            },
-            "max_jobs": 2,
-        }
+        {"kind": "TransformJob", "model_data": "models/m", "input": {"data_uri": "d"}}
     )
     with pytest.raises(
-        SpecError, match="cannot run in this version.*runnable kinds: ProcessingJob, TrainingJob"
+        SpecError,
+        match="cannot run in this version.*runnable kinds: ProcessingJob, TrainingJob, TuningJob",
     ):
         run_spec(spec, name="t", settings=local_settings)
 

@@ -28,6 +28,8 @@ class Algorithm:
     backend: ClassVar[str | None] = None  # the Ray Train backend its workers need
     hyperparameters: ClassVar[type[Hyperparameters]] = Hyperparameters
     required_channels: ClassVar[tuple[str, ...]] = ("train",)
+    # the hyperparameter counting training steps (rounds, epochs): Hyperband's resource
+    resource: ClassVar[str | None] = None
 
     def parse_hyperparameters(self, raw: dict[str, Any]) -> Hyperparameters:
         """Validated hyperparameters. Raises SpecError naming the field and allowed names."""

@@ -128,6 +128,7 @@ class _GBDT(Algorithm):
 
 class XGBoostAlgorithm(_GBDT):
     name = "xgboost"
+    resource = "num_round"
     framework = "xgboost"
     backend = "xgboost"
     hyperparameters = XGBoostHyperparameters
@@ -158,6 +159,7 @@ class XGBoostAlgorithm(_GBDT):
 
 class LightGBMAlgorithm(_GBDT):
     name = "lightgbm"
+    resource = "num_boost_round"
     framework = "lightgbm"
     backend = "lightgbm"
     hyperparameters = LightGBMHyperparameters

@@ -119,6 +119,7 @@ def text_ids(texts, ngrams: int, buckets: int) -> tuple[list[int], list[int]]:
 
 # -- algorithms ---------------------------------------------------------------------------------
 class _TorchAlgorithm(Algorithm):
+    resource = "epochs"
     framework = "pytorch"
     backend = "torch"
     worker = "raymaker.train.algorithms.torch_nets:train_torch"

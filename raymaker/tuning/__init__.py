@@ -1,0 +1,1 @@
+"""Hyperparameter tuning: ``kind: TuningJob`` on Ray Tune, each trial a full training job."""
