@@ -62,6 +62,17 @@ _EXPORTS = {
     "SKLearn": "raymaker.train.estimator",
     "TrainingInput": "raymaker.train.estimator",
     "report_metrics": "raymaker.train.metrics",
+    # tuning
+    "HyperparameterTuner": "raymaker.tuning.tuner",
+    "ContinuousParameter": "raymaker.tuning.tuner",
+    "IntegerParameter": "raymaker.tuning.tuner",
+    "CategoricalParameter": "raymaker.tuning.tuner",
+    "WarmStartConfig": "raymaker.tuning.tuner",
+    "WarmStartTypes": "raymaker.tuning.tuner",
+    "StrategyConfig": "raymaker.tuning.tuner",
+    "HyperbandStrategyConfig": "raymaker.tuning.tuner",
+    "TuningJobCompletionCriteriaConfig": "raymaker.tuning.tuner",
+    "HyperparameterTuningJobAnalytics": "raymaker.tuning.tuner",
     # storage
     "Store": "raymaker.storage.store",
     "open_store": "raymaker.storage.store",
@@ -128,3 +139,15 @@ if TYPE_CHECKING:  # pragma: no cover
         XGBoost,
     )
     from raymaker.train.metrics import report_metrics
+    from raymaker.tuning.tuner import (
+        CategoricalParameter,
+        ContinuousParameter,
+        HyperbandStrategyConfig,
+        HyperparameterTuner,
+        HyperparameterTuningJobAnalytics,
+        IntegerParameter,
+        StrategyConfig,
+        TuningJobCompletionCriteriaConfig,
+        WarmStartConfig,
+        WarmStartTypes,
+    )

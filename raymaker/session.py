@@ -156,6 +156,46 @@ class Session:
         points = self.metrics(job_name) if points is None else points
         return render_metrics_html(points, title=f"Metrics of {job_name}")
 
+    def tuning_leaderboard(self, name: str) -> dict:
+        """A tuning job's trials, best first, read live from their records.
+
+        ``{"name", "status", "objective", "best", "trials": [...], "result"}``. Raises NotFound,
+        SpecError when ``name`` is not a tuning job.
+        """
+        from raymaker.errors import SpecError
+        from raymaker.tuning import trials
+
+        record = self.jobs.refresh(name)
+        if record.kind != "TuningJob":
+            raise SpecError(f"job {name!r} is a {record.kind}, not a TuningJob")
+        objective = record.spec["objective"]
+        objective.setdefault("type", "Maximize")
+        rows = trials.list_trials(
+            self.store, name, objective["metric_name"], list(record.spec["hyperparameter_ranges"])
+        )
+        best = trials.best_of(rows, objective["type"])
+        return {
+            "name": name,
+            "status": record.status.value,
+            "objective": objective,
+            "best": best.to_dict() if best else None,
+            "trials": [r.to_dict() for r in trials.ranked(rows, objective["type"])],
+            "result": record.result,
+            "failure_reason": record.failure_reason,
+        }
+
+    def tuning_html(self, name: str) -> str:
+        """A tuning job's page: objective by trial with the best so far, and the trials."""
+        from raymaker.train.plots import render_tuning_html
+        from raymaker.tuning.trials import TrialRow
+
+        board = self.tuning_leaderboard(name)
+        rows = sorted((TrialRow(**t) for t in board["trials"]), key=lambda r: r.number)
+        return render_tuning_html(
+            rows, metric=board["objective"]["metric_name"],
+            objective_type=board["objective"]["type"], title=f"Tuning job {name}",
+        )  # fmt: skip
+
     def connect(self) -> None:
         """Connect this process to Ray: RAY_ADDRESS, else the local head, else an embedded Ray.
 

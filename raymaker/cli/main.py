@@ -10,7 +10,7 @@ import time
 
 import click
 
-from raymaker.cli.render import emit, output_option
+from raymaker.cli.render import emit, output_option, table
 from raymaker.errors import JobFailed, RaymakerError
 
 
@@ -205,6 +205,73 @@ def jobs_wait(name, timeout, logs):
     """Wait for a job to end; exit non-zero if it failed."""
     record = _session().jobs.get(name).wait(timeout=timeout, logs=logs)
     click.echo(f"job {name} {record.status.value}")
+
+
+# -- tuning -----------------------------------------------------------------------------------
+@cli.group()
+def tuning():
+    """Hyperparameter tuning jobs: leaderboards and plots."""
+
+
+@tuning.command("list")
+@output_option
+def tuning_list(output):
+    """Tuning jobs, newest first."""
+    records = _session().jobs.list(kind="TuningJob")
+    rows = []
+    for r in records:
+        rows.append(
+            {
+                **_when(r.summary()),
+                "trials": r.result.get("trials"),
+                "best_training_job": r.result.get("best_training_job"),
+                "best_objective": r.result.get("best_objective"),
+            }
+        )
+    emit(rows, output)
+
+
+@tuning.command("describe")
+@click.argument("name")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write the HTML plot here.")
+@click.option("--top", type=int, default=None, help="Show only the best N trials.")
+@output_option
+def tuning_describe(name, plot, top, output):
+    """A tuning job's leaderboard: every trial, best first, with its hyperparameters."""
+    session = _session()
+    board = session.tuning_leaderboard(name)
+    if plot:
+        with open(plot, "w", encoding="utf-8") as f:
+            f.write(session.tuning_html(name))
+        click.echo(f"wrote {plot}", err=True)
+    if output != "table":
+        emit(board, output)
+        return
+    objective = board["objective"]
+    metric = objective["metric_name"]
+    best = board["best"]
+    click.echo(
+        f"tuning job {name}: {board['status']}, {len(board['trials'])} trials, "
+        f"{objective['type']} {metric}"
+    )
+    if best:
+        click.echo(f"best: {best['training_job']} {metric}={best['objective']:.6g}")
+    if board.get("failure_reason"):
+        click.echo(f"failure: {board['failure_reason']}")
+    rows = []
+    for t in board["trials"][:top]:
+        rows.append(
+            {
+                "#": t["number"],
+                "training_job": t["training_job"],
+                "status": t["status"],
+                metric: t["objective"],
+                **t["hyperparameters"],
+                "steps": t["steps"],
+                "seconds": t["seconds"],
+            }
+        )
+    click.echo(table(rows))
 
 
 # -- data -------------------------------------------------------------------------------------
