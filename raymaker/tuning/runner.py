@@ -177,7 +177,7 @@ def _warm_start(spec, store, space: SearchSpace) -> dict | None:
                 "a parent must have finished"
             )
         parent_spec = TuningJob.model_validate(record.spec)
-        _check_parent(spec, parent_spec, parent)
+        _check_parent(spec, parent_spec, parent, store)
         tuned = list(parent_spec.hyperparameter_ranges)
         fixed = parent_spec.training.hyperparameters
         rows = trials.list_trials(store, parent, parent_spec.objective.metric_name, tuned)
@@ -201,7 +201,22 @@ def _warm_start(spec, store, space: SearchSpace) -> dict | None:
     }
 
 
-def _check_parent(spec, parent_spec, parent: str) -> None:
+def _same_data(store, mine: dict, theirs: dict) -> bool:
+    """The same channels with the same content (each job stages local files on its own)."""
+    if set(mine) != set(theirs):
+        return False
+    from raymaker.train.artifacts import fingerprint
+    from raymaker.train.channels import resolve_channels
+
+    differ = [c for c in mine if mine[c] != theirs[c]]
+    if not differ:
+        return True
+    a = resolve_channels(store, {c: mine[c] for c in differ}, required=())
+    b = resolve_channels(store, {c: theirs[c] for c in differ}, required=())
+    return all(fingerprint(a[c])["sha256"] == fingerprint(b[c])["sha256"] for c in differ)
+
+
+def _check_parent(spec, parent_spec, parent: str, store) -> None:
     if parent_spec.objective.metric_name != spec.objective.metric_name or (
         parent_spec.objective.type != spec.objective.type
     ):
@@ -213,7 +228,12 @@ def _check_parent(spec, parent_spec, parent: str) -> None:
     if spec.warm_start_type != "IdenticalDataAndAlgorithm":
         return
     mine, theirs = spec.training, parent_spec.training
-    for field in ("algorithm", "entry_point", "label", "recipe", "inputs"):
+    if not _same_data(store, mine.inputs, theirs.inputs):
+        raise SpecError(
+            f"warm_start_type IdenticalDataAndAlgorithm: training.inputs hold other data than "
+            f"parent {parent!r}'s ({sorted(theirs.inputs.items())} there); use TransferLearning"
+        )
+    for field in ("algorithm", "entry_point", "label", "recipe"):
         if getattr(mine, field) != getattr(theirs, field):
             raise SpecError(
                 f"warm_start_type IdenticalDataAndAlgorithm: training.{field} differs from "
