@@ -386,6 +386,12 @@ def _finish(store, spec, name: str, *, reason: str | None):
     return rows
 
 
+def _why_done(spec, rows, seconds: float) -> str:
+    if spec.max_runtime_in_seconds and seconds >= spec.max_runtime_in_seconds:
+        return f"max_runtime_in_seconds ({spec.max_runtime_in_seconds}) reached"
+    return f"all {len(rows)} trials ran"
+
+
 def _outcome(spec, store, name: str, rows, watch, warm, seconds: float) -> dict:
     from raymaker.jobs.records import read_record
 
@@ -425,7 +431,7 @@ def _outcome(spec, store, name: str, rows, watch, warm, seconds: float) -> dict:
         "stopped": counts["STOPPED"],
         "stopped_early": early,
         "total_steps": sum(r.steps or 0 for r in rows),
-        "completion": watch.stop_reason or "all trials ran",
+        "completion": watch.stop_reason or _why_done(spec, rows, seconds),
         "leaderboard_uri": store.uri(trials.leaderboard_key(name)),
         "plot_uri": store.uri(trials.plot_key(name)),
         "seconds": round(seconds, 3),

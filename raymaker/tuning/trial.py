@@ -11,6 +11,7 @@ STOPPED with the reason on its record.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -88,6 +89,36 @@ class _Reporter:
             ) from None
 
 
+class _MetricsPoller(threading.Thread):
+    """Reads a Ray Train trial's saved metric series (rank 0 saves it every few seconds) and
+    feeds new points to the reporter, so schedulers see multi-worker trials too."""
+
+    def __init__(self, store, key: str, reporter: _Reporter, interval_s: float = 1.0):
+        super().__init__(name="raymaker-trial-metrics", daemon=True)
+        self.store, self.key, self.reporter, self.interval_s = store, key, reporter, interval_s
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from raymaker.train.metrics import read_series
+
+        seen = 0
+        while not self._stop_event.wait(self.interval_s):
+            try:
+                points = read_series(self.store, self.key)
+            except Exception:  # noqa: BLE001 - a half-written file: read it next time
+                continue
+            for point in points[seen:]:
+                try:
+                    self.reporter(point["name"], point["value"], point["step"])
+                except JobStopped:
+                    return  # Tune stops the trial's actor, and the worker group with it
+            seen = len(points)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
 def run_trial(config: dict, setup: TrialSetup) -> None:
     """The Tune function trainable: train one configuration as a training job."""
     reporter = _run_trial(config, setup)
@@ -104,8 +135,9 @@ def _run_trial(config: dict, setup: TrialSetup) -> _Reporter:
     from raymaker.jobs.runner import run_spec
     from raymaker.specs import parse_spec
     from raymaker.specs.jobs import ParameterRange
-    from raymaker.storage import store_for_settings
+    from raymaker.storage import layout, store_for_settings
     from raymaker.train.metrics import listening
+    from raymaker.train.workers import plan_for
     from raymaker.tuning.space import SearchSpace
 
     store = store_for_settings(setup.settings)
@@ -125,11 +157,20 @@ def _run_trial(config: dict, setup: TrialSetup) -> _Reporter:
         existing.failure_reason = "interrupted: the tuning job's driver was lost"
         write_record(store, existing)
 
-    with listening(reporter):
-        record = run_spec(
-            spec, name=name, settings=setup.settings, store=store,
-            resume=existing is not None, parent=setup.tuning,
-        )  # fmt: skip
+    poller = None
+    if setup.intermediate and not plan_for(spec, setup.settings).runs_in_driver():
+        # rank 0 of a Ray Train worker group records the metrics in another process
+        poller = _MetricsPoller(store, layout.job_metrics(name), reporter)
+        poller.start()
+    try:
+        with listening(reporter):
+            record = run_spec(
+                spec, name=name, settings=setup.settings, store=store,
+                resume=existing is not None, parent=setup.tuning,
+            )  # fmt: skip
+    finally:
+        if poller is not None:
+            poller.stop()
     if record.status == JobStatus.STOPPED and record.failure_reason.startswith("stopped early"):
         record.result = {
             "metrics": {setup.metric_name: reporter.last_value},

@@ -1,0 +1,244 @@
+"""Tuning: Bayesian vs Random, ASHA vs full-budget Random, and parallel trials, in one run.
+
+Problem: the built-in XGBoost on a generated binary task (sklearn ``make_classification``:
+20,000 training rows x 20 features, 5,000 validation rows), minimizing validation logloss over
+4 hyperparameters: eta (0.01-0.5, log), max_depth (2-10), min_child_weight (0.5-50, log),
+subsample (0.5-1). Every trial is a real raymaker training job inside a TuningJob.
+
+  1. Sample efficiency, 5 seeds per strategy, ``--trials`` trials each, 100 rounds: the trial
+     at which each run's best-so-far first comes within 0.5 % of the best logloss any run
+     found (a run that never does counts as trials + 1). Bayesian (Optuna TPE) vs Random.
+  2. Compute: Hyperband (ASHA, 9 -> 243 rounds, eta 3) vs Random with every trial at 243
+     rounds, same seeds and trial counts: total boosting rounds trained, and the best logloss.
+  3. Throughput: max_parallel_jobs 2 vs 1 (cpu.1 trials on 2 cores): trials per hour.
+
+    python benchmarks/bench_tune.py [--seeds 5] [--trials 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import Report  # noqa: E402
+
+RANGES = {
+    "eta": {"type": "Continuous", "min_value": 0.01, "max_value": 0.5,
+            "scaling_type": "Logarithmic"},
+    "max_depth": {"type": "Integer", "min_value": 2, "max_value": 10},
+    "min_child_weight": {"type": "Continuous", "min_value": 0.5, "max_value": 50,
+                         "scaling_type": "Logarithmic"},
+    "subsample": {"type": "Continuous", "min_value": 0.5, "max_value": 1.0},
+}  # fmt: skip
+WITHIN = 0.005  # "within 0.5 % of the best objective found by any run"
+
+
+def make_data(folder: str, rows: int = 20_000) -> dict[str, str]:
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=rows + 5_000, n_features=20, n_informative=8, n_redundant=4, flip_y=0.05,
+        class_sep=0.8, random_state=0,
+    )  # fmt: skip
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    df["label"] = y
+    os.makedirs(folder, exist_ok=True)
+    paths = {
+        "train": os.path.join(folder, "train.csv"),
+        "validation": os.path.join(folder, "val.csv"),
+    }
+    df[:rows].to_csv(paths["train"], index=False)
+    df[rows:].to_csv(paths["validation"], index=False)
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--asha-seeds", type=int, default=3)
+    parser.add_argument("--throughput-trials", type=int, default=20)
+    parser.add_argument("--throughput-rows", type=int, default=100_000)
+    args = parser.parse_args()
+
+    home = tempfile.mkdtemp(prefix="raymaker-bench-tune-")
+    os.environ.setdefault("RAYMAKER_HOME", home)
+    os.environ.setdefault("RAYMAKER_STORE", os.path.join(home, "store"))
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+    from raymaker.cluster import LocalCluster
+    from raymaker.session import Session
+
+    session = Session()
+    folder = tempfile.mkdtemp(dir=home)
+    local = make_data(folder)
+    inputs = {c: session.upload_data(p, key_prefix=f"bench/{c}") for c, p in local.items()}
+    big = make_data(os.path.join(folder, "big"), args.throughput_rows)
+    args.big = {c: session.upload_data(p, key_prefix=f"bench-big/{c}") for c, p in big.items()}
+    started = False
+    if not session.settings.ray_address:
+        _, started = LocalCluster(session.settings).up()
+    try:
+        run(session, inputs, args)
+    finally:
+        if started:
+            LocalCluster(session.settings).down()
+
+
+def tune(session, inputs, name, *, strategy, seed, trials, rounds, parallel=2, **extra) -> dict:
+    spec = {
+        "kind": "TuningJob",
+        "training": {
+            "algorithm": "xgboost", "label": "label", "inputs": inputs,
+            "hyperparameters": {"num_round": rounds} if rounds else {},
+            "checkpoint_interval_s": None,
+        },
+        "objective": {"metric_name": "validation:logloss", "type": "Minimize"},
+        "hyperparameter_ranges": RANGES, "strategy": strategy, "max_jobs": trials,
+        "max_parallel_jobs": parallel, "random_seed": seed, **extra,
+    }  # fmt: skip
+    t0 = time.perf_counter()
+    handle = session.jobs.submit(spec, name=name, wait=True)
+    wall = time.perf_counter() - t0
+    board = session.tuning_leaderboard(name)
+    by_number = sorted(board["trials"], key=lambda t: t["number"])
+    record = handle.describe()
+    print(
+        f"{name}: {len(by_number)} trials in {wall:.1f} s, best {record.result['best_objective']:.5f}"
+        f", {record.result['total_steps']} rounds",
+        flush=True,
+    )
+    return {"trials": by_number, "wall": wall, "result": record.result}
+
+
+def trials_to_reach(trials: list[dict], target: float, limit: int) -> int:
+    best = None
+    for i, t in enumerate(trials, 1):
+        if t["status"] == "SUCCEEDED" and t["objective"] is not None:
+            best = t["objective"] if best is None else min(best, t["objective"])
+        if best is not None and best <= target:
+            return i
+    return limit + 1
+
+
+def run(session, inputs, args) -> None:
+    report = Report(
+        "tune",
+        f"Tuning XGBoost (20k x 20, 4 hyperparameters), {args.seeds} seeds, "
+        f"{args.trials} trials per run, 2 at a time on 2 cores",
+    )
+    seeds = list(range(1, args.seeds + 1))
+
+    # 1. sample efficiency
+    runs = {"Random": [], "Bayesian": []}
+    for seed in seeds:
+        for strategy in runs:
+            runs[strategy].append(
+                tune(
+                    session,
+                    inputs,
+                    f"eff-{strategy.lower()}-{seed}",
+                    strategy=strategy,
+                    seed=seed,
+                    trials=args.trials,
+                    rounds=100,
+                )["trials"]  # fmt: skip
+            )
+    best = min(
+        t["objective"] for rs in runs.values() for r in rs for t in r if t["objective"] is not None
+    )
+    target = best * (1 + WITHIN)
+    reach = {s: [trials_to_reach(r, target, args.trials) for r in rs] for s, rs in runs.items()}
+    report.add("Random: trials to within 0.5% of the best", reach["Random"], unit="trials")
+    report.add(
+        "Bayesian (TPE): trials to within 0.5% of the best", reach["Bayesian"], unit="trials",
+        baseline="Random: trials to within 0.5% of the best",
+    )  # fmt: skip
+    for strategy, values in reach.items():
+        missed = sum(v > args.trials for v in values)
+        report.notes.append(
+            f"{strategy}: per seed {values}; {missed} of {len(values)} runs never got within "
+            f"0.5% (counted as {args.trials + 1})"
+        )
+    report.notes.append(f"best validation logloss found by any run: {best:.5f}")
+    mean_ratio = sum(reach["Bayesian"]) / sum(reach["Random"])
+    report.notes.append(
+        f"Bayesian needs {mean_ratio:.0%} of Random's trials on the mean, "
+        f"{_median(reach['Bayesian']) / _median(reach['Random']):.0%} on the median (goal <= 60%)"
+    )
+
+    # 2. ASHA vs full-budget Random
+    full, asha = [], []
+    for seed in seeds[: args.asha_seeds]:
+        full.append(tune(session, inputs, f"full-random-{seed}", strategy="Random", seed=seed,
+                         trials=args.trials, rounds=243))  # fmt: skip
+        asha.append(tune(session, inputs, f"asha-{seed}", strategy="Hyperband", seed=seed,
+                         trials=args.trials, rounds=None,
+                         hyperband={"min_resource": 9, "max_resource": 243,
+                                    "reduction_factor": 3}))  # fmt: skip
+    report.add("Random, 243 rounds each: total rounds", [r["result"]["total_steps"] for r in full],
+               unit="rounds")  # fmt: skip
+    report.add("Hyperband (ASHA 9-243): total rounds", [r["result"]["total_steps"] for r in asha],
+               unit="rounds", baseline="Random, 243 rounds each: total rounds")  # fmt: skip
+    report.add("Random, 243 rounds each: best logloss",
+               [r["result"]["best_objective"] for r in full], unit="logloss")  # fmt: skip
+    report.add("Hyperband (ASHA 9-243): best logloss", [r["result"]["best_objective"] for r in asha],
+               unit="logloss", baseline="Random, 243 rounds each: best logloss")  # fmt: skip
+    report.add("Random, 243 rounds each: wall", [r["wall"] for r in full])
+    report.add("Hyperband (ASHA 9-243): wall", [r["wall"] for r in asha],
+               baseline="Random, 243 rounds each: wall")  # fmt: skip
+    compute = sum(r["result"]["total_steps"] for r in asha) / sum(
+        r["result"]["total_steps"] for r in full
+    )
+    quality = [a["result"]["best_objective"] / f["result"]["best_objective"] - 1
+               for a, f in zip(asha, full, strict=True)]  # fmt: skip
+    report.notes.append(
+        f"ASHA trains {compute:.0%} of full-budget Random's rounds (goal <= 50%); its best "
+        f"logloss differs by {', '.join(f'{q:+.2%}' for q in quality)} per seed"
+    )
+
+    # 3. throughput
+    walls, steady = {}, {}
+    for parallel in (1, 2):
+        out = tune(session, args.big, f"throughput-{parallel}", strategy="Random", seed=99,
+                   trials=args.throughput_trials, rounds=100, parallel=parallel)  # fmt: skip
+        walls[parallel] = out["wall"]
+        # the trials alone: first trial's start to last trial's end (no job start-up)
+        span = max(t["ended_at"] for t in out["trials"]) - min(
+            t["started_at"] for t in out["trials"]
+        )
+        steady[parallel] = span
+    n = args.throughput_trials
+    per_hour = {p: n / w * 3600 for p, w in walls.items()}
+    per_hour_trials = {p: n / w * 3600 for p, w in steady.items()}
+    report.add("max_parallel_jobs 1: trials/hour (whole job)", [per_hour[1]], unit="/h",
+               higher_is_better=True)  # fmt: skip
+    report.add("max_parallel_jobs 2: trials/hour (whole job)", [per_hour[2]], unit="/h",
+               higher_is_better=True,
+               baseline="max_parallel_jobs 1: trials/hour (whole job)")  # fmt: skip
+    report.add("max_parallel_jobs 1: trials/hour (trials only)", [per_hour_trials[1]],
+               unit="/h", higher_is_better=True)  # fmt: skip
+    report.add("max_parallel_jobs 2: trials/hour (trials only)", [per_hour_trials[2]],
+               unit="/h", higher_is_better=True,
+               baseline="max_parallel_jobs 1: trials/hour (trials only)")  # fmt: skip
+    report.notes.append(
+        f"throughput: {n} trials of XGBoost on {args.throughput_rows:,} rows, 100 rounds; whole "
+        f"job (submit -> SUCCEEDED) {per_hour[2] / per_hour[1]:.2f}x, trials only "
+        f"{per_hour_trials[2] / per_hour_trials[1]:.2f}x with 2 at a time (goal >= 1.7x)"
+    )
+    report.finish()
+
+
+def _median(values):
+    import statistics
+
+    return statistics.median(values)
+
+
+if __name__ == "__main__":
+    main()
