@@ -57,6 +57,33 @@ def make_data(folder: str, rows: int = 20_000) -> dict[str, str]:
     return paths
 
 
+CEILING = """
+import sys, time, multiprocessing as mp
+import pandas as pd, xgboost as xgb
+df = pd.read_csv(sys.argv[1]); y = df.pop("label").to_numpy(); X = df.to_numpy()
+def work(_):
+    d = xgb.DMatrix(X, label=y, nthread=1)
+    t = time.perf_counter()
+    xgb.train({"nthread": 1, "max_depth": 6, "objective": "binary:logistic"}, d, 100)
+    return time.perf_counter() - t
+if __name__ == "__main__":
+    n = int(sys.argv[2])
+    t = time.perf_counter(); [work(i) for i in range(n)]; one = time.perf_counter() - t
+    with mp.get_context("fork").Pool(2) as pool:
+        t = time.perf_counter(); pool.map(work, range(n)); two = time.perf_counter() - t
+    print(one, two)
+"""
+
+
+def ceiling(train_csv: str, n: int = 6) -> tuple[float, float]:
+    """What 2 cores give 2 plain processes doing the same training: the machine's ceiling."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", CEILING, train_csv, str(n)], check=True,
+                         capture_output=True, text=True).stdout.split()  # fmt: skip
+    return float(out[0]), float(out[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
@@ -79,6 +106,7 @@ def main() -> None:
     local = make_data(folder)
     inputs = {c: session.upload_data(p, key_prefix=f"bench/{c}") for c, p in local.items()}
     big = make_data(os.path.join(folder, "big"), args.throughput_rows)
+    args.big_local = big["train"]
     args.big = {c: session.upload_data(p, key_prefix=f"bench-big/{c}") for c, p in big.items()}
     started = False
     if not session.settings.ray_address:
@@ -226,6 +254,16 @@ def run(session, inputs, args) -> None:
     report.add("max_parallel_jobs 2: trials/hour (trials only)", [per_hour_trials[2]],
                unit="/h", higher_is_better=True,
                baseline="max_parallel_jobs 1: trials/hour (trials only)")  # fmt: skip
+    one, two = ceiling(args.big_local)
+    report.add("plain processes, same training: 1 at a time (jobs/hour)", [6 / one * 3600],
+               unit="/h", higher_is_better=True)  # fmt: skip
+    report.add("plain processes, same training: 2 at a time (jobs/hour)", [6 / two * 3600],
+               unit="/h", higher_is_better=True,
+               baseline="plain processes, same training: 1 at a time (jobs/hour)")  # fmt: skip
+    report.notes.append(
+        f"the machine's ceiling: 2 plain processes training the same model get {one / two:.2f}x "
+        "of 1 (2 vCPUs; per-process training slows when both run)"
+    )
     report.notes.append(
         f"throughput: {n} trials of XGBoost on {args.throughput_rows:,} rows, 100 rounds; whole "
         f"job (submit -> SUCCEEDED) {per_hour[2] / per_hour[1]:.2f}x, trials only "

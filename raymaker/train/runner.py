@@ -225,6 +225,7 @@ def lineage(spec, ctx, data: dict, code_sha256: str) -> dict:
         "recipe": spec.recipe,
         "instance_type": spec.instance_type,
         "instance_count": spec.instance_count,
+        "tuning_job": ctx.record.parent,
         "parents": [],
     }
 

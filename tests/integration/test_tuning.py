@@ -68,6 +68,9 @@ def test_bayesian_tuner_runs_every_trial_as_a_training_job(ray_head, local_sessi
         assert trial.spec["hyperparameters"]["num_round"] == 20
         assert store.exists(store.key(trial.result["model_data"]))
         assert t["steps"] == 20
+        manifest = json.loads(store.read_text(
+            store.key(trial.result["model_dir"]) + "/raymaker-model.json"))  # fmt: skip
+        assert manifest["lineage"]["tuning_job"] == "tune-bayes"
     best = tuner.best_estimator()
     assert best.model_data == record.result["model_data"]
 
