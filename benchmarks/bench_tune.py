@@ -34,6 +34,14 @@ RANGES = {
                          "scaling_type": "Logarithmic"},
     "subsample": {"type": "Continuous", "min_value": 0.5, "max_value": 1.0},
 }  # fmt: skip
+# Hyperband's own problem: the learning rate fixed (a slow learner looks bad early, and ASHA
+# cuts it before it wins), the tree shape tuned
+RANGES_FIXED_ETA = {
+    "max_depth": RANGES["max_depth"],
+    "min_child_weight": RANGES["min_child_weight"],
+    "subsample": RANGES["subsample"],
+    "colsample_bytree": {"type": "Continuous", "min_value": 0.3, "max_value": 1.0},
+}
 WITHIN = 0.005  # "within 0.5 % of the best objective found by any run"
 
 
@@ -87,8 +95,9 @@ def ceiling(train_csv: str, n: int = 6) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--asha-seeds", type=int, default=3)
+    parser.add_argument("--trials-asha", type=int, default=20)
     parser.add_argument("--throughput-trials", type=int, default=20)
     parser.add_argument("--throughput-rows", type=int, default=100_000)
     args = parser.parse_args()
@@ -118,16 +127,17 @@ def main() -> None:
             LocalCluster(session.settings).down()
 
 
-def tune(session, inputs, name, *, strategy, seed, trials, rounds, parallel=2, **extra) -> dict:
+def tune(session, inputs, name, *, strategy, seed, trials, rounds, parallel=2, ranges=None,
+         fixed=None, **extra) -> dict:  # fmt: skip
+    hps = {**({"num_round": rounds} if rounds else {}), **(fixed or {})}
     spec = {
         "kind": "TuningJob",
         "training": {
             "algorithm": "xgboost", "label": "label", "inputs": inputs,
-            "hyperparameters": {"num_round": rounds} if rounds else {},
-            "checkpoint_interval_s": None,
+            "hyperparameters": hps, "checkpoint_interval_s": None,
         },
         "objective": {"metric_name": "validation:logloss", "type": "Minimize"},
-        "hyperparameter_ranges": RANGES, "strategy": strategy, "max_jobs": trials,
+        "hyperparameter_ranges": ranges or RANGES, "strategy": strategy, "max_jobs": trials,
         "max_parallel_jobs": parallel, "random_seed": seed, **extra,
     }  # fmt: skip
     t0 = time.perf_counter()
@@ -194,41 +204,72 @@ def run(session, inputs, args) -> None:
             f"0.5% (counted as {args.trials + 1})"
         )
     report.notes.append(f"best validation logloss found by any run: {best:.5f}")
+    # the same runs, a second view: how soon Bayesian matches what Random found in all its trials
+    match = []
+    for rnd, bay in zip(runs["Random"], runs["Bayesian"], strict=True):
+        random_best = min(t["objective"] for t in rnd if t["objective"] is not None)
+        match.append(trials_to_reach(bay, random_best, args.trials))
+    report.add("Random: trials run", [args.trials] * len(seeds), unit="trials")
+    report.add("Bayesian: trials to match Random's best of all its trials", match,
+               unit="trials", baseline="Random: trials run")  # fmt: skip
+    for strategy, rs in runs.items():
+        bests = [min(t["objective"] for t in r if t["objective"] is not None) for r in rs]
+        report.add(f"{strategy}: best logloss after {args.trials} trials", bests,
+                   unit="logloss", baseline=None if strategy == "Random" else
+                   f"Random: best logloss after {args.trials} trials")  # fmt: skip
     mean_ratio = sum(reach["Bayesian"]) / sum(reach["Random"])
     report.notes.append(
         f"Bayesian needs {mean_ratio:.0%} of Random's trials on the mean, "
         f"{_median(reach['Bayesian']) / _median(reach['Random']):.0%} on the median (goal <= 60%)"
     )
 
-    # 2. ASHA vs full-budget Random
-    full, asha = [], []
-    for seed in seeds[: args.asha_seeds]:
-        full.append(tune(session, inputs, f"full-random-{seed}", strategy="Random", seed=seed,
-                         trials=args.trials, rounds=243))  # fmt: skip
-        asha.append(tune(session, inputs, f"asha-{seed}", strategy="Hyperband", seed=seed,
-                         trials=args.trials, rounds=None,
-                         hyperband={"min_resource": 9, "max_resource": 243,
-                                    "reduction_factor": 3}))  # fmt: skip
-    report.add("Random, 243 rounds each: total rounds", [r["result"]["total_steps"] for r in full],
-               unit="rounds")  # fmt: skip
-    report.add("Hyperband (ASHA 9-243): total rounds", [r["result"]["total_steps"] for r in asha],
-               unit="rounds", baseline="Random, 243 rounds each: total rounds")  # fmt: skip
-    report.add("Random, 243 rounds each: best logloss",
-               [r["result"]["best_objective"] for r in full], unit="logloss")  # fmt: skip
-    report.add("Hyperband (ASHA 9-243): best logloss", [r["result"]["best_objective"] for r in asha],
-               unit="logloss", baseline="Random, 243 rounds each: best logloss")  # fmt: skip
-    report.add("Random, 243 rounds each: wall", [r["wall"] for r in full])
-    report.add("Hyperband (ASHA 9-243): wall", [r["wall"] for r in asha],
-               baseline="Random, 243 rounds each: wall")  # fmt: skip
-    compute = sum(r["result"]["total_steps"] for r in asha) / sum(
-        r["result"]["total_steps"] for r in full
-    )
-    quality = [a["result"]["best_objective"] / f["result"]["best_objective"] - 1
-               for a, f in zip(asha, full, strict=True)]  # fmt: skip
-    report.notes.append(
-        f"ASHA trains {compute:.0%} of full-budget Random's rounds (goal <= 50%); its best "
-        f"logloss differs by {', '.join(f'{q:+.2%}' for q in quality)} per seed"
-    )
+    # 2. ASHA vs full-budget Random, on the 4-parameter space and with the learning rate fixed
+    spaces = {
+        "eta tuned": (RANGES, None),
+        "eta fixed 0.1": (RANGES_FIXED_ETA, {"eta": 0.1}),
+    }
+    for label, (ranges, fixed) in spaces.items():
+        full, asha = [], []
+        tag = "fixed" if fixed else "tuned"
+        for seed in seeds[: args.asha_seeds]:
+            full.append(tune(session, inputs, f"full-random-{tag}-{seed}", strategy="Random",
+                             seed=seed, trials=args.trials_asha, rounds=243, ranges=ranges,
+                             fixed=fixed))  # fmt: skip
+            asha.append(tune(session, inputs, f"asha-{tag}-{seed}", strategy="Hyperband",
+                             seed=seed, trials=args.trials_asha, rounds=None, ranges=ranges,
+                             fixed=fixed, hyperband={"min_resource": 9, "max_resource": 243,
+                                                     "reduction_factor": 3}))  # fmt: skip
+        base = f"{label}: Random, 243 rounds each"
+        report.add(f"{base}: total rounds", [r["result"]["total_steps"] for r in full],
+                   unit="rounds")  # fmt: skip
+        report.add(f"{label}: ASHA 9-243: total rounds",
+                   [r["result"]["total_steps"] for r in asha], unit="rounds",
+                   baseline=f"{base}: total rounds")  # fmt: skip
+        report.add(f"{base}: best logloss", [r["result"]["best_objective"] for r in full],
+                   unit="logloss")  # fmt: skip
+        report.add(f"{label}: ASHA 9-243: best logloss",
+                   [r["result"]["best_objective"] for r in asha], unit="logloss",
+                   baseline=f"{base}: best logloss")  # fmt: skip
+        report.add(f"{base}: wall", [r["wall"] for r in full])
+        report.add(f"{label}: ASHA 9-243: wall", [r["wall"] for r in asha],
+                   baseline=f"{base}: wall")  # fmt: skip
+        needed = []  # equal quality: Random's rounds (in its own order) until it matches ASHA
+        for a, f in zip(asha, full, strict=True):
+            k = trials_to_reach(f["trials"], a["result"]["best_objective"], args.trials_asha)
+            needed.append(min(k, args.trials_asha) * 243)
+        report.add(f"{base}: rounds until it matches ASHA's best", needed, unit="rounds")
+        report.add(f"{label}: ASHA 9-243: rounds for its best",
+                   [r["result"]["total_steps"] for r in asha], unit="rounds",
+                   baseline=f"{base}: rounds until it matches ASHA's best")  # fmt: skip
+        compute = sum(r["result"]["total_steps"] for r in asha) / sum(
+            r["result"]["total_steps"] for r in full
+        )
+        quality = [a["result"]["best_objective"] / f["result"]["best_objective"] - 1
+                   for a, f in zip(asha, full, strict=True)]  # fmt: skip
+        report.notes.append(
+            f"{label}: ASHA trains {compute:.0%} of full-budget Random's rounds (goal <= 50%); "
+            f"its best logloss differs by {', '.join(f'{q:+.2%}' for q in quality)} per seed"
+        )
 
     # 3. throughput
     walls, steady = {}, {}
