@@ -269,8 +269,11 @@ def _tuner(spec, ctx, setup, space, hyperband, warm, grid, watch):
 
     plan = plan_for(spec.training, ctx.settings)
     # the trial's own process trains (it holds the worker's share), or it only waits on a Ray
-    # Train worker group that holds the resources
-    resources = {"cpu": plan.cpus, "gpu": plan.gpus} if plan.runs_in_driver() else {"cpu": 0}
+    # Train worker group that holds the resources (Tune needs a non-empty bundle: 1 MiB)
+    if plan.runs_in_driver():
+        resources = {"cpu": plan.cpus, "gpu": plan.gpus}
+    else:
+        resources = {"cpu": 0, "memory": 1 << 20}
     trainable = tune.with_resources(tune.with_parameters(run_trial, setup=setup), resources)
     store = ctx.store
     fs = store.arrow_filesystem()

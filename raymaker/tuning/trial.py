@@ -180,6 +180,8 @@ def _run_trial(config: dict, setup: TrialSetup) -> _Reporter:
         return reporter  # Tune already counts this trial as stopped by its scheduler
     if record.status != JobStatus.SUCCEEDED:
         raise TrialFailed(f"training job {name} {record.status.value}: {record.failure_reason}")
+    if not reporter.last_step:  # trained in other processes (Ray Train): the saved series
+        reporter.last_step = _last_step(store, layout.job_metrics(name), reporter.aliases)
     record.result["steps"] = reporter.last_step or None
     write_record(store, read_record(store, name).model_copy(update={"result": record.result}))
     _report_final(reporter, record, setup)
@@ -211,6 +213,12 @@ def _trial_body(setup: TrialSetup, name: str, hyperparameters: dict) -> dict:
     if body.get("checkpoint_uri"):  # each trial keeps its own checkpoints
         body["checkpoint_uri"] = join(body["checkpoint_uri"], name)
     return body
+
+
+def _last_step(store, key: str, names) -> int:
+    from raymaker.train.metrics import read_series
+
+    return max((p["step"] for p in read_series(store, key) if p["name"] in names), default=0)
 
 
 def _existing(store, name: str):

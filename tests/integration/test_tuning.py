@@ -182,6 +182,20 @@ def test_median_rule_stops_a_trial_behind_the_others(ray_head, local_session, da
     assert result["total_steps"] < 8 * 60
 
 
+def test_trials_of_two_ray_train_workers_each(ray_head, local_session, data):
+    tuner = rm.HyperparameterTuner(
+        rm.XGBoost(label="label", hyperparameters={"num_round": 10}, instance_count=2,
+                   session=local_session),
+        "validation:logloss", {"eta": rm.ContinuousParameter(0.05, 0.5)},
+        objective_type="Minimize", strategy="Random", max_jobs=2, random_seed=1,
+    )  # fmt: skip
+    tuner.fit(data, job_name="tune-two-workers")
+    result = tuner.describe().result
+    assert result["succeeded"] == 2 and result["total_steps"] == 20
+    best = read_record(local_session.store, result["best_training_job"])
+    assert best.result["execution"] == "ray_train" and best.result["workers"] == 2
+
+
 SCRIPT = """\
 import argparse, sys
 p = argparse.ArgumentParser()
