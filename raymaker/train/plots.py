@@ -9,9 +9,15 @@ def _esc(value) -> str:
     return html.escape(str(value))
 
 
+def _short(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def line_chart(points: list[tuple[float, float]], *, width=560, height=220, color="#3d7bd9",
-               best: list[tuple[float, float]] | None = None) -> str:  # fmt: skip
-    """An SVG line chart of ``(x, y)`` points (and an optional second ``best`` line)."""
+               best: list[tuple[float, float]] | None = None,
+               connect: bool = True) -> str:  # fmt: skip
+    """An SVG line chart of ``(x, y)`` points (and an optional second ``best`` line);
+    ``connect=False`` draws the points as dots only."""
     if not points:
         return "<p>no points</p>"
     xs = [p[0] for p in points]
@@ -46,10 +52,11 @@ def line_chart(points: list[tuple[float, float]], *, width=560, height=220, colo
         f'<text x="{left}" y="{height - 8}">{x0:g}</text>'
         f'<text x="{width - right}" y="{height - 8}" text-anchor="end">{x1:g}</text>'
     )
-    parts.append(path(points, color))
+    if connect:
+        parts.append(path(points, color))
     if best:
         parts.append(path(best, "#0f7b3f", "5,3"))
-    if len(points) <= 60:
+    if len(points) <= 60 or not connect:
         parts += [
             f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{color}"/>' for x, y in points
         ]
@@ -101,7 +108,7 @@ def render_tuning_html(rows, *, metric: str, objective_type: str, title: str) ->
             best = r.objective if best is None else pick(best, r.objective)
         if best is not None:
             best_line.append((r.number, best))
-    chart = line_chart(points, best=best_line, width=760, height=260)
+    chart = line_chart(points, best=best_line, width=760, height=260, connect=False)
     names = list(rows[0].hyperparameters) if rows else []
     head = "".join(f"<th>{_esc(h)}</th>" for h in ["#", "training job", "status", metric, *names])
     lines = []
@@ -112,7 +119,7 @@ def render_tuning_html(rows, *, metric: str, objective_type: str, title: str) ->
             r.training_job,
             r.status,
             value,
-            *(r.hyperparameters.get(n) for n in names),
+            *(_short(r.hyperparameters.get(n)) for n in names),
         ]
         lines.append("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>")
     table = f"<table><tr>{head}</tr>{''.join(lines)}</table>"
@@ -125,8 +132,9 @@ def render_tuning_html(rows, *, metric: str, objective_type: str, title: str) ->
         f'<div class="card"><h2>Trials</h2>{table}</div>'
     )
     style = (
-        CSS + "table{border-collapse:collapse;font-size:12px}td,th{padding:2px 8px;"
-        "border-bottom:1px solid #eee;text-align:left}"
+        CSS + "main{display:block}.card{margin-bottom:14px;overflow-x:auto}"
+        "table{border-collapse:collapse;font-size:12px}td,th{padding:2px 8px;"
+        "border-bottom:1px solid #eee;text-align:left;white-space:nowrap}"
     )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{_esc(title)}</title>"
