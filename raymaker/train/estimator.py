@@ -145,8 +145,14 @@ class Estimator:
         """An estimator for an existing job (its spec), with ``latest_training_job`` set."""
         sess = session or sagemaker_session or _default_session()
         handle = sess.jobs.get(training_job_name)
-        spec = handle.describe().spec
-        est = cls(
+        est = cls.from_spec(handle.describe().spec, session=sess)
+        est.latest_training_job = handle
+        return est
+
+    @classmethod
+    def from_spec(cls, spec: dict, *, session=None) -> Estimator:
+        """An estimator for a ``TrainingJob`` spec (as JSON): what ``fit`` would submit again."""
+        return cls(
             entry_point=spec.get("entry_point"),
             source_dir=spec.get("source_dir"),
             hyperparameters=spec.get("hyperparameters"),
@@ -161,10 +167,9 @@ class Estimator:
             algorithm=spec.get("algorithm"),
             label=spec.get("label"),
             recipe=spec.get("recipe"),
-            session=sess,
+            execution=spec.get("execution", "auto"),
+            session=session,
         )
-        est.latest_training_job = handle
-        return est
 
     # -- results ---------------------------------------------------------------------------
     @property

@@ -237,18 +237,7 @@ class HyperparameterTuner:
         sess = session or sagemaker_session or _default_session()
         handle = sess.jobs.get(tuning_job_name)
         spec = handle.describe().spec
-        training = spec.get("training", {})
-        estimator = Estimator(
-            entry_point=training.get("entry_point"),
-            source_dir=training.get("source_dir"),
-            hyperparameters=training.get("hyperparameters"),
-            instance_count=training.get("instance_count", 1),
-            instance_type=training.get("instance_type", "cpu.1"),
-            algorithm=training.get("algorithm"),
-            label=training.get("label"),
-            recipe=training.get("recipe"),
-            session=sess,
-        )
+        estimator = Estimator.from_spec(spec.get("training", {}), session=sess)
         objective = spec.get("objective", {})
         tuner = cls(
             estimator,
