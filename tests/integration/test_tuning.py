@@ -93,6 +93,20 @@ def test_bayesian_tuner_runs_every_trial_as_a_training_job(ray_head, local_sessi
     assert "validation:logloss" in open(plot).read()
 
 
+def test_tuning_on_an_s3_store(ray_head, s3_root, data):
+    session = rm.Session(store=s3_root)
+    tuner = rm.HyperparameterTuner(
+        xgb(session), "validation:logloss", RANGES, objective_type="Minimize",
+        strategy="Random", max_jobs=3, max_parallel_jobs=2, random_seed=5,
+    )  # fmt: skip
+    tuner.fit(data, job_name="tune-s3")
+    result = tuner.describe().result
+    assert result["succeeded"] == 3 and result["model_data"].startswith(s3_root)
+    numbers = sorted(t["number"] for t in session.tuning_leaderboard("tune-s3")["trials"])
+    assert numbers == [1, 2, 3]  # claimed with conditional puts on S3: no gaps, no repeats
+    assert session.store.exists("jobs/tune-s3/tune/tuner.pkl")
+
+
 def test_a_seeded_bayesian_search_repeats_itself(ray_head, local_session, data):
     def run(name):
         tuner = rm.HyperparameterTuner(
