@@ -8,10 +8,12 @@ not assert (tests assert behaviour).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -102,3 +104,27 @@ class Report:
             json.dump(data, f, indent=2)
         print(f"\nwrote {path}")
         return path
+
+
+@contextlib.contextmanager
+def warm_session(prefix: str):
+    """A raymaker Session in a private home (unless RAYMAKER_* say otherwise) on a warm local
+    head, started here unless RAY_ADDRESS names one; yields ``(session, home, started)`` and
+    stops the head it started."""
+    home = tempfile.mkdtemp(prefix=prefix)
+    os.environ.setdefault("RAYMAKER_HOME", home)
+    os.environ.setdefault("RAYMAKER_STORE", os.path.join(home, "store"))
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+    from raymaker.cluster import LocalCluster
+    from raymaker.session import Session
+
+    session = Session()
+    started = False
+    if not session.settings.ray_address:
+        _, started = LocalCluster(session.settings).up()
+    try:
+        yield session, home, started
+    finally:
+        if started:
+            LocalCluster(session.settings).down()

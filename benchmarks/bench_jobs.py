@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import Report  # noqa: E402
+from _harness import Report, warm_session  # noqa: E402
 
 NOOP = "import time; print('first-line', time.time(), flush=True)"
 
@@ -38,23 +38,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    home = tempfile.mkdtemp(prefix="raymaker-bench-")
-    os.environ.setdefault("RAYMAKER_HOME", home)
-    os.environ.setdefault("RAYMAKER_STORE", os.path.join(home, "store"))
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-
-    from raymaker.cluster import LocalCluster
-    from raymaker.session import Session
-
-    session = Session()
-    started = False
-    if not session.settings.ray_address:
-        _, started = LocalCluster(session.settings).up()
-    try:
+    with warm_session("raymaker-bench-") as (session, _, started):
         run(session, started, args.repeat)
-    finally:
-        if started:
-            LocalCluster(session.settings).down()
 
 
 def run(session, started: bool, repeat: int) -> None:

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import Report  # noqa: E402
+from _harness import Report, warm_session  # noqa: E402
 
 ROUNDS = 50
 PARAMS = {"objective": "binary:logistic", "max_depth": 6, "eta": 0.3, "tree_method": "hist"}
@@ -70,26 +70,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    home = tempfile.mkdtemp(prefix="raymaker-bench-train-")
-    os.environ.setdefault("RAYMAKER_HOME", home)
-    os.environ.setdefault("RAYMAKER_STORE", os.path.join(home, "store"))
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-
-    from raymaker.cluster import LocalCluster
-    from raymaker.session import Session
-
-    session = Session()
-    data = os.path.join(home, "train.parquet")
-    make_data(data, args.rows)
-    uri = session.upload_data(data, key_prefix="bench/train")
-    started = False
-    if not session.settings.ray_address:
-        _, started = LocalCluster(session.settings).up()
-    try:
+    with warm_session("raymaker-bench-train-") as (session, home, _):
+        data = os.path.join(home, "train.parquet")
+        make_data(data, args.rows)
+        uri = session.upload_data(data, key_prefix="bench/train")
         run(session, uri, data, args)
-    finally:
-        if started:
-            LocalCluster(session.settings).down()
 
 
 def run(session, uri: str, local_data: str, args) -> None:

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import Report  # noqa: E402
+from _harness import Report, warm_session  # noqa: E402
 
 RANGES = {
     "eta": {"type": "Continuous", "min_value": 0.01, "max_value": 0.5,
@@ -102,29 +102,14 @@ def main() -> None:
     parser.add_argument("--throughput-rows", type=int, default=100_000)
     args = parser.parse_args()
 
-    home = tempfile.mkdtemp(prefix="raymaker-bench-tune-")
-    os.environ.setdefault("RAYMAKER_HOME", home)
-    os.environ.setdefault("RAYMAKER_STORE", os.path.join(home, "store"))
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-
-    from raymaker.cluster import LocalCluster
-    from raymaker.session import Session
-
-    session = Session()
-    folder = tempfile.mkdtemp(dir=home)
-    local = make_data(folder)
-    inputs = {c: session.upload_data(p, key_prefix=f"bench/{c}") for c, p in local.items()}
-    big = make_data(os.path.join(folder, "big"), args.throughput_rows)
-    args.big_local = big["train"]
-    args.big = {c: session.upload_data(p, key_prefix=f"bench-big/{c}") for c, p in big.items()}
-    started = False
-    if not session.settings.ray_address:
-        _, started = LocalCluster(session.settings).up()
-    try:
+    with warm_session("raymaker-bench-tune-") as (session, home, _):
+        folder = tempfile.mkdtemp(dir=home)
+        local = make_data(folder)
+        inputs = {c: session.upload_data(p, key_prefix=f"bench/{c}") for c, p in local.items()}
+        big = make_data(os.path.join(folder, "big"), args.throughput_rows)
+        args.big_local = big["train"]
+        args.big = {c: session.upload_data(p, key_prefix=f"bench-big/{c}") for c, p in big.items()}
         run(session, inputs, args)
-    finally:
-        if started:
-            LocalCluster(session.settings).down()
 
 
 def tune(session, inputs, name, *, strategy, seed, trials, rounds, parallel=2, ranges=None,

@@ -20,6 +20,12 @@ def _session():
     return Session()
 
 
+def _write_page(path: str, html: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(html)
+    click.echo(f"wrote {path}", err=True)
+
+
 def _when(record: dict) -> dict:
     out = dict(record)
     for key in ("created_at", "started_at", "ended_at"):
@@ -178,9 +184,7 @@ def jobs_metrics(name, plot, show_all, output):
     session = _session()
     points = session.metrics(name)
     if plot:
-        with open(plot, "w", encoding="utf-8") as f:
-            f.write(session.metrics_html(name, points))
-        click.echo(f"wrote {plot}", err=True)
+        _write_page(plot, session.metrics_html(name, points))
     if show_all:
         emit(points, output, columns=["name", "step", "value"])
     else:
@@ -241,9 +245,7 @@ def tuning_describe(name, plot, top, output):
     session = _session()
     board = session.tuning_leaderboard(name)
     if plot:
-        with open(plot, "w", encoding="utf-8") as f:
-            f.write(session.tuning_html(name))
-        click.echo(f"wrote {plot}", err=True)
+        _write_page(plot, session.tuning_html(name))
     if output != "table":
         emit(board, output)
         return
