@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -125,6 +126,13 @@ def warm_session(prefix: str):
         _, started = LocalCluster(session.settings).up()
     try:
         yield session, home, started
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()  # now: stopping the head may end this process before Python does
+        sys.stdout.flush()
+        sys.stderr.flush()
+        raise
     finally:
         if started:
             LocalCluster(session.settings).down()

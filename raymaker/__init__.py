@@ -73,6 +73,23 @@ _EXPORTS = {
     "HyperbandStrategyConfig": "raymaker.tuning.tuner",
     "TuningJobCompletionCriteriaConfig": "raymaker.tuning.tuner",
     "HyperparameterTuningJobAnalytics": "raymaker.tuning.tuner",
+    # endpoints
+    "Model": "raymaker.serve.model",
+    "Predictor": "raymaker.serve.model",
+    "ProductionVariant": "raymaker.serve.model",
+    "AutoscalingConfig": "raymaker.serve.model",
+    "ServerlessInferenceConfig": "raymaker.serve.model",
+    "DataCaptureConfig": "raymaker.serve.model",
+    "CSVSerializer": "raymaker.serve.serializers",
+    "JSONSerializer": "raymaker.serve.serializers",
+    "JSONLinesSerializer": "raymaker.serve.serializers",
+    "NumpySerializer": "raymaker.serve.serializers",
+    "IdentitySerializer": "raymaker.serve.serializers",
+    "CSVDeserializer": "raymaker.serve.serializers",
+    "JSONDeserializer": "raymaker.serve.serializers",
+    "NumpyDeserializer": "raymaker.serve.serializers",
+    "BytesDeserializer": "raymaker.serve.serializers",
+    "StringDeserializer": "raymaker.serve.serializers",
     # storage
     "Store": "raymaker.storage.store",
     "open_store": "raymaker.storage.store",
@@ -116,6 +133,26 @@ if TYPE_CHECKING:  # pragma: no cover
     from raymaker.jobs.client import JobHandle, JobsClient
     from raymaker.jobs.records import JobRecord, JobStatus
     from raymaker.jobs.runner import run_spec
+    from raymaker.serve.model import (
+        AutoscalingConfig,
+        DataCaptureConfig,
+        Model,
+        Predictor,
+        ProductionVariant,
+        ServerlessInferenceConfig,
+    )
+    from raymaker.serve.serializers import (
+        BytesDeserializer,
+        CSVDeserializer,
+        CSVSerializer,
+        IdentitySerializer,
+        JSONDeserializer,
+        JSONLinesSerializer,
+        JSONSerializer,
+        NumpyDeserializer,
+        NumpySerializer,
+        StringDeserializer,
+    )
     from raymaker.session import Session
     from raymaker.settings import Settings
     from raymaker.specs import dump_spec, load_spec, parse_spec

@@ -38,6 +38,7 @@ class Session:
         self.settings = base.replace(**changes) if changes else base
         self._store: Store | None = None
         self._jobs = None
+        self._endpoints = None
 
     def __repr__(self) -> str:
         return f"Session(store={self.settings.store!r}, ray_address={self.settings.ray_address!r})"
@@ -56,6 +57,15 @@ class Session:
 
             self._jobs = JobsClient(self.settings, self.store)
         return self._jobs
+
+    @property
+    def endpoints(self):
+        """The endpoints of this session (deploy, update, describe, list, delete)."""
+        if self._endpoints is None:
+            from raymaker.serve.endpoints import Endpoints
+
+            self._endpoints = Endpoints(self)
+        return self._endpoints
 
     def default_bucket(self) -> str:
         """The store's root URI (SageMaker's default bucket)."""

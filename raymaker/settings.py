@@ -10,6 +10,10 @@
 | ``RAYMAKER_NUM_CPUS`` | all cores | size of the embedded local Ray |
 | ``RAYMAKER_OBJECT_STORE_MB`` | 1/8 of memory, 512..4096 | object store of the embedded Ray |
 | ``RAYMAKER_POLL_S`` | ``0.05`` | status polling interval while waiting for jobs |
+| ``RAYMAKER_SERVE_HOST`` | ``127.0.0.1`` | where the endpoints' gateway listens |
+| ``RAYMAKER_SERVE_PORT`` | ``8080`` | its port |
+| ``RAYMAKER_SERVE_TOKEN`` | unset | bearer token for invocations; required beyond loopback |
+| ``RAYMAKER_SERVE_MAX_BODY_MB`` | ``6`` | largest request body (413 above) |
 
 S3 credentials come from the usual AWS variables (``AWS_ACCESS_KEY_ID``, ...), never from a
 spec, so they are not written into the store or a job's visible runtime environment.
@@ -75,6 +79,10 @@ class Settings:
     num_cpus: int = 1
     object_store_mb: int = 512
     poll_s: float = 0.05
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8080
+    serve_token: str | None = field(default=None, repr=False)
+    serve_max_body_mb: float = 6.0
     instance_types: dict[str, dict[str, float]] = field(default_factory=lambda: INSTANCE_TYPES)
 
     @classmethod
@@ -105,7 +113,29 @@ class Settings:
             if mem
             else default_mem,
             poll_s=float(_positive("RAYMAKER_POLL_S", env.get("RAYMAKER_POLL_S", "0.05"), float)),
+            serve_host=env.get("RAYMAKER_SERVE_HOST") or "127.0.0.1",
+            serve_port=int(
+                _positive("RAYMAKER_SERVE_PORT", env.get("RAYMAKER_SERVE_PORT", "8080"), int)
+            ),
+            serve_token=env.get("RAYMAKER_SERVE_TOKEN") or None,
+            serve_max_body_mb=float(
+                _positive(
+                    "RAYMAKER_SERVE_MAX_BODY_MB", env.get("RAYMAKER_SERVE_MAX_BODY_MB", "6"), float
+                )
+            ),
         )
+
+    def serve_loopback(self) -> bool:
+        """Whether the gateway listens on loopback only."""
+        return self.serve_host in ("127.0.0.1", "localhost", "::1")
+
+    def check_serve(self) -> None:
+        """Raises SpecError when the gateway would listen beyond loopback without a token."""
+        if not self.serve_loopback() and not self.serve_token:
+            raise SpecError(
+                f"RAYMAKER_SERVE_HOST={self.serve_host} listens beyond loopback: set "
+                "RAYMAKER_SERVE_TOKEN (clients send it as 'Authorization: Bearer <token>')"
+            )
 
     def replace(self, **changes) -> Settings:
         """A copy with ``changes`` applied."""

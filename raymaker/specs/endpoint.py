@@ -41,6 +41,13 @@ class Variant(SpecModel):
     instance_count: int = Field(1, ge=0)
     instance_type: str = Field("cpu.1", min_length=1)
     shadow: bool = Field(False, description="Gets a copy of traffic; answers are not returned.")
+    entry_point: str | None = Field(
+        None, description="Module with model_fn / input_fn / predict_fn / output_fn / transform_fn."
+    )
+    source_dir: Uri | None = Field(None, description="Folder holding entry_point.")
+    multi_model: bool = Field(
+        False, description="model_data is a prefix of many models, chosen per request."
+    )
 
 
 class Endpoint(ResourceSpec):

@@ -194,6 +194,52 @@ class Estimator:
         """The last job's record."""
         return self._job().describe()
 
+    def create_model(
+        self, entry_point: str | None = None, source_dir: str | None = None, **kwargs: Any
+    ):
+        """A ``Model`` of the last job's artifact. A script-mode job's own script (in its staged
+        source folder) is the handler unless ``entry_point`` names another."""
+        from raymaker.serve.model import Model
+
+        spec = self._job().describe().spec
+        if self.entry_point and entry_point is None:
+            entry_point = spec.get("entry_point") or self.entry_point
+            source_dir = source_dir or spec.get("source_dir")
+        return Model(
+            model_data=self.model_data,
+            entry_point=entry_point,
+            source_dir=source_dir,
+            session=self._session(),
+            **kwargs,
+        )
+
+    def deploy(
+        self,
+        initial_instance_count: int = 1,
+        instance_type: str = "cpu.1",
+        serializer=None,
+        deserializer=None,
+        endpoint_name: str | None = None,
+        *,
+        entry_point: str | None = None,
+        source_dir: str | None = None,
+        **kwargs: Any,
+    ):
+        """Host the last job's model on an endpoint; returns its ``Predictor``.
+
+        Takes ``Model.deploy``'s arguments (autoscaling, serverless_inference_config,
+        data_capture_config, ...). Raises SpecError before a successful fit.
+        """
+        model = self.create_model(entry_point=entry_point, source_dir=source_dir)
+        return model.deploy(
+            initial_instance_count,
+            instance_type,
+            serializer,
+            deserializer,
+            endpoint_name or self._job().name,
+            **kwargs,
+        )
+
     def _job(self):
         if self.latest_training_job is None:
             raise SpecError("this estimator has not been fit (or attached) yet")

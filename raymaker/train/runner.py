@@ -17,8 +17,7 @@ import threading
 from contextlib import contextmanager
 
 from raymaker.errors import JobStopped, SpecError
-from raymaker.storage import join, layout
-from raymaker.train import artifacts
+from raymaker.storage import artifacts, join, layout
 from raymaker.train.workers import Plan, plan_for, run_workers
 
 BUILTIN_CHANNELS = ("train", "validation")

@@ -28,8 +28,7 @@ import threading
 import time
 
 from raymaker.errors import JobFailed, SpecError
-from raymaker.storage import join, layout
-from raymaker.train import artifacts
+from raymaker.storage import artifacts, join, layout
 from raymaker.train.workers import Plan, free_port, run_workers
 
 CHECKPOINT_SYNC_S = 2.0

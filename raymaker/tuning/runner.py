@@ -205,7 +205,7 @@ def _same_data(store, mine: dict, theirs: dict) -> bool:
     """The same channels with the same content (each job stages local files on its own)."""
     if set(mine) != set(theirs):
         return False
-    from raymaker.train.artifacts import fingerprint
+    from raymaker.storage.artifacts import fingerprint
     from raymaker.train.channels import resolve_channels
 
     differ = [c for c in mine if mine[c] != theirs[c]]

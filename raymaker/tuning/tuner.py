@@ -282,14 +282,7 @@ class HyperparameterTuner:
 
     def deploy(self, *args, **kwargs):
         """Deploy the best trial's model (``best_estimator().deploy(...)``)."""
-        estimator = self.best_estimator()
-        deploy = getattr(estimator, "deploy", None)
-        if deploy is None:
-            raise SpecError(
-                "this version of raymaker cannot deploy endpoints yet; the best model is "
-                f"{estimator.model_data}"
-            )
-        return deploy(*args, **kwargs)
+        return self.best_estimator().deploy(*args, **kwargs)
 
     def _job(self):
         if self.latest_tuning_job is None:

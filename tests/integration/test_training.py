@@ -14,8 +14,7 @@ import pytest
 
 import raymaker as rm
 from raymaker.jobs.records import JobStatus
-from raymaker.storage import layout
-from raymaker.train import artifacts
+from raymaker.storage import artifacts, layout
 from raymaker.train.checkpoints import Checkpoints
 
 

@@ -17,8 +17,7 @@ from raymaker.errors import DataError, SpecError
 from raymaker.jobs.records import JobStatus
 from raymaker.jobs.runner import run_spec
 from raymaker.specs import parse_spec
-from raymaker.storage import layout
-from raymaker.train import artifacts
+from raymaker.storage import artifacts, layout
 from raymaker.train.channels import Shard, read_shard
 from raymaker.train.checkpoints import Checkpoints
 from raymaker.train.metrics import LineParser, MetricsLog, read_series, report_metrics

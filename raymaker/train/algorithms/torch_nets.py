@@ -13,12 +13,12 @@ import math
 import os
 import tempfile
 import time
-import zlib
 from typing import Literal
 
 from pydantic import Field
 
 from raymaker.errors import DataError, SpecError
+from raymaker.inference.networks import build_network, text_ids
 from raymaker.train.algorithms.base import Algorithm, Hyperparameters
 from raymaker.train.algorithms.gbdt import decide_task
 from raymaker.train.tabular import TabularData
@@ -55,66 +55,6 @@ class TextHyperparameters(TorchHyperparameters):
     buckets: int = Field(2**18, ge=1024, description="Hashed n-gram vocabulary size.")
     embedding_dim: int = Field(64, ge=4)
     learning_rate: float = Field(0.05, gt=0)
-
-
-# -- networks (rebuilt from the manifest's "architecture") --------------------------------------
-def build_network(arch: dict):
-    """The ``torch.nn.Module`` an architecture dict describes."""
-    import torch.nn as nn
-
-    kind = arch["kind"]
-    if kind == "mlp":
-        layers, width = [], arch["inputs"]
-        for units in arch["hidden"]:
-            layers += [nn.Linear(width, units), nn.ReLU()]
-            if arch.get("dropout"):
-                layers.append(nn.Dropout(arch["dropout"]))
-            width = units
-        layers.append(nn.Linear(width, arch["outputs"]))
-        return nn.Sequential(*layers)
-    if kind == "cnn":
-        c, w = arch["shape"][0], arch["channels"]
-        return nn.Sequential(
-            nn.Unflatten(1, tuple(arch["shape"])),
-            nn.Conv2d(c, w, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(w, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(), nn.Linear(2 * w, arch["outputs"]),
-        )  # fmt: skip
-    if kind == "embedding_bag":
-        return _TextNet(arch["buckets"], arch["dim"], arch["outputs"])
-    raise SpecError(f"unknown network kind {kind!r}")
-
-
-def _TextNet(buckets: int, dim: int, outputs: int):  # noqa: N802 - a class factory
-    import torch.nn as nn
-
-    class TextNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.bag = nn.EmbeddingBag(buckets, dim, mode="mean")
-            self.out = nn.Linear(dim, outputs)
-
-        def forward(self, batch):
-            ids, offsets = batch
-            return self.out(self.bag(ids, offsets))
-
-    return TextNet()
-
-
-def text_ids(texts, ngrams: int, buckets: int) -> tuple[list[int], list[int]]:
-    """Hashed word n-gram ids of each text, flattened, and each text's offset."""
-    ids, offsets = [], []
-    for text in texts:
-        offsets.append(len(ids))
-        words = str(text if text is not None else "").lower().split()
-        grams = [
-            " ".join(words[i : i + n])
-            for n in range(1, ngrams + 1)
-            for i in range(len(words) - n + 1)
-        ]
-        ids.extend(zlib.crc32(g.encode()) % buckets for g in grams or [""])
-    return ids, offsets
 
 
 # -- algorithms ---------------------------------------------------------------------------------

@@ -1,0 +1,294 @@
+"""Request bodies in, response bodies out: SageMaker's content types.
+
+- ``text/csv``: rows of values (a header row naming the columns is optional); one line a row.
+- ``application/json``: ``{"instances": [...]}``, ``{"inputs": ...}``, records or raw arrays;
+  ``{"predictions": [...]}``.
+- ``application/jsonlines``: one JSON row (list or object) a line; one JSON object a line.
+- ``application/x-npy``: a NumPy ``.npy`` array, never a pickle; a ``.npy`` array of scores.
+
+A body that does not parse is a ``SpecError`` naming the content type and what was wrong: the
+server answers 400 with that message.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+from raymaker.errors import SpecError
+
+CSV = "text/csv"
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+NPY = "application/x-npy"
+CONTENT_TYPES = (CSV, JSON, JSONLINES, NPY)
+_ALIASES = {
+    "text/plain": CSV,
+    "application/csv": CSV,
+    "application/x-jsonlines": JSONLINES,
+    "application/jsonl": JSONLINES,
+    "application/x-ndjson": JSONLINES,
+    "application/npy": NPY,
+}
+
+
+def media_type(value: str | None, *, default: str | None = None) -> str | None:
+    """``value`` without parameters (``; charset=...``), lower case, aliases resolved."""
+    if not value:
+        return default
+    base = value.split(";", 1)[0].strip().lower()
+    return _ALIASES.get(base, base)
+
+
+def negotiate(accept: str | None, content_type: str) -> str:
+    """The response type for an ``Accept`` header: its first supported type, else the request's.
+
+    Raises SpecError (the server answers 406) when nothing acceptable is supported.
+    """
+    if not accept:
+        return content_type if content_type in CONTENT_TYPES else JSON
+    wanted = []
+    for part in accept.split(","):
+        kind = media_type(part)
+        if not kind:
+            continue
+        q = 1.0
+        for param in part.split(";")[1:]:
+            key, _, val = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(val)
+                except ValueError:
+                    q = 0.0
+        wanted.append((q, kind))
+    for q, kind in sorted(wanted, key=lambda pair: -pair[0]):
+        if q <= 0:
+            continue
+        if kind in ("*/*", "application/*", "text/*"):
+            return content_type if content_type in CONTENT_TYPES else JSON
+        if kind in CONTENT_TYPES:
+            return kind
+    raise NotAcceptable(f"Accept {accept!r}: supported types are {', '.join(CONTENT_TYPES)}")
+
+
+class NotAcceptable(SpecError):
+    """No response type in ``Accept`` is supported (HTTP 406)."""
+
+    http_status = 406
+
+
+class UnsupportedType(SpecError):
+    """The request's content type is not supported (HTTP 415)."""
+
+    http_status = 415
+
+
+# -- requests -----------------------------------------------------------------------------------
+def decode_rows(body: bytes, content_type: str, columns: list[str]):
+    """A request body as a DataFrame with ``columns`` (the model's raw inputs).
+
+    Rows may be positional (values in ``columns`` order) or named (records, or a CSV header).
+    Raises SpecError naming the content type and the problem.
+    """
+    import pandas as pd
+
+    kind = media_type(content_type, default=CSV)
+    if kind == CSV:
+        return _csv_frame(body, columns)
+    if kind == NPY:
+        array = decode_npy(body)
+        if array.ndim == 1:
+            array = array.reshape(1, -1)
+        return _positional(array.tolist(), columns, kind)
+    if kind == JSON:
+        rows = _json_rows(_load_json(body, kind))
+    elif kind == JSONLINES:
+        rows = _jsonlines(body)
+    else:
+        raise UnsupportedType(
+            f"Content-Type {content_type!r} is not supported; use one of {', '.join(CONTENT_TYPES)}"
+        )
+    if not rows:
+        raise SpecError(f"{kind}: the request has no rows")
+    if all(isinstance(r, dict) for r in rows):
+        rows = [r.get("features", r) if set(r) == {"features"} else r for r in rows]
+    if all(isinstance(r, dict) for r in rows):
+        missing = sorted({c for r in rows for c in columns if c not in r})
+        if missing:
+            raise SpecError(f"{kind}: records lack the columns {', '.join(missing)}")
+        return pd.DataFrame([[r.get(c) for c in columns] for r in rows], columns=columns)
+    if any(isinstance(r, dict) for r in rows):
+        raise SpecError(f"{kind}: mix of records and arrays; send one or the other")
+    return _positional(rows, columns, kind)
+
+
+def decode_array(body: bytes, content_type: str):
+    """A request body as a NumPy array (or a parsed JSON value): the default ``input_fn``."""
+    import numpy as np
+
+    kind = media_type(content_type, default=CSV)
+    if kind == NPY:
+        return decode_npy(body)
+    if kind == CSV:
+        try:
+            return np.loadtxt(io.BytesIO(body), delimiter=",", dtype=np.float32, ndmin=2)
+        except ValueError as e:
+            raise SpecError(f"{CSV}: {e}") from None
+    if kind == JSON:
+        data = _load_json(body, kind)
+        rows = _json_rows(data) if isinstance(data, dict) else data
+        try:
+            return np.asarray(rows, dtype=np.float32)
+        except (TypeError, ValueError):
+            return data
+    if kind == JSONLINES:
+        return np.asarray(_jsonlines(body), dtype=np.float32)
+    raise UnsupportedType(
+        f"Content-Type {content_type!r} is not supported; use one of {', '.join(CONTENT_TYPES)}"
+    )
+
+
+def decode_npy(body: bytes):
+    """A ``.npy`` body; object arrays (pickles) are refused."""
+    import numpy as np
+
+    try:
+        return np.load(io.BytesIO(body), allow_pickle=False)
+    except ValueError as e:
+        raise SpecError(f"{NPY}: not a plain .npy array ({e})") from None
+    except Exception as e:  # noqa: BLE001 - numpy raises several types for a bad header
+        raise SpecError(f"{NPY}: could not read the array ({type(e).__name__}: {e})") from None
+
+
+def _csv_frame(body: bytes, columns: list[str]):
+    import pandas as pd
+
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        raise SpecError(f"{CSV}: the request has no rows")
+    first = text.split("\n", 1)[0].strip().split(",")
+    header = (
+        [c.strip().strip('"') for c in first]
+        if set(c.strip().strip('"') for c in first) >= set(columns)
+        else None
+    )
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            header=0 if header else None,
+            skipinitialspace=True,
+            keep_default_na=True,
+            dtype=None,
+        )
+    except Exception as e:  # noqa: BLE001 - pandas' parser errors have no common base
+        raise SpecError(f"{CSV}: {e}") from None
+    if header:
+        return frame[columns]
+    if frame.shape[1] != len(columns):
+        raise SpecError(
+            f"{CSV}: rows have {frame.shape[1]} values, the model takes {len(columns)} "
+            f"({', '.join(columns)})"
+        )
+    frame.columns = columns
+    return frame
+
+
+def _positional(rows: list, columns: list[str], kind: str):
+    import pandas as pd
+
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            row = rows[i] = [row] if len(columns) == 1 else row
+        if not isinstance(row, list) or len(row) != len(columns):
+            got = len(row) if isinstance(row, list) else type(row).__name__
+            raise SpecError(
+                f"{kind}: row {i} has {got} values, the model takes {len(columns)} "
+                f"({', '.join(columns)})"
+            )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _load_json(body: bytes, kind: str):
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SpecError(f"{kind}: body is not valid JSON ({e})") from None
+
+
+def _json_rows(data) -> list:
+    if isinstance(data, dict):
+        for key in ("instances", "inputs", "data"):
+            if key in data:
+                value = data[key]
+                return value if isinstance(value, list) else [value]
+        return [data]
+    if isinstance(data, list):
+        if data and not isinstance(data[0], (list, dict)):
+            return [data]  # one row given as a flat array
+        return data
+    raise SpecError(f"{JSON}: expected an object or an array, got {type(data).__name__}")
+
+
+def _jsonlines(body: bytes) -> list:
+    rows = []
+    for n, line in enumerate(body.decode("utf-8", errors="replace").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError as e:
+                raise SpecError(f"{JSONLINES}: line {n} is not valid JSON ({e})") from None
+    return rows
+
+
+# -- responses ----------------------------------------------------------------------------------
+def encode_predictions(rows: list[dict], scores, accept: str) -> bytes:
+    """Encode built-in predictions: ``rows`` (one dict a row) for JSON, ``scores`` otherwise."""
+    import numpy as np
+
+    if accept == JSON:
+        return json.dumps({"predictions": rows}, separators=(",", ":")).encode()
+    if accept == JSONLINES:
+        return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
+    if accept == NPY:
+        return encode_npy(np.asarray(scores))
+    if accept == CSV:
+        return _csv_lines(scores)
+    raise NotAcceptable(f"Accept {accept!r}: supported types are {', '.join(CONTENT_TYPES)}")
+
+
+def encode_value(value, accept: str) -> bytes:
+    """Encode any array-like or JSON-able value: the default ``output_fn``."""
+    import numpy as np
+
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if accept == NPY:
+        return encode_npy(np.asarray(value))
+    if accept == CSV:
+        return _csv_lines(np.asarray(value))
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if accept == JSONLINES and isinstance(value, list):
+        return "".join(json.dumps(v, default=str) + "\n" for v in value).encode()
+    return json.dumps(value, default=str).encode()
+
+
+def encode_npy(array) -> bytes:
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _csv_lines(scores) -> bytes:
+    import numpy as np
+
+    arr = np.asarray(scores)
+    if arr.ndim <= 1:
+        return "".join(f"{_num(v)}\n" for v in arr.reshape(-1).tolist()).encode()
+    return "".join(",".join(_num(v) for v in row) + "\n" for row in arr.tolist()).encode()
+
+
+def _num(v) -> str:
+    return repr(float(v)) if isinstance(v, float) else str(v)

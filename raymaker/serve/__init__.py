@@ -1,0 +1,1 @@
+"""Endpoints on Ray Serve: real-time, serverless (scale to zero), variants, capture."""

@@ -1,0 +1,323 @@
+"""The HTTP ingress of every endpoint: one detached Ray actor running uvicorn.
+
+    POST /endpoints/{name}/invocations   SageMaker's InvokeEndpoint
+    GET  /ping                           liveness (no token needed)
+    GET  /endpoints/{name}/ping          200 when the endpoint exists
+
+Per request: the bearer token (when one is set, which settings require beyond loopback), the
+body limit (413), the endpoint (404), its concurrency limit (429 for serverless, 503
+otherwise, with ``Retry-After``: never an unbounded queue), the variant (weights, or
+``X-Amzn-SageMaker-Target-Variant``), a copy to each shadow variant, the answer with
+``X-Amzn-Invoked-Production-Variant``, a sampled capture record and the metrics.
+
+Why not Serve's own proxy: measured here it answers ~135 req/s against ~1,400 for one
+uvicorn process; this ingress plus the replicas' batched data plane (``pool``) beats the
+single process. Serve still runs the replicas: placement, health, autoscaling, scale to zero
+and multiplexing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import random
+import time
+import uuid
+
+from raymaker.serve.capture import CaptureWriter, record
+from raymaker.serve.pool import Pool, Unavailable
+from raymaker.serve.stats import Stats
+
+log = logging.getLogger("raymaker.serve")
+VARIANT = "x-amzn-sagemaker-target-variant"
+TARGET_MODEL = "x-amzn-sagemaker-target-model"
+INVOKED = b"x-amzn-invoked-production-variant"
+FORWARDED = (
+    "x-amzn-sagemaker-custom-attributes",
+    "x-amzn-sagemaker-inference-id",
+    "x-amzn-sagemaker-target-model",
+    "x-amzn-sagemaker-enable-explanations",
+)
+SHADOW_LIMIT = 64
+
+
+class Gateway:
+    """The actor class (``endpoints.ensure_gateway`` creates it detached)."""
+
+    def __init__(self, host: str, port: int, token: str | None, max_body: int):
+        self.host, self.port, self.token, self.max_body = host, port, token, max_body
+        self.endpoints: dict[str, dict] = {}
+        self.pools: dict[str, Pool] = {}
+        self.seen: dict[str, dict[str, tuple[str, int]]] = {}  # app -> replica -> address
+        self.stats = Stats()
+        self.capture = None
+        self.shadow_inflight = 0
+        self._server = None
+
+    # -- control (called by the client) --------------------------------------------------------
+    async def start(self) -> str:
+        """Start serving (idempotent); returns the base URL."""
+        if self._server is None:
+            import uvicorn
+
+            self.capture = CaptureWriter()
+
+            async def asgi(
+                scope, receive, send
+            ):  # Ray wraps actor methods: hand uvicorn a function
+                await self.app(scope, receive, send)
+
+            config = uvicorn.Config(
+                asgi,
+                host=self.host,
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                http="httptools",
+                loop="none",
+                interface="asgi3",
+                proxy_headers=False,
+                server_header=False,
+                timeout_keep_alive=30,
+            )
+            self._server = uvicorn.Server(config)
+            self._server.install_signal_handlers = lambda: None
+            asyncio.get_running_loop().create_task(self._server.serve())
+            for _ in range(500):
+                if self._server.started:
+                    break
+                if self._server.should_exit:
+                    raise OSError(f"the gateway could not listen on {self.host}:{self.port}")
+                await asyncio.sleep(0.01)
+        return self.url()
+
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    def set_endpoint(self, name: str, config: dict) -> None:
+        """Route ``name`` by ``config`` (variants with their apps, limits, capture)."""
+        for v in config["variants"]:
+            if v["app"] not in self.pools:
+                pool = Pool(v["app"], v["key"], config.get("multi_model", False))
+                for replica_id, (host, port) in self.seen.get(v["app"], {}).items():
+                    pool.register(replica_id, host, port)
+                self.pools[v["app"]] = pool
+        self.endpoints[name] = config
+
+    async def retire(self, apps: list[str]) -> None:
+        """Forget ``apps`` once their requests in flight are answered."""
+        used = {v["app"] for c in self.endpoints.values() for v in c["variants"]}
+        for app in apps:
+            pool = self.pools.get(app)
+            if pool is not None and app not in used:
+                await pool.drain()
+                pool.close()
+                self.pools.pop(app, None)
+                self.seen.pop(app, None)
+
+    def remove_endpoint(self, name: str) -> list[str]:
+        config = self.endpoints.pop(name, None)
+        return [v["app"] for v in config["variants"]] if config else []
+
+    def register(self, app: str, replica_id: str, host: str, port: int) -> None:
+        self.seen.setdefault(app, {})[replica_id] = (host, port)
+        pool = self.pools.get(app)
+        if pool is not None:
+            pool.register(replica_id, host, port)
+
+    def unregister(self, app: str, replica_id: str) -> None:
+        self.seen.get(app, {}).pop(replica_id, None)
+        pool = self.pools.get(app)
+        if pool is not None:
+            pool.unregister(replica_id)
+
+    def describe(self, name: str) -> dict:
+        """Live figures: requests, errors, latency, replicas registered per variant."""
+        config = self.endpoints.get(name)
+        if config is None:
+            return {}
+        variants = {}
+        for v in config["variants"]:
+            pool = self.pools.get(v["app"])
+            variants[v["name"]] = {
+                "registered_replicas": len(pool.conns) if pool else 0,
+                "inflight": pool.inflight if pool else 0,
+                **self.stats.summary(name, v["name"]),
+            }
+        return {
+            "variants": variants,
+            "capture": {"written": self.capture.written, "dropped": self.capture.dropped}
+            if self.capture
+            else {},
+        }
+
+    # -- the ASGI app --------------------------------------------------------------------------
+    async def app(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/ping":
+            return await _reply(send, 200, b"", "text/plain")
+        parts = path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "endpoints" or parts[2] not in ("invocations", "ping"):
+            return await _error(send, 404, "NotFound", f"no route {method} {path}")
+        name = parts[1]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self.token and not self._authorized(headers):
+            return await _error(
+                send,
+                401,
+                "AuthError",
+                "missing or wrong bearer token",
+                extra=[(b"www-authenticate", b"Bearer")],
+            )
+        config = self.endpoints.get(name)
+        if config is None:
+            return await _error(send, 404, "NotFound", f"endpoint {name!r} does not exist")
+        if parts[2] == "ping":
+            return await _reply(send, 200, b"", "text/plain")
+        if method != "POST":
+            return await _error(send, 405, "SpecError", "invocations take POST")
+        length = headers.get("content-length")
+        if length and length.isdigit() and int(length) > self.max_body:
+            return await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
+        body = await _read_body(receive, self.max_body)
+        if body is None:
+            return await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
+        await self._invoke(name, config, headers, body, send)
+
+    def _authorized(self, headers: dict) -> bool:
+        given = headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), self.token)
+
+    async def _invoke(self, name: str, config: dict, headers: dict, body: bytes, send) -> None:
+        started = time.perf_counter()
+        wanted = headers.get(VARIANT)
+        primaries = [v for v in config["variants"] if not v["shadow"]]
+        if wanted:
+            chosen = next((v for v in primaries if v["name"] == wanted), None)
+            if chosen is None:
+                names = ", ".join(v["name"] for v in primaries)
+                return await _error(
+                    send,
+                    400,
+                    "SpecError",
+                    f"variant {wanted!r} is not on endpoint {name!r}; variants: {names}",
+                )
+        else:
+            chosen = _pick(primaries)
+        limit = config.get("max_concurrency")
+        pool = self.pools[chosen["app"]]
+        inflight = sum(self.pools[v["app"]].inflight for v in primaries)
+        if limit and inflight >= limit:
+            status = 429 if config.get("serverless") else 503
+            self.stats.add(name, chosen["name"], status, 0.0)
+            return await _error(
+                send,
+                status,
+                "Throttled",
+                f"endpoint {name!r} has {inflight} requests in flight (limit {limit})",
+                extra=[(b"retry-after", b"1")],
+            )
+        item = {
+            "ct": headers.get("content-type") or "text/csv",
+            "accept": headers.get("accept"),
+            "headers": {k: headers[k] for k in FORWARDED if k in headers},
+        }
+        target = headers.get(TARGET_MODEL)
+        try:
+            answer, out = await pool.submit(item, body, target)
+        except Unavailable as e:
+            self.stats.add(name, chosen["name"], 503, time.perf_counter() - started)
+            return await _error(
+                send,
+                503,
+                "Unavailable",
+                f"no replica answered: {e}",
+                extra=[(b"retry-after", b"1")],
+            )
+        status, content_type = answer["status"], answer["ct"]
+        await _reply(send, status, out, content_type, extra=[(INVOKED, chosen["name"].encode())])
+        self.stats.add(name, chosen["name"], status, time.perf_counter() - started)
+        capture = config.get("capture")
+        if capture and status == 200 and self.capture.sample(capture["percentage"]):
+            self.capture.add(
+                capture,
+                name,
+                chosen["name"],
+                record(
+                    item["ct"],
+                    body,
+                    content_type,
+                    out,
+                    inference_id=headers.get("x-amzn-sagemaker-inference-id"),
+                ),
+            )
+        for shadow in config["variants"]:
+            if shadow["shadow"] and self.shadow_inflight < SHADOW_LIMIT:
+                self.shadow_inflight += 1
+                asyncio.get_running_loop().create_task(
+                    self._shadow(name, config, shadow, item, body, target)
+                )
+
+    async def _shadow(self, name, config, variant, item, body, target) -> None:
+        started = time.perf_counter()
+        try:
+            answer, out = await self.pools[variant["app"]].submit(dict(item), body, target)
+            self.stats.add(name, variant["name"], answer["status"], time.perf_counter() - started)
+            capture = config.get("capture")
+            if capture and self.capture.sample(capture["percentage"]):
+                self.capture.add(
+                    capture,
+                    name,
+                    variant["name"],
+                    record(item["ct"], body, answer["ct"], out, event_id=str(uuid.uuid4())),
+                )
+        except Exception as e:  # noqa: BLE001 - a shadow never affects the caller
+            self.stats.add(name, variant["name"], 503, time.perf_counter() - started)
+            log.warning("shadow variant %s of %s: %s", variant["name"], name, e)
+        finally:
+            self.shadow_inflight -= 1
+
+
+def _pick(variants: list[dict]) -> dict:
+    total = sum(v["weight"] for v in variants)
+    if total <= 0:
+        return variants[0]
+    x = random.random() * total
+    for v in variants:
+        x -= v["weight"]
+        if x < 0:
+            return v
+    return variants[-1]
+
+
+async def _read_body(receive, limit: int) -> bytes | None:
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _reply(send, status: int, body: bytes, content_type: str, extra=()) -> None:
+    headers = [(b"content-type", content_type.encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _error(send, status: int, kind: str, message: str, extra=()) -> None:
+    body = json.dumps({"error": kind, "message": message}).encode()
+    await _reply(
+        send, status, body, "application/json", extra=[(b"x-amzn-errortype", kind.encode()), *extra]
+    )
