@@ -38,6 +38,8 @@ FORWARDED_TO_JOBS = (
 # Named resource presets: what one worker (one SageMaker "instance") asks Ray for.
 INSTANCE_TYPES: dict[str, dict[str, float]] = {
     "local": {"cpus": 1, "gpus": 0},
+    "cpu.0.25": {"cpus": 0.25, "gpus": 0},  # light endpoint replicas share a core
+    "cpu.0.5": {"cpus": 0.5, "gpus": 0},
     "cpu.1": {"cpus": 1, "gpus": 0},
     "cpu.2": {"cpus": 2, "gpus": 0},
     "cpu.4": {"cpus": 4, "gpus": 0},

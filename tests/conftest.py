@@ -38,6 +38,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+os.environ["RAYMAKER_SERVE_PORT"] = str(_free_port())  # the endpoints' gateway, not 8080
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """A real S3 API on 127.0.0.1 with the test bucket; its endpoint URL."""

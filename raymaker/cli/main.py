@@ -74,6 +74,10 @@ def run(spec, name, resume):
     session = _session()
     loaded = load_spec(spec, store=session.store)
     base_dir = None if is_uri(spec) else os.path.dirname(os.path.abspath(spec))
+    if loaded.kind == "Endpoint":  # desired state, not a job: deploy or update it
+        state = session.endpoints.apply(loaded, base_dir=base_dir)
+        click.echo(f"raymaker: endpoint {state['name']} {state['status']}", err=True)
+        return
     record = run_spec(
         loaded, name=name, settings=session.settings, store=session.store, base_dir=base_dir,
         resume=resume,
@@ -209,6 +213,124 @@ def jobs_wait(name, timeout, logs):
     """Wait for a job to end; exit non-zero if it failed."""
     record = _session().jobs.get(name).wait(timeout=timeout, logs=logs)
     click.echo(f"job {name} {record.status.value}")
+
+
+# -- endpoints --------------------------------------------------------------------------------
+def _endpoint_row(state: dict) -> dict:
+    return {
+        "name": state["name"], "status": state["status"],
+        "url": (state.get("url") or "") + f"/endpoints/{state['name']}/invocations",
+        "variants": ",".join(v["name"] for v in state["variants"]),
+        "generation": state.get("generation"),
+    }  # fmt: skip
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False))
+@output_option
+def deploy(spec, output):
+    """Create or update the endpoint of SPEC (kind: Endpoint); wait until InService."""
+    import os
+
+    from raymaker.specs import load_spec
+
+    loaded = load_spec(spec)
+    if loaded.kind != "Endpoint":
+        raise click.UsageError(f"{spec} is a {loaded.kind}; deploy takes kind: Endpoint")
+    state = _session().endpoints.apply(loaded, base_dir=os.path.dirname(os.path.abspath(spec)))
+    emit(_endpoint_row(state) if output == "table" else state, output)
+
+
+@cli.group()
+def endpoints():
+    """Real-time and serverless endpoints: list, describe, update, delete."""
+
+
+@endpoints.command("list")
+@output_option
+def endpoints_list(output):
+    """Endpoints and their status."""
+    emit(_session().endpoints.list(), output)
+
+
+@endpoints.command("describe")
+@click.argument("name")
+@output_option
+def endpoints_describe(name, output):
+    """An endpoint: status, variants, replicas, and live request figures."""
+    state = _session().endpoints.describe(name)
+    if output != "table":
+        emit(state, output)
+        return
+    emit(_endpoint_row(state), output)
+    replicas = state.get("replicas", {})
+    live = state.get("metrics", {}).get("variants", {})
+    rows = []
+    for v in state["variants"]:
+        rows.append({
+            "variant": v["name"], "weight": v["weight"], "shadow": v["shadow"],
+            "model_data": v["model_data"], **replicas.get(v["name"], {}),
+            **live.get(v["name"], {}),
+        })  # fmt: skip
+    click.echo("")
+    emit(rows, output)
+
+
+@endpoints.command("update")
+@click.argument("name")
+@click.option("--model-data", help="Roll every variant to this model.")
+@click.option("--instance-count", type=int, help="Replicas per variant.")
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False),
+              help="A whole new Endpoint spec.")  # fmt: skip
+@output_option
+def endpoints_update(name, model_data, instance_count, spec_path, output):
+    """Roll NAME to a new model, replica count or spec; no request fails meanwhile."""
+    import os
+
+    from raymaker.specs import load_spec
+
+    session = _session()
+    if spec_path:
+        loaded = load_spec(spec_path).model_copy(update={"name": name})
+        base = os.path.dirname(os.path.abspath(spec_path))
+        state = session.endpoints.deploy(loaded, update=True, base_dir=base)
+    else:
+        if model_data is None and instance_count is None:
+            raise click.UsageError("give --model-data, --instance-count or --spec")
+        state = session.endpoints.roll(name, model_data=model_data, instance_count=instance_count)
+    emit(_endpoint_row(state) if output == "table" else state, output)
+
+
+@endpoints.command("delete")
+@click.argument("name")
+def endpoints_delete(name):
+    """Stop NAME's replicas and forget it (captured data stays)."""
+    _session().endpoints.delete(name)
+    click.echo(f"deleted endpoint {name}")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The request body (a file; - is not accepted).")  # fmt: skip
+@click.option("--content-type", default="text/csv", show_default=True)
+@click.option("--accept", default=None, help="Response type (default: the request's).")
+@click.option("--variant", default=None, help="Send to this production variant.")
+@click.option("--target-model", default=None, help="The model of a multi-model endpoint.")
+@click.option("--custom-attributes", default=None, help="Passed to the handler's hooks.")
+def invoke(name, data_path, content_type, accept, variant, target_model, custom_attributes):
+    """POST a file to endpoint NAME and print the answer."""
+    with open(data_path, "rb") as f:
+        body = f.read()
+    headers, answer = _session().endpoints.invoke(
+        name, body, content_type=content_type, accept=accept, variant=variant,
+        target_model=target_model, custom_attributes=custom_attributes,
+    )  # fmt: skip
+    click.echo(f"variant: {headers.get('x-amzn-invoked-production-variant')}", err=True)
+    try:
+        click.echo(answer.decode("utf-8").rstrip("\n"))
+    except UnicodeDecodeError:
+        sys.stdout.buffer.write(answer)
 
 
 # -- tuning -----------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from raymaker.specs.endpoint import Endpoint
 from raymaker.storage import join, layout
 from raymaker.storage.artifacts import MANIFEST
 
-GATEWAY = "raymaker-gateway"
 NAMESPACE = "raymaker"
 POLICY = "raymaker.serve.autoscale:policy"
 QUEUE_PER_REPLICA = 256
@@ -40,6 +39,7 @@ class Endpoints:
         self.session = session
         self.store = session.store
         self.settings = session.settings
+        self.gateway_name = f"raymaker-gateway-{self.settings.serve_port}"
 
     # -- reading -------------------------------------------------------------------------------
     def state(self, name: str) -> dict:
@@ -192,12 +192,68 @@ class Endpoints:
         self.store.write_json(state_key(name), state)
         return state
 
-    def update(self, name: str, spec: Endpoint | None = None, **changes) -> dict:
-        """Change ``name`` to ``spec`` (or its stored spec with ``changes``): a rolling update."""
-        if spec is None:
-            current = self.state(name)["spec"]
-            spec = Endpoint.model_validate({**current, **changes, "name": name})
-        return self.deploy(spec, update=True)
+    def apply(self, spec: Endpoint, *, base_dir: str | None = None) -> dict:
+        """Make ``spec`` the endpoint's desired state: create it, or update it in place."""
+        exists = spec.name and self.store.exists(state_key(spec.name))
+        live = exists and self.state(spec.name)["status"] != "Failed"
+        return self.deploy(spec, update=bool(live), base_dir=base_dir)
+
+    def invoke(
+        self,
+        name: str,
+        body: bytes,
+        *,
+        content_type: str = "text/csv",
+        accept: str | None = None,
+        variant: str | None = None,
+        target_model: str | None = None,
+        custom_attributes: str | None = None,
+        inference_id: str | None = None,
+    ) -> tuple[dict, bytes]:
+        """POST ``body`` to the endpoint over HTTP; ``(response headers, body)``.
+
+        Raises SpecError (4xx), NotFound, AuthError, RaymakerError (5xx).
+        """
+        from raymaker.serve.model import Predictor
+
+        headers = {"Content-Type": content_type}
+        for header, value in (
+            ("Accept", accept),
+            ("X-Amzn-SageMaker-Target-Variant", variant),
+            ("X-Amzn-SageMaker-Target-Model", target_model),
+            ("X-Amzn-SageMaker-Custom-Attributes", custom_attributes),
+            ("X-Amzn-SageMaker-Inference-Id", inference_id),
+        ):
+            if value:
+                headers[header] = value
+        _, reply_headers, data = Predictor(name, session=self.session).invoke(body, headers)
+        return reply_headers, data
+
+    def update(self, name: str, spec: Endpoint, *, base_dir: str | None = None) -> dict:
+        """Change ``name`` to ``spec``: a rolling update (no request fails meanwhile)."""
+        return self.deploy(spec.model_copy(update={"name": name}), update=True, base_dir=base_dir)
+
+    def roll(
+        self,
+        name: str,
+        *,
+        model_data: str | None = None,
+        instance_count: int | None = None,
+        entry_point: str | None = None,
+        source_dir: str | None = None,
+    ) -> dict:
+        """Roll every variant of ``name`` to another model and/or replica count."""
+        from raymaker.specs import parse_spec
+
+        raw = self.state(name)["spec"]
+        for v in raw["variants"]:
+            if model_data is not None:
+                v["model_data"] = model_data
+            if entry_point is not None:
+                v.update(entry_point=entry_point, source_dir=source_dir)
+            if instance_count is not None:
+                v["instance_count"] = instance_count
+        return self.deploy(parse_spec(raw, source=f"endpoint {name}"), update=True)
 
     def delete(self, name: str) -> None:
         """Stop routing, stop the replicas, forget the state (captured data stays)."""
@@ -259,7 +315,7 @@ class Endpoints:
         import ray
 
         try:
-            return ray.get_actor(GATEWAY, namespace=NAMESPACE)
+            return ray.get_actor(self.gateway_name, namespace=NAMESPACE)
         except ValueError:
             if not start:
                 raise NotFound("the endpoints' gateway is not running") from None
@@ -269,7 +325,7 @@ class Endpoints:
         actor = (
             ray.remote(Gateway)
             .options(
-                name=GATEWAY,
+                name=self.gateway_name,
                 namespace=NAMESPACE,
                 lifetime="detached",
                 get_if_exists=True,
@@ -343,6 +399,7 @@ class Endpoints:
                 "entry_point": v["entry_point"],
                 "multi_model": v["multi_model"],
                 "store_env": self.settings.job_env(),
+                "gateway": self.gateway_name,
             }
             app = serve.deployment(EndpointReplica).options(**options).bind(config)
             targets.append(serve.RunTarget(app, name=v["app"], route_prefix=None))

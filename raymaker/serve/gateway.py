@@ -182,9 +182,6 @@ class Gateway:
             return await _reply(send, 200, b"", "text/plain")
         if method != "POST":
             return await _error(send, 405, "SpecError", "invocations take POST")
-        length = headers.get("content-length")
-        if length and length.isdigit() and int(length) > self.max_body:
-            return await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
         body = await _read_body(receive, self.max_body)
         if body is None:
             return await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
@@ -298,16 +295,19 @@ def _pick(variants: list[dict]) -> dict:
 
 
 async def _read_body(receive, limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit``. An oversized body is still read (up to
+    8 x ``limit``, then dropped) so the client gets the 413 rather than a reset connection."""
     chunks, size, more = [], 0, True
     while more:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
+        if size <= limit:
+            chunks.append(chunk)
+        elif size > 8 * limit:
             return None
-        chunks.append(chunk)
         more = message.get("more_body", False)
-    return b"".join(chunks)
+    return b"".join(chunks) if size <= limit else None
 
 
 async def _reply(send, status: int, body: bytes, content_type: str, extra=()) -> None:

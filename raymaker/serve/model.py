@@ -318,19 +318,18 @@ class Predictor:
     def describe(self) -> dict:
         return self._session().endpoints.describe(self.endpoint_name)
 
-    def update_endpoint(self, model=None, initial_instance_count: int | None = None, **kw) -> None:
-        """Roll the endpoint to another model (or replica count): no request fails meanwhile."""
-        endpoints = self._session().endpoints
-        spec = endpoints.state(self.endpoint_name)["spec"]
-        for v in spec["variants"]:
-            if model is not None:
-                m = model if isinstance(model, Model) else Model(model_data=model)
-                v.update({k: val for k, val in m.variant_spec().items() if val is not None})
-            if initial_instance_count is not None:
-                v["instance_count"] = initial_instance_count
-        from raymaker.specs import parse_spec
-
-        endpoints.deploy(parse_spec(spec, source="update_endpoint"), update=True)
+    def update_endpoint(
+        self, model=None, initial_instance_count: int | None = None, **_ignored: Any
+    ) -> None:
+        """Roll the endpoint to another model (a ``Model`` or a URI) or replica count; no
+        request fails meanwhile."""
+        spec = {}
+        if model is not None:
+            m = model if isinstance(model, Model) else Model(model_data=model)
+            spec = {k: v for k, v in m.variant_spec().items() if k != "multi_model"}
+        self._session().endpoints.roll(
+            self.endpoint_name, instance_count=initial_instance_count, **spec
+        )
 
     def _session(self):
         if self.session is None:

@@ -34,7 +34,6 @@ from raymaker.inference.handler import Handler, Request, Response
 from raymaker.serve import wire
 
 log = logging.getLogger("raymaker.serve")
-GATEWAY = "raymaker-gateway"
 NAMESPACE = "raymaker"
 HEARTBEAT_S = 2.0
 MODELS_PER_REPLICA = 8
@@ -159,7 +158,7 @@ class EndpointReplica:
         try:
             import ray
 
-            gateway = ray.get_actor(GATEWAY, namespace=NAMESPACE)
+            gateway = ray.get_actor(self.config["gateway"], namespace=NAMESPACE)
             gateway.unregister.remote(self.config["app"], self.replica_id)
         except Exception:  # noqa: BLE001 - the gateway may be gone already
             pass
@@ -193,7 +192,7 @@ class EndpointReplica:
 
         while not self._closed:
             try:
-                gateway = ray.get_actor(GATEWAY, namespace=NAMESPACE)
+                gateway = ray.get_actor(self.config["gateway"], namespace=NAMESPACE)
                 gateway.register.remote(
                     self.config["app"], self.replica_id, self.address[0], self.address[1]
                 )

@@ -107,7 +107,7 @@ def test_missing_code_and_bad_instance_type_fail_the_job_clearly(local_settings,
         {"kind": "ProcessingJob", "code": script(tmp_path, "pass"), "instance_type": "huge"}
     )
     record = run_spec(spec, name="badtype", settings=local_settings, store=store)
-    assert record.status == "FAILED" and "allowed: cpu.1" in record.failure_reason
+    assert record.status == "FAILED" and "cpu.1, cpu.16" in record.failure_reason
 
 
 def test_max_runtime_stops_the_script(local_settings, tmp_path):

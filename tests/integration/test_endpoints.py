@@ -1,0 +1,459 @@
+"""Endpoints on a real Ray head: real HTTP against the gateway and Serve replicas.
+
+Models are trained once per module (XGBoost with the churn recipe, twice with different
+rounds, and LightGBM on numeric columns). Every endpoint is deleted by its test: replicas
+take 0.25 CPU each so several fit on the 2-CPU head.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import json
+import os
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import raymaker as rm
+from raymaker.quickstart import CHURN_RECIPE, make_churn_data
+from raymaker.storage import artifacts
+
+SMALL = "cpu.0.25"
+ROWS = [
+    {"tenure": 3, "contract": "month-to-month", "monthly_charges": 95.0, "total_charges": 280.0,
+     "support_calls": 4},
+    {"tenure": 60, "contract": "two-year", "monthly_charges": 40.0, "total_charges": None,
+     "support_calls": 0},
+    {"tenure": 24, "contract": "one-year", "monthly_charges": 70.0, "total_charges": 1650.0,
+     "support_calls": 1},
+]  # fmt: skip
+COLUMNS = ["tenure", "contract", "monthly_charges", "total_charges", "support_calls"]
+
+
+@pytest.fixture(scope="module")
+def trained(ray_head, tmp_path_factory):
+    """A session on a module-wide store and the URIs of the models trained in it."""
+    import yaml
+
+    root = tmp_path_factory.mktemp("endpoints")
+    session = rm.Session(store=str(root / "store"))
+    data = root / "churn.csv"
+    make_churn_data(2000).to_csv(data, index=False)
+    uri = session.upload_data(str(data), key_prefix="churn")
+    recipe = root / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({"steps": CHURN_RECIPE}))
+    models = {}
+    for name, rounds in (("a", 10), ("b", 40)):
+        est = rm.XGBoost(label="churn", hyperparameters={"num_round": rounds}, recipe=str(recipe),
+                         session=session)  # fmt: skip
+        est.fit({"train": uri}, job_name=f"ep-train-{name}", logs=False)
+        models[name] = est.model_data
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(800, 4))
+    numeric = pd.DataFrame(X, columns=["x0", "x1", "x2", "x3"]).assign(y=X[:, 0] * 2 - X[:, 1])
+    path = root / "numeric.csv"
+    numeric.to_csv(path, index=False)
+    est = rm.LightGBM(label="y", hyperparameters={"num_boost_round": 20}, session=session)
+    est.fit({"train": session.upload_data(str(path), key_prefix="numeric")},
+            job_name="ep-train-lgb", logs=False)  # fmt: skip
+    models["lgb"] = est.model_data
+    models["estimator"] = est
+    return session, models
+
+
+def offline(session, uri: str, rows: list[dict]) -> np.ndarray:
+    """Predictions computed without raymaker's handler: the booster and the fitted recipe."""
+    import xgboost as xgb
+
+    from raymaker.data.recipe import FittedRecipe
+
+    local = f"/tmp/raymaker-offline-{abs(hash(uri))}"
+    shutil.rmtree(local, ignore_errors=True)
+    manifest = artifacts.download(session.store, uri, local)
+    with open(os.path.join(local, "recipe.json")) as f:
+        recipe = FittedRecipe.from_json(f.read())
+    frame = recipe.transform_frame(pd.DataFrame(rows, columns=COLUMNS), inference=True)
+    X = frame[manifest["features"]].to_numpy(dtype=np.float32, na_value=np.nan)
+    return xgb.Booster(model_file=os.path.join(local, "model.ubj")).inplace_predict(X)
+
+
+def http(url: str, body: bytes, headers: dict | None = None, method: str = "POST"):
+    """``(status, headers, body)``; error statuses are returned, not raised."""
+    req = urllib.request.Request(url, data=body if method == "POST" else None,
+                                 headers=headers or {}, method=method)  # fmt: skip
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def csv_rows(rows: list[dict]) -> bytes:
+    return pd.DataFrame(rows, columns=COLUMNS).to_csv(header=False, index=False).encode()
+
+
+def test_content_types_recipe_and_errors(trained):
+    session, models = trained
+    predictor = rm.Model(model_data=models["a"], session=session).deploy(
+        endpoint_name="ep-types", instance_type=SMALL
+    )
+    try:
+        url = session.endpoints.url("ep-types")
+        expected = offline(session, models["a"], ROWS)
+
+        status, headers, body = http(url, csv_rows(ROWS), {"Content-Type": "text/csv"})
+        assert status == 200 and headers["content-type"].startswith("text/csv")
+        assert headers["x-amzn-invoked-production-variant"] == "AllTraffic"
+        np.testing.assert_allclose([float(x) for x in body.split()], expected, rtol=1e-6)
+
+        with_header = pd.DataFrame(ROWS, columns=COLUMNS).to_csv(index=False).encode()
+        _, _, body = http(url, with_header, {"Content-Type": "text/csv"})
+        np.testing.assert_allclose([float(x) for x in body.split()], expected, rtol=1e-6)
+
+        for payload in ({"instances": ROWS},
+                        {"instances": [[r[c] for c in COLUMNS] for r in ROWS]}, ROWS):  # fmt: skip
+            status, headers, body = http(url, json.dumps(payload).encode(),
+                                         {"Content-Type": "application/json"})  # fmt: skip
+            assert status == 200, body
+            predictions = json.loads(body)["predictions"]
+            np.testing.assert_allclose([p["score"] for p in predictions], expected, rtol=1e-6)
+            assert all(p["predicted_label"] in (0, 1) for p in predictions)
+
+        lines = "".join(json.dumps(r) + "\n" for r in ROWS).encode()
+        status, headers, body = http(url, lines, {"Content-Type": "application/jsonlines"})
+        assert status == 200 and headers["content-type"] == "application/jsonlines"
+        scores = [json.loads(line)["score"] for line in body.decode().splitlines()]
+        np.testing.assert_allclose(scores, expected, rtol=1e-6)
+
+        status, headers, body = http(url, csv_rows(ROWS), {"Content-Type": "text/csv",
+                                                           "Accept": "application/json"})  # fmt: skip
+        assert status == 200 and "predictions" in json.loads(body)
+        status, _, body = http(url, csv_rows(ROWS), {"Content-Type": "text/csv",
+                                                     "Accept": "application/x-npy"})  # fmt: skip
+        np.testing.assert_allclose(np.load(io.BytesIO(body)), expected, rtol=1e-6)
+
+        # the Predictor with SageMaker's serializers
+        assert predictor.predict(pd.DataFrame(ROWS, columns=COLUMNS))["predictions"][0]["score"] \
+            == pytest.approx(float(expected[0]), rel=1e-6)  # fmt: skip
+
+        # bad requests: 4xx with a message; the replica keeps serving
+        status, _, body = http(url, b"{not json", {"Content-Type": "application/json"})
+        assert status == 400 and "not valid JSON" in json.loads(body)["message"]
+        status, _, body = http(url, b"1,2\n", {"Content-Type": "text/csv"})
+        assert status == 400 and "the model takes 5" in json.loads(body)["message"]
+        status, _, body = http(url, b"1", {"Content-Type": "image/png"})
+        assert status == 415
+        status, _, body = http(url, csv_rows(ROWS), {"Content-Type": "text/csv",
+                                                     "Accept": "text/html"})  # fmt: skip
+        assert status == 406
+        status, _, body = http(url, b"x" * (7 << 20), {"Content-Type": "text/csv"})
+        assert status == 413
+        status, _, _ = http(url.replace("ep-types", "nope"), b"1", {"Content-Type": "text/csv"})
+        assert status == 404
+        base = url.split("/endpoints/")[0]
+        assert http(base + "/ping", b"", method="GET")[0] == 200
+        status, _, body = http(url, csv_rows(ROWS[:1]), {"Content-Type": "text/csv"})
+        assert status == 200
+        figures = session.endpoints.describe("ep-types")["metrics"]["variants"]["AllTraffic"]
+        assert figures["requests"] >= 14 and figures["errors_4xx"] >= 4
+    finally:
+        predictor.delete_endpoint()
+    with pytest.raises(rm.NotFound):
+        session.endpoints.state("ep-types")
+
+
+def test_numpy_and_lightgbm_through_estimator_deploy(trained):
+    session, models = trained
+    est = models["estimator"]
+    predictor = est.deploy(endpoint_name="ep-npy", instance_type=SMALL,
+                           serializer=rm.NumpySerializer(), deserializer=rm.NumpyDeserializer())  # fmt: skip
+    try:
+        X = np.array([[0.5, -1.0, 0.0, 2.0], [1.0, 1.0, 1.0, 1.0]], dtype=np.float32)
+        got = predictor.predict(X)
+        import lightgbm as lgb
+
+        local = "/tmp/raymaker-offline-lgb"
+        shutil.rmtree(local, ignore_errors=True)
+        artifacts.download(session.store, models["lgb"], local)
+        want = lgb.Booster(model_file=os.path.join(local, "model.txt")).predict(X)
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    finally:
+        predictor.delete_endpoint()
+
+
+INFERENCE = """
+import json, os, time
+import xgboost as xgb
+
+def model_fn(model_dir):
+    return xgb.Booster(model_file=os.path.join(model_dir, "model.ubj"))
+
+def input_fn(body, content_type, context):
+    data = json.loads(body)
+    if data.get("explode"):
+        raise RuntimeError("boom: the model cannot take this")
+    time.sleep(float(data.get("sleep", 0)))
+    return data
+
+def predict_fn(data, model):
+    return {"n": len(data.get("rows", [])), "trees": model.num_boosted_rounds()}
+
+def output_fn(prediction, accept, context):
+    prediction["attributes"] = context.custom_attributes
+    prediction["variant"] = context.variant
+    return json.dumps(prediction), "application/json"
+"""
+
+
+@pytest.fixture
+def handler_code(tmp_path):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text(INFERENCE)
+    return str(code)
+
+
+def test_custom_hooks_get_headers_and_a_model_error_keeps_serving(trained, handler_code):
+    session, models = trained
+    model = rm.Model(model_data=models["a"], entry_point="inference.py", source_dir=handler_code,
+                     session=session)  # fmt: skip
+    predictor = model.deploy(endpoint_name="ep-hooks", instance_type=SMALL,
+                             serializer=rm.JSONSerializer())  # fmt: skip
+    try:
+        answer = predictor.predict({"rows": [1, 2, 3]}, custom_attributes="tenant=blue")
+        assert answer == {"n": 3, "trees": 10, "attributes": "tenant=blue", "variant": "AllTraffic"}
+        url = session.endpoints.url("ep-hooks")
+        status, _, body = http(url, b'{"explode": true}', {"Content-Type": "application/json"})
+        assert status == 500 and "boom: the model cannot take this" in json.loads(body)["message"]
+        assert predictor.predict({"rows": []})["n"] == 0  # the replica is still serving
+    finally:
+        predictor.delete_endpoint()
+
+
+def _running(session, name: str) -> int:
+    replicas = session.endpoints.describe(name).get("replicas", {})
+    return sum(r.get("running", 0) for r in replicas.values())
+
+
+def test_serverless_scales_from_zero_and_back_and_sheds_load(trained, handler_code):
+    session, models = trained
+    model = rm.Model(model_data=models["a"], entry_point="inference.py", source_dir=handler_code,
+                     session=session)  # fmt: skip
+    config = rm.ServerlessInferenceConfig(max_concurrency=2, memory_size_in_mb=512,
+                                          idle_timeout_s=2)  # fmt: skip
+    predictor = model.deploy(endpoint_name="ep-zero", serverless_inference_config=config,
+                             serializer=rm.JSONSerializer())  # fmt: skip
+    try:
+        assert _running(session, "ep-zero") == 0  # serverless starts at zero
+        t0 = time.perf_counter()
+        assert predictor.predict({"rows": [1]})["n"] == 1  # waits for the cold start
+        cold = time.perf_counter() - t0
+        assert _running(session, "ep-zero") == 1
+        deadline = time.monotonic() + 60
+        while _running(session, "ep-zero") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _running(session, "ep-zero") == 0, "did not scale back to zero"
+        assert predictor.predict({"rows": [1, 2]})["n"] == 2  # from zero again
+
+        url = session.endpoints.url("ep-zero")
+        body = json.dumps({"rows": [1], "sleep": 1.0}).encode()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(
+                lambda _: http(url, body, {"Content-Type": "application/json"}), range(8)
+            ))  # fmt: skip
+        statuses = sorted(r[0] for r in results)
+        assert statuses.count(200) >= 2 and statuses.count(429) >= 4, statuses
+        throttled = next(r for r in results if r[0] == 429)
+        assert throttled[1]["retry-after"] == "1" and b"limit 2" in throttled[2]
+        print(f"cold start {cold:.2f} s")
+    finally:
+        predictor.delete_endpoint()
+
+
+def test_ab_split_shadow_and_capture(trained):
+    session, models = trained
+    variants = [
+        rm.ProductionVariant(models["a"], "A", initial_weight=0.7, instance_type=SMALL),
+        rm.ProductionVariant(models["b"], "B", initial_weight=0.3, instance_type=SMALL),
+        rm.ProductionVariant(models["b"], "Shadow", instance_type=SMALL, shadow=True),
+    ]
+    model = rm.Model(model_data=models["a"], session=session)
+    predictor = model.deploy(
+        endpoint_name="ep-ab", variants=variants,
+        data_capture_config=rm.DataCaptureConfig(sampling_percentage=100),
+    )  # fmt: skip
+    try:
+        url = session.endpoints.url("ep-ab")
+        body = csv_rows(ROWS[:1])
+        seen = {"A": 0, "B": 0}
+        for _ in range(200):
+            status, headers, _ = http(url, body, {"Content-Type": "text/csv"})
+            assert status == 200
+            seen[headers["x-amzn-invoked-production-variant"]] += 1
+        assert 35 <= seen["B"] <= 85, seen  # 60 expected; binomial sd ~6.5
+        status, headers, answer = http(url, body, {"Content-Type": "text/csv",
+                                                   "X-Amzn-SageMaker-Target-Variant": "B"})  # fmt: skip
+        assert headers["x-amzn-invoked-production-variant"] == "B"
+        assert float(answer) == pytest.approx(float(offline(session, models["b"], ROWS[:1])[0]))
+        status, _, answer = http(url, body, {"Content-Type": "text/csv",
+                                             "X-Amzn-SageMaker-Target-Variant": "Shadow"})  # fmt: skip
+        assert status == 400 and b"variants: A, B" in answer
+
+        store = session.store
+        deadline = time.monotonic() + 15
+        counts = {}
+        while time.monotonic() < deadline:
+            counts = {v: _captured(store, "ep-ab", v) for v in ("A", "B", "Shadow")}
+            if sum(counts.values()) >= 200 + 201 and counts["Shadow"] >= 200:
+                break
+            time.sleep(0.5)
+        assert counts["A"] + counts["B"] == 201 and counts["Shadow"] >= 200, counts
+        key = store.list("capture/ep-ab/A", recursive=True)[0]
+        assert key.count("/") == 7  # capture/ep-ab/A/yyyy/mm/dd/hh/file.jsonl
+        record = json.loads(store.read_text(key).splitlines()[0])
+        data = record["captureData"]
+        assert data["endpointInput"]["data"] == body.decode()
+        assert (
+            data["endpointInput"]["encoding"] == "CSV"
+            and data["endpointOutput"]["mode"] == "OUTPUT"
+        )
+        assert record["eventMetadata"]["inferenceTime"].endswith("Z")
+    finally:
+        predictor.delete_endpoint()
+    assert store.list("capture/ep-ab")  # captured data outlives the endpoint
+
+
+def _captured(store, endpoint: str, variant: str) -> int:
+    return sum(
+        len(store.read_text(k).splitlines())
+        for k in store.list(f"capture/{endpoint}/{variant}", recursive=True)
+    )
+
+
+def test_rolling_update_under_load_fails_no_request(trained):
+    session, models = trained
+    predictor = rm.Model(model_data=models["a"], session=session).deploy(
+        endpoint_name="ep-roll", instance_type=SMALL
+    )
+    url = session.endpoints.url("ep-roll")
+    body = csv_rows(ROWS[:1])
+    old = float(offline(session, models["a"], ROWS[:1])[0])
+    new = float(offline(session, models["b"], ROWS[:1])[0])
+    answers, failures, stop = [], [], threading.Event()
+
+    def client():
+        while not stop.is_set():
+            status, _, answer = http(url, body, {"Content-Type": "text/csv"})
+            if status == 200:
+                answers.append(float(answer))
+            else:
+                failures.append((status, answer))
+
+    threads = [threading.Thread(target=client) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        predictor.update_endpoint(model=models["b"])
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    try:
+        assert not failures, failures[:3]
+        assert answers[0] == pytest.approx(old) and answers[-1] == pytest.approx(new)
+        assert len(answers) > 50
+        state = session.endpoints.state("ep-roll")
+        assert state["generation"] == 2 and state["variants"][0]["app"].endswith("-g2")
+    finally:
+        predictor.delete_endpoint()
+
+
+def test_multi_model_endpoint_loads_by_target(trained):
+    session, models = trained
+    store = session.store
+    for name in ("a", "b"):
+        folder = store.key(models[name])[: -len(".tar.gz")]
+        for key in store.list(folder, recursive=True):
+            store.write_bytes(f"mme/{name}/{key[len(folder) + 1 :]}", store.read_bytes(key))
+    model = rm.Model(model_data=store.uri("mme"), multi_model=True, session=session)
+    predictor = model.deploy(endpoint_name="ep-mme", instance_type=SMALL,
+                             deserializer=rm.CSVDeserializer())  # fmt: skip
+    try:
+        for name in ("a", "b"):
+            got = predictor.predict(csv_rows(ROWS[:1]), target_model=name)
+            assert float(got[0][0]) == pytest.approx(
+                float(offline(session, models[name], ROWS[:1])[0])
+            )
+        url = session.endpoints.url("ep-mme")
+        status, _, body = http(url, csv_rows(ROWS[:1]), {"Content-Type": "text/csv",
+                                                         "X-Amzn-SageMaker-Target-Model": "zzz"})  # fmt: skip
+        assert status == 404 and b"zzz" in body
+        status, _, body = http(url, csv_rows(ROWS[:1]), {"Content-Type": "text/csv",
+                                                         "X-Amzn-SageMaker-Target-Model": "../a"})  # fmt: skip
+        assert status == 400
+    finally:
+        predictor.delete_endpoint()
+
+
+def test_boto3_sagemaker_runtime_invoke_endpoint(trained):
+    import boto3
+    from botocore.exceptions import ClientError
+
+    session, models = trained
+    predictor = rm.Model(model_data=models["a"], session=session).deploy(
+        endpoint_name="ep-boto", instance_type=SMALL
+    )
+    try:
+        base = session.endpoints.state("ep-boto")["url"]
+        runtime = boto3.client("sagemaker-runtime", endpoint_url=base, region_name="us-east-1")
+        reply = runtime.invoke_endpoint(EndpointName="ep-boto", ContentType="text/csv",
+                                        Accept="text/csv", Body=csv_rows(ROWS))  # fmt: skip
+        scores = [float(x) for x in reply["Body"].read().split()]
+        np.testing.assert_allclose(scores, offline(session, models["a"], ROWS), rtol=1e-6)
+        assert reply["InvokedProductionVariant"] == "AllTraffic"
+        assert reply["ContentType"].startswith("text/csv")
+        with pytest.raises(ClientError) as err:
+            runtime.invoke_endpoint(EndpointName="ep-boto", ContentType="text/csv", Body=b"1,2")
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    finally:
+        predictor.delete_endpoint()
+
+
+def test_beyond_loopback_needs_a_token(trained):
+    import socket
+
+    session, models = trained
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    open_settings = session.settings.replace(serve_host="0.0.0.0", serve_port=port)
+    model_uri = models["a"]
+    with pytest.raises(rm.SpecError, match="RAYMAKER_SERVE_TOKEN"):
+        rm.Model(model_data=model_uri, session=rm.Session(settings=open_settings)).deploy(
+            endpoint_name="ep-open", instance_type=SMALL
+        )
+    guarded = rm.Session(settings=open_settings.replace(serve_token="s3cret-token"))
+    predictor = rm.Model(model_data=model_uri, session=guarded).deploy(
+        endpoint_name="ep-token", instance_type=SMALL
+    )
+    try:
+        url = guarded.endpoints.url("ep-token")
+        assert url.startswith(f"http://127.0.0.1:{port}/")
+        body = csv_rows(ROWS[:1])
+        assert http(url, body, {"Content-Type": "text/csv"})[0] == 401
+        wrong = {"Content-Type": "text/csv", "Authorization": "Bearer nope"}
+        assert http(url, body, wrong)[0] == 401
+        right = {"Content-Type": "text/csv", "Authorization": "Bearer s3cret-token"}
+        assert http(url, body, right)[0] == 200
+        assert predictor.predict(body)["predictions"][0]["predicted_label"] in (0, 1)
+    finally:
+        predictor.delete_endpoint()
