@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 from raymaker.errors import SpecError
 
@@ -119,10 +120,27 @@ class Model:
         return scores, rows
 
 
+def _import_xgboost():
+    """``xgboost``, imported without scikit-learn when nothing has imported either yet.
+
+    xgboost imports scikit-learn (~0.9 s here) only for its sklearn-style wrappers, which a
+    built-in model never uses; a replica's cold start is a request's latency.
+    """
+    if "xgboost" in sys.modules or "sklearn" in sys.modules:
+        import xgboost
+
+        return xgboost
+    sys.modules["sklearn"] = None  # makes `import sklearn` raise ImportError meanwhile
+    try:
+        import xgboost
+    finally:
+        del sys.modules["sklearn"]
+    return xgboost
+
+
 class XGBoostModel(Model):
     def __init__(self, model_dir: str, manifest: dict):
-        import xgboost as xgb
-
+        xgb = _import_xgboost()
         super().__init__(model_dir, manifest)
         self.booster = xgb.Booster(model_file=os.path.join(model_dir, "model.ubj"))
         self.booster.set_param({"nthread": 1})

@@ -33,7 +33,7 @@ from raymaker.errors import SpecError
 from raymaker.inference.handler import Handler, Request, Response
 from raymaker.serve import wire
 
-log = logging.getLogger("raymaker.serve")
+log = logging.getLogger("ray.serve")
 NAMESPACE = "raymaker"
 HEARTBEAT_S = 2.0
 MODELS_PER_REPLICA = 8
@@ -75,6 +75,7 @@ class EndpointReplica:
     """The Serve deployment class (decorated in ``endpoints.build_app``)."""
 
     def __init__(self, config: dict):
+        started = time.perf_counter()
         self.config = config
         self.workdir = tempfile.mkdtemp(prefix="raymaker-replica-")
         self.lock = threading.Lock()
@@ -92,6 +93,13 @@ class EndpointReplica:
         if self.handler is not None:
             threading.Thread(target=self._serve, name="raymaker-data-plane", daemon=True).start()
             threading.Thread(target=self._heartbeat, name="raymaker-heartbeat", daemon=True).start()
+        log.info(
+            "replica of %s/%s ready in %.2f s at %s:%s",
+            config["endpoint"],
+            config["variant"],
+            time.perf_counter() - started,
+            *self.address,
+        )
 
     # -- the Serve handle path -----------------------------------------------------------------
     async def invoke(
