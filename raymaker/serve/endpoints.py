@@ -278,8 +278,6 @@ class Endpoints:
                 f"variants.{v.name}.model_data: registry references need the model registry, "
                 "which is not available yet; give the model's URI"
             )
-        if os.path.exists(uri) and not uri.startswith(("s3://", "file://")):
-            uri = os.path.abspath(uri)
         key = self.store.key(uri)
         if v.multi_model:
             if not self.store.list(key):

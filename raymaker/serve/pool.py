@@ -73,7 +73,7 @@ class Conn:
                 self.inflight = 0
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as e:
             self.broken = True
-            log.warning("replica %s at %s:%s: %s", self.replica_id, *self.address, e)
+            log.info("replica %s at %s:%s went away: %s", self.replica_id, *self.address, e)
             for _, _, fut in batch + self.pending:
                 if not fut.done():
                     fut.set_exception(Unavailable(str(e)))

@@ -457,3 +457,54 @@ def test_beyond_loopback_needs_a_token(trained):
         assert predictor.predict(body)["predictions"][0]["predicted_label"] in (0, 1)
     finally:
         predictor.delete_endpoint()
+
+
+def test_cli_deploy_invoke_update_describe_delete(trained, tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    session, models = trained
+    env = {**os.environ, "RAYMAKER_STORE": session.settings.store}
+    spec = tmp_path / "endpoint.yaml"
+    spec.write_text(yaml.safe_dump({
+        "kind": "Endpoint", "name": "ep-cli",
+        "variants": [{"model_data": models["a"], "instance_type": SMALL}],
+        "data_capture": {"sampling_percentage": 50},
+    }))  # fmt: skip
+    rows = tmp_path / "rows.csv"
+    rows.write_bytes(csv_rows(ROWS))
+
+    def cli(*args):
+        proc = subprocess.run([sys.executable, "-m", "raymaker", *args], env=env,
+                              capture_output=True, text=True, timeout=180)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    try:
+        state = json.loads(cli("deploy", str(spec), "-o", "json"))
+        assert state["status"] == "InService" and state["generation"] == 1
+        answer = cli("invoke", "ep-cli", "--data", str(rows))
+        np.testing.assert_allclose([float(x) for x in answer.split()],
+                                   offline(session, models["a"], ROWS), rtol=1e-6)  # fmt: skip
+        listed = json.loads(cli("endpoints", "list", "-o", "json"))
+        assert [r["name"] for r in listed] == ["ep-cli"] and listed[0]["status"] == "InService"
+        cli("endpoints", "update", "ep-cli", "--model-data", models["b"])
+        answer = cli("invoke", "ep-cli", "--data", str(rows), "--accept", "application/json")
+        scores = [p["score"] for p in json.loads(answer)["predictions"]]
+        np.testing.assert_allclose(scores, offline(session, models["b"], ROWS), rtol=1e-6)
+        described = json.loads(cli("endpoints", "describe", "ep-cli", "-o", "json"))
+        assert described["generation"] == 2
+        assert described["replicas"]["AllTraffic"]["running"] == 1
+        assert described["metrics"]["variants"]["AllTraffic"]["requests"] >= 1
+        table = cli("endpoints", "describe", "ep-cli")
+        assert "AllTraffic" in table and "InService" in table
+        cli("run", str(spec))  # the spec again: an update back to model a, through `run`
+        assert session.endpoints.state("ep-cli")["generation"] == 3
+    finally:
+        subprocess.run([sys.executable, "-m", "raymaker", "endpoints", "delete", "ep-cli"],
+                       env=env, capture_output=True, timeout=120)  # fmt: skip
+    bad = subprocess.run([sys.executable, "-m", "raymaker", "invoke", "ep-cli", "--data", str(rows)],
+                         env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 3 and "does not exist" in bad.stderr

@@ -92,6 +92,16 @@ def test_bayesian_tuner_runs_every_trial_as_a_training_job(ray_head, local_sessi
     assert f"best: {tuner.best_training_job()}" in out and out.count("SUCCEEDED") == 7
     assert "validation:logloss" in open(plot).read()
 
+    # the best model, deployed straight from the tuner
+    predictor = tuner.deploy(instance_type="cpu.0.25", endpoint_name="tune-bayes-best")
+    try:
+        answer = predictor.predict([[0.1, -0.2, 0.3, 0.0, 1.0, -1.0]])
+        assert 0.0 <= answer["predictions"][0]["score"] <= 1.0
+        assert local_session.endpoints.state("tune-bayes-best")["variants"][0]["model_data"] \
+            == record.result["model_data"]  # fmt: skip
+    finally:
+        predictor.delete_endpoint()
+
 
 def test_tuning_on_an_s3_store(ray_head, s3_root, data):
     session = rm.Session(store=s3_root)

@@ -1,0 +1,180 @@
+"""The shared inference handler without Ray: codecs, built-in models with their recipe,
+SageMaker hooks with a context, and errors that answer instead of raising."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from raymaker.data.recipe import Recipe
+from raymaker.errors import SpecError
+from raymaker.inference import codecs
+from raymaker.inference.handler import Handler, Request
+from raymaker.storage import artifacts
+
+COLUMNS = ["age", "plan", "spend"]
+
+
+def frame(n=300, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    plan = rng.choice(["basic", "pro"], n)
+    age = rng.integers(18, 80, n).astype(float)
+    spend = rng.normal(50, 10, n)
+    y = ((plan == "pro") ^ (spend > 50)).astype(int)
+    return pd.DataFrame({"age": age, "plan": plan, "spend": spend, "y": y})
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A raymaker XGBoost artifact (recipe included), written as training writes one."""
+    import xgboost as xgb
+
+    folder = tmp_path_factory.mktemp("model")
+    df = frame()
+    fitted = Recipe.parse({"steps": [{"op": "onehot", "columns": ["plan"]}]}).fit(df)
+    out = fitted.transform_frame(df)
+    features = [c for c in out.columns if c != "y"]
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 3},
+                        xgb.DMatrix(out[features].to_numpy(np.float32), label=df["y"]), 10)  # fmt: skip
+    booster.save_model(str(folder / "model.ubj"))
+    (folder / "recipe.json").write_text(fitted.to_json())
+    artifacts.write_manifest(str(folder), {
+        "framework": "xgboost", "task": "binary", "label": "y", "classes": [0, 1],
+        "features": features, "input_schema": {"age": "double", "plan": "string", "spend": "double"},
+        "output": {"type": "probability", "positive_class": 1, "classes": [0, 1]},
+        "recipe": "recipe.json",
+    })  # fmt: skip
+    return str(folder), booster, fitted, features
+
+
+def expected(model_dir, rows: pd.DataFrame) -> np.ndarray:
+    _, booster, fitted, features = model_dir
+    X = fitted.transform_frame(rows, inference=True)[features].to_numpy(np.float32)
+    return booster.inplace_predict(X)
+
+
+def test_builtin_batches_requests_of_every_type_and_matches_offline(model_dir):
+    handler = Handler.load(model_dir[0])
+    rows = frame(5, seed=9)[COLUMNS]
+    want = expected(model_dir, rows)
+    csv = rows.to_csv(header=False, index=False).encode()
+    records = json.dumps({"instances": rows.to_dict(orient="records")}).encode()
+    lines = "".join(json.dumps(r) + "\n" for r in rows.values.tolist()).encode()
+    out = handler.invoke([
+        Request(csv, "text/csv"),
+        Request(records, "application/json"),
+        Request(lines, "application/jsonlines", accept="text/csv"),
+        Request(rows.to_csv(index=False).encode(), "text/csv; charset=utf-8", accept="application/x-npy"),
+        Request(b"{broken", "application/json"),
+    ])  # fmt: skip
+    assert [r.status for r in out] == [200, 200, 200, 200, 400]
+    np.testing.assert_allclose([float(x) for x in out[0].body.split()], want, rtol=1e-6)
+    scores = [p["score"] for p in json.loads(out[1].body)["predictions"]]
+    np.testing.assert_allclose(scores, want, rtol=1e-6)
+    np.testing.assert_allclose([float(x) for x in out[2].body.split()], want, rtol=1e-6)
+    np.testing.assert_allclose(np.load(io.BytesIO(out[3].body)), want, rtol=1e-6)
+    assert "not valid JSON" in json.loads(out[4].body)["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b"1,2\n", "text/csv", 400, "the model takes 3 (age, plan, spend)"),
+        (b'{"instances": [{"age": 1}]}', "application/json", 400, "lack the columns plan, spend"),
+        (b"x", "image/png", 415, "use one of text/csv"),
+        (b"", "text/csv", 400, "no rows"),
+        (b"\x93NUMPY garbage", "application/x-npy", 400, "application/x-npy"),
+    ],
+)
+def test_bad_bodies_answer_4xx_naming_the_problem(model_dir, body, content_type, status, message):
+    (out,) = Handler.load(model_dir[0]).invoke([Request(body, content_type)])
+    assert out.status == status and message in json.loads(out.body)["message"]
+
+
+def test_npy_object_arrays_are_refused():
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(SpecError, match="not a plain .npy"):
+        codecs.decode_npy(buf.getvalue())
+
+
+def test_accept_negotiation():
+    assert codecs.negotiate(None, "text/csv") == "text/csv"
+    assert codecs.negotiate("application/json", "text/csv") == "application/json"
+    assert (
+        codecs.negotiate("text/html;q=0.9, application/x-npy;q=0.5", "text/csv")
+        == "application/x-npy"
+    )
+    assert codecs.negotiate("*/*", "application/jsonlines") == "application/jsonlines"
+    with pytest.raises(codecs.NotAcceptable):
+        codecs.negotiate("text/html", "text/csv")
+
+
+HOOKS = """
+import json, os
+import xgboost as xgb
+
+def model_fn(model_dir, context=None):
+    return xgb.Booster(model_file=os.path.join(model_dir, "model.ubj"))
+
+def input_fn(body, content_type, context):
+    if b"fail" in body:
+        raise ValueError("cannot parse that")
+    return {"body": body.decode(), "tenant": context.headers.get("x-tenant")}
+
+def predict_fn(data, model):
+    return {**data, "rounds": model.num_boosted_rounds()}
+
+def output_fn(prediction, accept):
+    return json.dumps(prediction)
+"""
+
+
+def test_hooks_get_the_context_and_errors_answer_500(model_dir, tmp_path):
+    (tmp_path / "inference.py").write_text(HOOKS)
+    handler = Handler.load(model_dir[0], str(tmp_path), "inference.py", endpoint="e", variant="v")
+    ok, bad = handler.invoke([
+        Request(b"hi", "text/plain", headers={"x-tenant": "blue"}),
+        Request(b"fail", "text/plain"),
+    ])  # fmt: skip
+    assert ok.status == 200
+    assert json.loads(ok.body) == {"body": "hi", "tenant": "blue", "rounds": 10}
+    assert bad.status == 500 and "ValueError: cannot parse that" in json.loads(bad.body)["message"]
+
+
+def test_transform_fn_and_missing_hooks(model_dir, tmp_path):
+    (tmp_path / "t.py").write_text(
+        "def transform_fn(model, body, content_type, accept):\n"
+        "    return body.upper(), 'text/plain'\n"
+    )
+    (out,) = Handler.load(model_dir[0], str(tmp_path), "t.py").invoke([Request(b"abc", "text/csv")])
+    assert (out.status, out.body, out.content_type) == (200, b"ABC", "text/plain")
+    (tmp_path / "none.py").write_text("x = 1\n")
+    with pytest.raises(SpecError, match="defines none of model_fn"):
+        Handler.load(model_dir[0], str(tmp_path), "none.py")
+    with pytest.raises(SpecError, match="is not in the code folder"):
+        Handler.load(model_dir[0], str(tmp_path), "missing.py")
+
+
+def test_a_tampered_artifact_is_refused(model_dir, tmp_path):
+    import shutil
+
+    from raymaker.errors import DataError
+
+    copy = tmp_path / "m"
+    shutil.copytree(model_dir[0], copy)
+    with open(os.path.join(copy, "model.ubj"), "ab") as f:
+        f.write(b"x")
+    with pytest.raises(DataError, match="does not match its hash"):
+        Handler.load(str(copy))
+
+
+def test_models_without_a_builtin_handler_say_so(tmp_path):
+    artifacts.write_manifest(str(tmp_path), {"framework": "custom"})
+    with pytest.raises(SpecError, match="give an entry_point"):
+        Handler.load(str(tmp_path))
