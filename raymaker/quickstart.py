@@ -3,7 +3,8 @@
 Today: generate a small churn data set, upload it, run a SageMaker-style processing script on
 it through the job layer (a real Ray Job), then prepare it with a data recipe (impute, scale,
 one-hot; fitted on Ray Data, split stratified into train/test Parquet), train the XGBoost
-built-in on the prepared data (validation on the test split), and print a summary.
+built-in on the prepared data (validation on the test split), deploy it to a real-time
+endpoint and score test rows over HTTP, and print a summary.
 Each capability that lands adds its step here (prep -> train -> tune -> deploy -> predict ->
 batch -> register).
 """
@@ -122,6 +123,25 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         xgb.fit({"train": outputs["train"], "validation": outputs["test"]}, logs=False)
         t_train_done = time.perf_counter()
         trained = xgb.describe()
+
+        echo("\ndeploying the model to a real-time endpoint (Ray Serve) ...")
+        from raymaker.serve.model import Predictor
+        from raymaker.serve.serializers import JSONSerializer
+
+        t_deploy = time.perf_counter()
+        endpoint = session.endpoints.apply(xgb.create_model().endpoint_spec("quickstart-churn"))
+        t_deploy_done = time.perf_counter()
+        predictor = Predictor("quickstart-churn", session=session, serializer=JSONSerializer())
+        rows = session.read_pandas(outputs["test"]).head(5)
+        answer = predictor.predict({"instances": rows.drop(columns=["churn"]).to_dict("records")})
+        scored = [
+            (round(p["score"], 3), int(label))
+            for p, label in zip(answer["predictions"], rows["churn"], strict=True)
+        ]
+        url = session.endpoints.url("quickstart-churn")
+        echo(f"POST {url}: (score, true label) {scored}")
+        if not keep_cluster:
+            predictor.delete_endpoint()
     finally:
         if started_cluster and not keep_cluster:
             LocalCluster(session.settings).down()
@@ -143,6 +163,10 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         "job_s": round(t_done - t_submit, 2),
         "prep_job_s": round(t_prep_done - t_prep, 2),
         "training_job_s": round(t_train_done - t_train, 2),
+        "endpoint": url if keep_cluster else f"{url} (deleted; --keep-cluster keeps it)",
+        "endpoint_predictions": scored,
+        "deploy_s": round(t_deploy_done - t_deploy, 2),
+        "endpoint_status": endpoint["status"],
         "total_s": round(time.perf_counter() - t0, 2),
     }
     echo("\nquickstart summary")

@@ -204,3 +204,5 @@ def test_quickstart_runs_end_to_end(ray_head, tmp_path, monkeypatch):
     assert any("quickstart summary" in line for line in lines)
     assert report["model_data"].endswith("/output/model.tar.gz")
     assert 0 < report["validation_logloss"] < 0.69  # better than a coin
+    assert report["endpoint_status"] == "InService" and len(report["endpoint_predictions"]) == 5
+    assert all(0 <= score <= 1 for score, _ in report["endpoint_predictions"])
