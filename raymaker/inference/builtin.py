@@ -197,7 +197,7 @@ class TorchModel(Model):
                     torch.tensor(offsets, device=self.device),
                 )
             else:
-                xb = torch.from_numpy(X).to(self.device)
+                xb = torch.tensor(X, device=self.device)  # a copy: X may be read-only
             out = self.net(xb)
             if self.task == "binary":
                 out = torch.sigmoid(out.squeeze(1))

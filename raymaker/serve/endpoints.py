@@ -135,6 +135,7 @@ class Endpoints:
                 "instance_count": v.instance_count,
                 "instance_type": v.instance_type,
                 "multi_model": v.multi_model,
+                "environment": dict(v.environment),
             }
             prior = old.get(v.name)
             same = prior and all(
@@ -146,6 +147,7 @@ class Endpoints:
                     "instance_count",
                     "instance_type",
                     "multi_model",
+                    "environment",
                 )
             )
             if same and _scaling(spec) == (previous or {}).get("scaling"):
@@ -214,18 +216,12 @@ class Endpoints:
 
         Raises SpecError (4xx), NotFound, AuthError, RaymakerError (5xx).
         """
-        from raymaker.serve.model import Predictor
+        from raymaker.serve.model import Predictor, request_headers
 
-        headers = {"Content-Type": content_type}
-        for header, value in (
-            ("Accept", accept),
-            ("X-Amzn-SageMaker-Target-Variant", variant),
-            ("X-Amzn-SageMaker-Target-Model", target_model),
-            ("X-Amzn-SageMaker-Custom-Attributes", custom_attributes),
-            ("X-Amzn-SageMaker-Inference-Id", inference_id),
-        ):
-            if value:
-                headers[header] = value
+        headers = request_headers(
+            content_type, accept, variant=variant, target_model=target_model,
+            custom_attributes=custom_attributes, inference_id=inference_id,
+        )  # fmt: skip
         _, reply_headers, data = Predictor(name, session=self.session).invoke(body, headers)
         return reply_headers, data
 
@@ -398,6 +394,7 @@ class Endpoints:
                 "multi_model": v["multi_model"],
                 "store_env": self.settings.job_env(),
                 "gateway": self.gateway_name,
+                "environment": v.get("environment") or {},
             }
             app = serve.deployment(EndpointReplica).options(**options).bind(config)
             targets.append(serve.RunTarget(app, name=v["app"], route_prefix=None))

@@ -139,6 +139,8 @@ class Model:
         if not self.model_data:
             raise SpecError("model_data: the model's URI is required")
         spec = {"model_data": self.model_data, "multi_model": self.multi_model}
+        if self.env:
+            spec["environment"] = dict(self.env)
         if self.entry_point:
             spec.update(entry_point=self.entry_point, source_dir=self.source_dir)
         return spec
@@ -268,15 +270,11 @@ class Predictor:
         custom_attributes: str | None = None,
     ):
         """The deserialized answer. Raises SpecError (4xx), RaymakerError (5xx), NotFound."""
-        headers = {"Content-Type": self.content_type, "Accept": ", ".join(self.accept)}
-        for header, value in (
-            ("X-Amzn-SageMaker-Target-Model", target_model),
-            ("X-Amzn-SageMaker-Target-Variant", target_variant),
-            ("X-Amzn-SageMaker-Inference-Id", inference_id),
-            ("X-Amzn-SageMaker-Custom-Attributes", custom_attributes),
-        ):
-            if value:
-                headers[header] = value
+        headers = request_headers(
+            self.content_type, ", ".join(self.accept), variant=target_variant,
+            target_model=target_model, custom_attributes=custom_attributes,
+            inference_id=inference_id,
+        )  # fmt: skip
         for key, value in (initial_args or {}).items():
             if key == "ContentType":
                 headers["Content-Type"] = value
@@ -326,7 +324,11 @@ class Predictor:
         spec = {}
         if model is not None:
             m = model if isinstance(model, Model) else Model(model_data=model)
-            spec = {k: v for k, v in m.variant_spec().items() if k != "multi_model"}
+            spec = {
+                k: v
+                for k, v in m.variant_spec().items()
+                if k in ("model_data", "entry_point", "source_dir")
+            }
         self._session().endpoints.roll(
             self.endpoint_name, instance_count=initial_instance_count, **spec
         )
@@ -337,6 +339,23 @@ class Predictor:
 
             self.session = Session()
         return self.session
+
+
+def request_headers(content_type: str, accept: str | None = None, *, variant: str | None = None,
+                    target_model: str | None = None, custom_attributes: str | None = None,
+                    inference_id: str | None = None) -> dict[str, str]:  # fmt: skip
+    """InvokeEndpoint's request headers, the unset ones left out."""
+    headers = {"Content-Type": content_type}
+    for header, value in (
+        ("Accept", accept),
+        ("X-Amzn-SageMaker-Target-Variant", variant),
+        ("X-Amzn-SageMaker-Target-Model", target_model),
+        ("X-Amzn-SageMaker-Custom-Attributes", custom_attributes),
+        ("X-Amzn-SageMaker-Inference-Id", inference_id),
+    ):
+        if value:
+            headers[header] = value
+    return headers
 
 
 def _error(status: int, body: bytes) -> RaymakerError:

@@ -77,6 +77,7 @@ class EndpointReplica:
     def __init__(self, config: dict):
         started = time.perf_counter()
         self.config = config
+        os.environ.update(config.get("environment") or {})  # Model(env=...): the handler's own
         self.workdir = tempfile.mkdtemp(prefix="raymaker-replica-")
         self.lock = threading.Lock()
         self.inflight = 0

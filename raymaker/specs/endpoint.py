@@ -48,6 +48,9 @@ class Variant(SpecModel):
     multi_model: bool = Field(
         False, description="model_data is a prefix of many models, chosen per request."
     )
+    environment: dict[str, str] = Field(
+        default_factory=dict, description="Environment variables of the handler's process."
+    )
 
 
 class Endpoint(ResourceSpec):

@@ -208,6 +208,7 @@ def predict_fn(data, model):
 def output_fn(prediction, accept, context):
     prediction["attributes"] = context.custom_attributes
     prediction["variant"] = context.variant
+    prediction["greeting"] = os.environ.get("GREETING")
     return json.dumps(prediction), "application/json"
 """
 
@@ -223,12 +224,13 @@ def handler_code(tmp_path):
 def test_custom_hooks_get_headers_and_a_model_error_keeps_serving(trained, handler_code):
     session, models = trained
     model = rm.Model(model_data=models["a"], entry_point="inference.py", source_dir=handler_code,
-                     session=session)  # fmt: skip
+                     env={"GREETING": "hello"}, session=session)  # fmt: skip
     predictor = model.deploy(endpoint_name="ep-hooks", instance_type=SMALL,
                              serializer=rm.JSONSerializer())  # fmt: skip
     try:
         answer = predictor.predict({"rows": [1, 2, 3]}, custom_attributes="tenant=blue")
-        assert answer == {"n": 3, "trees": 10, "attributes": "tenant=blue", "variant": "AllTraffic"}
+        assert answer == {"n": 3, "trees": 10, "attributes": "tenant=blue", "variant": "AllTraffic",
+                          "greeting": "hello"}  # fmt: skip
         url = session.endpoints.url("ep-hooks")
         status, _, body = http(url, b'{"explode": true}', {"Content-Type": "application/json"})
         assert status == 500 and "boom: the model cannot take this" in json.loads(body)["message"]

@@ -178,3 +178,62 @@ def test_models_without_a_builtin_handler_say_so(tmp_path):
     artifacts.write_manifest(str(tmp_path), {"framework": "custom"})
     with pytest.raises(SpecError, match="give an entry_point"):
         Handler.load(str(tmp_path))
+
+
+def test_torch_mlp_and_text_builtins_match_their_networks(tmp_path):
+    import torch
+
+    from raymaker.inference.networks import build_network, text_ids
+
+    torch.manual_seed(0)
+    mlp = {"kind": "mlp", "inputs": 3, "hidden": [8], "outputs": 3, "dropout": 0.0}
+    net = build_network(mlp).eval()
+    folder = tmp_path / "mlp"
+    folder.mkdir()
+    torch.save(net.state_dict(), folder / "model.pt")
+    artifacts.write_manifest(str(folder), {
+        "framework": "torch", "task": "multiclass", "features": ["a", "b", "c"],
+        "input_schema": {"a": "double", "b": "double", "c": "double"}, "architecture": mlp,
+        "output": {"type": "probabilities", "classes": ["x", "y", "z"]}, "recipe": None,
+    })  # fmt: skip
+    X = np.array([[0.1, 0.2, 0.3], [-1.0, 0.5, 2.0]], dtype=np.float32)
+    (out,) = Handler.load(str(folder)).invoke(
+        [Request(json.dumps(X.tolist()).encode(), "application/json")]
+    )
+    got = json.loads(out.body)["predictions"]
+    want = torch.softmax(net(torch.from_numpy(X)), dim=1).detach().numpy()
+    np.testing.assert_allclose([p["scores"] for p in got], want, rtol=1e-5)
+    assert [p["predicted_label"] for p in got] == [["x", "y", "z"][i] for i in want.argmax(1)]
+
+    text = {"kind": "embedding_bag", "buckets": 1024, "dim": 8, "outputs": 1, "ngrams": 2}
+    tnet = build_network(text).eval()
+    folder = tmp_path / "text"
+    folder.mkdir()
+    torch.save(tnet.state_dict(), folder / "model.pt")
+    artifacts.write_manifest(str(folder), {
+        "framework": "torch", "task": "binary", "features": ["review"],
+        "input_schema": {"review": "string"}, "architecture": text, "recipe": None,
+        "output": {"type": "probability", "positive_class": "pos", "classes": ["neg", "pos"]},
+    })  # fmt: skip
+    body = json.dumps({"instances": [{"review": "great fun"}, {"review": "dull"}]}).encode()
+    (out,) = Handler.load(str(folder)).invoke([Request(body, "application/json")])
+    ids, offsets = text_ids(["great fun", "dull"], 2, 1024)
+    want = (
+        torch.sigmoid(tnet((torch.tensor(ids), torch.tensor(offsets))).squeeze(1)).detach().numpy()
+    )
+    np.testing.assert_allclose(
+        [p["score"] for p in json.loads(out.body)["predictions"]], want, rtol=1e-5
+    )
+
+
+def test_script_mode_sklearn_model(tmp_path):
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    clf = LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+    joblib.dump(clf, tmp_path / "model.joblib")
+    artifacts.write_manifest(str(tmp_path), {"framework": "sklearn", "entry_point": "train.py"})
+    (out,) = Handler.load(str(tmp_path)).invoke([Request(b"1.5,0\n-2,1\n", "text/csv")])
+    assert out.status == 200 and [float(v) for v in out.body.split()] == [1.0, 0.0]
