@@ -1,7 +1,7 @@
 """Per endpoint and variant: requests, errors, latency. Kept in the gateway and exported
-through Ray's metrics (Prometheus format, on each node's metrics port) as
-``raymaker_endpoint_requests_total`` (tags: endpoint, variant, status) and
-``raymaker_endpoint_latency_seconds`` (a histogram)."""
+through Ray's metrics (Prometheus format, on each node's metrics port, where Ray prefixes
+``ray_``) as ``ray_raymaker_endpoint_requests_total`` (tags: endpoint, variant, status) and
+``ray_raymaker_endpoint_latency_seconds`` (a histogram)."""
 
 from __future__ import annotations
 

@@ -163,10 +163,27 @@ def test_content_types_recipe_and_errors(trained):
         assert status == 200
         figures = session.endpoints.describe("ep-types")["metrics"]["variants"]["AllTraffic"]
         assert figures["requests"] >= 14 and figures["errors_4xx"] >= 4
+        assert _prometheus_has('endpoint="ep-types"', "ray_raymaker_endpoint_requests")
     finally:
         predictor.delete_endpoint()
     with pytest.raises(rm.NotFound):
         session.endpoints.state("ep-types")
+
+
+def _prometheus_has(tag: str, metric: str, timeout: float = 30.0) -> bool:
+    """Whether Ray's metrics port shows ``metric`` with ``tag`` (Ray exports every few s)."""
+    import ray
+
+    port = ray.nodes()[0]["MetricsExportPort"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = (
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        )
+        if any(line.startswith(metric) and tag in line for line in text.splitlines()):
+            return True
+        time.sleep(1)
+    return False
 
 
 def test_numpy_and_lightgbm_through_estimator_deploy(trained):
