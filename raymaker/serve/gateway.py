@@ -55,6 +55,9 @@ class Gateway:
         self.capture = None
         self.shadow_inflight = 0
         self._server = None
+        self._kv_key = f"gateway-{port}/routes".encode()
+        for name, config in _load_routes(self._kv_key).items():  # after a restart by Ray
+            self.set_endpoint(name, config, save=False)
 
     # -- control (called by the client) --------------------------------------------------------
     async def start(self) -> str:
@@ -98,8 +101,11 @@ class Gateway:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
 
-    def set_endpoint(self, name: str, config: dict) -> None:
-        """Route ``name`` by ``config`` (variants with their apps, limits, capture)."""
+    def set_endpoint(self, name: str, config: dict, save: bool = True) -> None:
+        """Route ``name`` by ``config`` (variants with their apps, limits, capture).
+
+        Routes are kept in Ray's GCS as well, so a gateway Ray restarts routes as before.
+        """
         for v in config["variants"]:
             if v["app"] not in self.pools:
                 pool = Pool(v["app"], v["key"], config.get("multi_model", False))
@@ -107,6 +113,8 @@ class Gateway:
                     pool.register(replica_id, host, port)
                 self.pools[v["app"]] = pool
         self.endpoints[name] = config
+        if save:
+            _save_routes(self._kv_key, self.endpoints)
 
     async def retire(self, apps: list[str]) -> None:
         """Forget ``apps`` once their requests in flight are answered."""
@@ -121,9 +129,13 @@ class Gateway:
 
     def remove_endpoint(self, name: str) -> list[str]:
         config = self.endpoints.pop(name, None)
+        _save_routes(self._kv_key, self.endpoints)
         return [v["app"] for v in config["variants"]] if config else []
 
-    def register(self, app: str, replica_id: str, host: str, port: int) -> None:
+    async def register(self, app: str, replica_id: str, host: str, port: int) -> None:
+        """A replica's heartbeat; it also brings a gateway that Ray restarted back up."""
+        if self._server is None and self.endpoints:
+            await self.start()
         self.seen.setdefault(app, {})[replica_id] = (host, port)
         pool = self.pools.get(app)
         if pool is not None:
@@ -280,6 +292,25 @@ class Gateway:
             log.warning("shadow variant %s of %s: %s", variant["name"], name, e)
         finally:
             self.shadow_inflight -= 1
+
+
+def _load_routes(key: bytes) -> dict:
+    try:
+        from ray.experimental.internal_kv import _internal_kv_get
+
+        raw = _internal_kv_get(key, namespace=b"raymaker")
+        return json.loads(raw) if raw else {}
+    except Exception:  # noqa: BLE001 - outside Ray (unit tests) there is nothing to restore
+        return {}
+
+
+def _save_routes(key: bytes, endpoints: dict) -> None:
+    try:
+        from ray.experimental.internal_kv import _internal_kv_put
+
+        _internal_kv_put(key, json.dumps(endpoints).encode(), overwrite=True, namespace=b"raymaker")
+    except Exception:  # noqa: BLE001 - outside Ray (unit tests)
+        pass
 
 
 def _pick(variants: list[dict]) -> dict:

@@ -527,3 +527,31 @@ def test_cli_deploy_invoke_update_describe_delete(trained, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "raymaker", "invoke", "ep-cli", "--data", str(rows)],
                          env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert bad.returncode == 3 and "does not exist" in bad.stderr
+
+
+def test_a_gateway_that_ray_restarts_routes_again(trained):
+    import ray
+
+    session, models = trained
+    predictor = rm.Model(model_data=models["a"], session=session).deploy(
+        endpoint_name="ep-restart", instance_type=SMALL
+    )
+    try:
+        url = session.endpoints.url("ep-restart")
+        body = csv_rows(ROWS[:1])
+        assert http(url, body, {"Content-Type": "text/csv"})[0] == 200
+        gateway = ray.get_actor(session.endpoints.gateway_name, namespace="raymaker")
+        ray.kill(gateway, no_restart=False)
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status = http(url, body, {"Content-Type": "text/csv"})[0]
+            except OSError:
+                status = None  # not listening yet
+            if status == 200:
+                break
+            time.sleep(0.5)
+        assert status == 200  # routes from the GCS, server started by a replica's heartbeat
+    finally:
+        predictor.delete_endpoint()
