@@ -33,6 +33,9 @@ FORWARDED_TO_JOBS = (
     "RAYMAKER_S3_ENDPOINT_URL",
     "RAYMAKER_S3_REGION",
     "RAYMAKER_POLL_S",
+    "RAYMAKER_SERVE_HOST",  # an Endpoint spec run as a job deploys behind the same gateway
+    "RAYMAKER_SERVE_PORT",
+    "RAYMAKER_SERVE_MAX_BODY_MB",
 )
 
 # Named resource presets: what one worker (one SageMaker "instance") asks Ray for.
@@ -150,6 +153,9 @@ class Settings:
             "RAYMAKER_S3_ENDPOINT_URL": self.s3_endpoint_url,
             "RAYMAKER_S3_REGION": self.s3_region,
             "RAYMAKER_POLL_S": str(self.poll_s),
+            "RAYMAKER_SERVE_HOST": self.serve_host,
+            "RAYMAKER_SERVE_PORT": str(self.serve_port),
+            "RAYMAKER_SERVE_MAX_BODY_MB": f"{self.serve_max_body_mb:g}",
         }
         return {k: v for k, v in values.items() if k in FORWARDED_TO_JOBS and v}
 

@@ -42,9 +42,12 @@ def test_job_env_forwards_the_store_but_no_credentials():
             "RAYMAKER_STORE": "s3://b/p",
             "RAYMAKER_S3_ENDPOINT_URL": "http://127.0.0.1:1",
             "AWS_SECRET_ACCESS_KEY": "secret",
+            "RAYMAKER_SERVE_PORT": "9999",
+            "RAYMAKER_SERVE_TOKEN": "token-secret",
         }
     )
     env = s.job_env()
+    assert env["RAYMAKER_SERVE_PORT"] == "9999" and "token-secret" not in env.values()
     assert env["RAYMAKER_STORE"] == "s3://b/p"
     assert env["RAYMAKER_S3_ENDPOINT_URL"] == "http://127.0.0.1:1"
     assert "secret" not in env.values()
