@@ -132,7 +132,10 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         endpoint = session.endpoints.apply(xgb.create_model().endpoint_spec("quickstart-churn"))
         t_deploy_done = time.perf_counter()
         predictor = Predictor("quickstart-churn", session=session, serializer=JSONSerializer())
-        rows = session.read_pandas(outputs["test"]).head(5)
+        import pandas as pd
+
+        test = session.read_pandas(outputs["test"])  # two churners and three stayers
+        rows = pd.concat([test[test["churn"] == 1].head(2), test[test["churn"] == 0].head(3)])
         answer = predictor.predict({"instances": rows.drop(columns=["churn"]).to_dict("records")})
         scored = [
             (round(p["score"], 3), int(label))
