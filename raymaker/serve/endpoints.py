@@ -168,23 +168,31 @@ class Endpoints:
             "failure_reason": None,
             "url": (previous or {}).get("url"),
         }
-        if previous is None or previous["status"] == "Failed":
-            self.store.write_json(state_key(name), state)
+        creating = previous is None or previous["status"] == "Failed"
+        self.store.write_json(
+            state_key(name), state if creating else {**previous, "status": "Updating"}
+        )
         started = time.perf_counter()
+        fresh = [v for v in variants if v["app"] not in {p["app"] for p in old.values()}]
         try:
             self.session.connect()
             gateway = self._gateway()
-            fresh = [v for v in variants if v["app"] not in {p["app"] for p in old.values()}]
             self._run_apps(spec, fresh)
             import ray
 
             state["url"] = ray.get(gateway.start.remote())
             ray.get(gateway.set_endpoint.remote(name, self._route(spec, state)))
         except Exception as e:
-            if previous is None or previous["status"] == "Failed":
-                state.update(status="Failed", failure_reason=f"{type(e).__name__}: {e}")
-                self.store.write_json(state_key(name), state)
-            self._delete_apps([v["app"] for v in fresh] if "fresh" in locals() else [])
+            reason = f"{type(e).__name__}: {e}"
+            if creating:
+                self.store.write_json(
+                    state_key(name), {**state, "status": "Failed", "failure_reason": reason}
+                )
+            else:  # as SageMaker: a failed update leaves the endpoint serving as it was
+                self.store.write_json(
+                    state_key(name), {**previous, "failure_reason": f"update failed: {reason}"}
+                )
+            self._delete_apps([v["app"] for v in fresh])
             raise
         retired = [p["app"] for p in old.values() if p["app"] not in {v["app"] for v in variants}]
         if retired:

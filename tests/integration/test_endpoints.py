@@ -555,3 +555,28 @@ def test_a_gateway_that_ray_restarts_routes_again(trained):
         assert status == 200  # routes from the GCS, server started by a replica's heartbeat
     finally:
         predictor.delete_endpoint()
+
+
+def test_a_failed_update_leaves_the_endpoint_serving(trained, tmp_path):
+    session, models = trained
+    predictor = rm.Model(model_data=models["a"], session=session).deploy(
+        endpoint_name="ep-badupdate", instance_type=SMALL
+    )
+    try:
+        broken = tmp_path / "broken"
+        broken.mkdir()
+        (broken / "inference.py").write_text(
+            "def model_fn(model_dir):\n    raise OSError('no GPU here')\n"
+        )
+        with pytest.raises(rm.ClusterError, match="no GPU here|did not start"):
+            predictor.update_endpoint(model=rm.Model(model_data=models["b"], entry_point="inference.py",
+                                                     source_dir=str(broken)))  # fmt: skip
+        state = session.endpoints.state("ep-badupdate")
+        assert state["status"] == "InService" and state["generation"] == 1
+        assert state["failure_reason"].startswith("update failed")
+        url = session.endpoints.url("ep-badupdate")
+        status, _, answer = http(url, csv_rows(ROWS[:1]), {"Content-Type": "text/csv"})
+        assert status == 200
+        assert float(answer) == pytest.approx(float(offline(session, models["a"], ROWS[:1])[0]))
+    finally:
+        predictor.delete_endpoint()
