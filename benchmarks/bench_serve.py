@@ -4,6 +4,7 @@ Side by side in one run, one XGBoost model (28 numeric features, 100 trees, dept
 row a request), on one warm local Ray head:
   - plain uvicorn + FastAPI, one process: the baseline (np.loadtxt + inplace_predict)
   - Ray Serve, stock: a deployment behind Serve's default HTTP proxy
+  - the same behind Serve's HAProxy ingress (a second head, started after the first stops)
   - raymaker endpoint: the gateway + Serve replicas (1 and 2 replicas)
 The load is wrk (``apt install wrk``), 2 threads, 8 connections, ``--duration`` seconds.
 
@@ -140,11 +141,34 @@ def stock_serve(model_file: str, port: int):
     return f"http://127.0.0.1:{port}/stock"
 
 
+def haproxy_runs(model_file: str, seconds: int) -> list[dict]:
+    """The stock deployment again, on a second local head started with Serve's HAProxy
+    ingress (``RAY_SERVE_ENABLE_HA_PROXY=1``, the bundled haproxy binary)."""
+    import ray
+
+    ray.shutdown()
+    os.environ["RAY_SERVE_ENABLE_HA_PROXY"] = "1"
+    try:
+        with warm_session("raymaker-bench-serve-haproxy-") as (session, _, _):
+            session.connect()
+            from ray import serve
+
+            serve.start(http_options={"host": "127.0.0.1", "port": 8124, "location": "HeadOnly"})
+            url = stock_serve(model_file, 8124)
+            wait_http(url)
+            return [wrk(url, seconds) for _ in range(2)]
+    finally:
+        os.environ.pop("RAY_SERVE_ENABLE_HA_PROXY", None)
+        ray.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--cold", type=int, default=5)
     parser.add_argument("--cold-only", action="store_true", help="Only the cold-start figures.")
+    parser.add_argument("--no-haproxy", action="store_true",
+                        help="Skip the second head with Serve's HAProxy ingress.")  # fmt: skip
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench_serve needs wrk (apt install wrk)")
@@ -220,12 +244,19 @@ def main() -> None:
             post(url)
             cold.append(time.perf_counter() - t0)
         predictor.delete_endpoint()
+        import ray
+
+        ray.shutdown()  # before the head stops under this driver
+
+    if not (args.cold_only or args.no_haproxy):
+        figures["serve_haproxy"] = haproxy_runs(model_file, args.duration)
 
     def best(key):
         return max(figures[key], key=lambda r: r["rps"])["rps"] if key in figures else float("nan")
 
     for key, label in (("uvicorn", "uvicorn+FastAPI, 1 process"),
                        ("serve_proxy", "Ray Serve default proxy"),
+                       ("serve_haproxy", "Ray Serve HAProxy ingress"),
                        ("raymaker_1", "raymaker endpoint, 1 replica"),
                        ("raymaker_2", "raymaker endpoint, 2 replicas")):  # fmt: skip
         if key not in figures:
