@@ -26,6 +26,13 @@ LOADERS = {
 
 def load_builtin(model_dir: str, manifest: dict):
     """The ``Model`` for a verified artifact. Raises SpecError when none fits (say ``model_fn``)."""
+    module, _, attr = check_builtin(manifest).partition(":")
+    return getattr(importlib.import_module(module), attr)(model_dir, manifest)
+
+
+def check_builtin(manifest: dict) -> str:
+    """The loader of a manifest's model ("module:attr"), from the manifest alone, so a deploy
+    fails before any replica starts. Raises SpecError when no built-in serves it."""
     framework = manifest.get("framework")
     target = LOADERS.get(framework)
     if target is None or (framework != "sklearn" and not manifest.get("features")):
@@ -36,8 +43,7 @@ def load_builtin(model_dir: str, manifest: dict):
         )
     if manifest.get("output", {}).get("type") == "quantiles":
         raise SpecError("forecast models are not served by endpoints; use a batch transform")
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)(model_dir, manifest)
+    return target
 
 
 class Model:

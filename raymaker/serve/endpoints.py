@@ -18,6 +18,7 @@ import secrets
 import time
 
 from raymaker.errors import ClusterError, NotFound, SpecError
+from raymaker.inference.builtin import check_builtin
 from raymaker.specs.endpoint import Endpoint
 from raymaker.storage import join, layout
 from raymaker.storage.artifacts import MANIFEST
@@ -291,7 +292,10 @@ class Endpoints:
         if self.store.exists(join(folder, MANIFEST)):
             manifest = self.store.read_json(join(folder, MANIFEST))
             if not v.entry_point:
-                _check_builtin(v.name, manifest)
+                try:
+                    check_builtin(manifest)
+                except SpecError as e:
+                    raise SpecError(f"variants.{v.name}: {e}") from None
         elif not self.store.exists(key):
             raise NotFound(f"variants.{v.name}.model_data: no model at {uri}")
         return self.store.uri(key)
@@ -465,16 +469,3 @@ def _scaling(spec: Endpoint) -> dict:
         )
         auto["initial_replicas"] = auto["min_replicas"]
     return {"autoscaling": auto, "limit": limit}
-
-
-def _check_builtin(variant: str, manifest: dict) -> None:
-    from raymaker.inference.builtin import LOADERS
-
-    framework = manifest.get("framework")
-    if framework not in LOADERS or (framework != "sklearn" and not manifest.get("features")):
-        raise SpecError(
-            f"variants.{variant}: a {framework!r} model has no built-in handler; give "
-            "entry_point (a module with model_fn, and input_fn / predict_fn / output_fn as needed)"
-        )
-    if (manifest.get("output") or {}).get("type") == "quantiles":
-        raise SpecError(f"variants.{variant}: forecast models are served by batch transform")

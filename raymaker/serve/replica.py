@@ -52,11 +52,7 @@ def _fetch(config: dict, target: str, model_uri: str) -> tuple[str, str | None]:
     code_dir = None
     if config.get("code_uri"):
         code_dir = os.path.join(target, "code")
-        key = store.key(config["code_uri"])
-        for k in store.list(key, recursive=True):
-            local = os.path.join(code_dir, k[len(key) + 1 :])
-            os.makedirs(os.path.dirname(local), exist_ok=True)
-            store.get(k, local)
+        store.get_dir(store.key(config["code_uri"]), code_dir)
     return model_dir, code_dir
 
 

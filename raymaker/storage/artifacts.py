@@ -90,13 +90,8 @@ def download(store: Store, uri: str, local_dir: str) -> dict:
                 tar.extractall(local_dir, filter="data")
             os.unlink(local_tar)
             return verify(local_dir)
-    keys = store.list(key, recursive=True)
-    if not keys:
+    if not store.get_dir(key, local_dir):
         raise NotFound(f"no model at {uri}")
-    for k in keys:
-        target = os.path.join(local_dir, k[len(key) + 1 :])
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        store.get(k, target)
     return verify(local_dir)
 
 

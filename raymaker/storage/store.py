@@ -67,6 +67,18 @@ class Store:
                 self.put_file(os.path.join(dirpath, name), f"{key}/{sub}" if key else sub)
         return self.uri(key)
 
+    def get_dir(self, key: str, local_dir: str) -> list[str]:
+        """Copy every object under ``key`` into ``local_dir`` (the inverse of ``put_dir``).
+
+        Returns the keys copied (none: nothing is there).
+        """
+        keys = self.list(key, recursive=True)
+        for k in keys:
+            target = os.path.join(local_dir, k[len(key) + 1 :])
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            self.get(k, target)
+        return keys
+
     def get(self, key: str, local_path: str) -> str:
         """Copy an object or a whole prefix to ``local_path``. Raises NotFound."""
         raise NotImplementedError

@@ -187,13 +187,8 @@ def _recipe(spec, ctx, train_source):
 
 
 def _download(store, prefix: str, local_dir: str) -> None:
-    keys = store.list(prefix, recursive=True)
-    if not keys:
+    if not store.get_dir(prefix, local_dir):
         raise RuntimeError("the training workers wrote no model files")
-    for key in keys:
-        target = os.path.join(local_dir, key[len(prefix) + 1 :])
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        store.get(key, target)
 
 
 def final_metrics(store, key: str) -> dict[str, float]:

@@ -79,10 +79,7 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
     metrics = final_metrics(store, config["metrics_key"])
     target = output_prefix(spec, ctx)
     with tempfile.TemporaryDirectory() as model_dir:
-        for key in store.list(config["model_staging"], recursive=True):
-            local = os.path.join(model_dir, key[len(config["model_staging"]) + 1 :])
-            os.makedirs(os.path.dirname(local), exist_ok=True)
-            store.get(key, local)
+        store.get_dir(config["model_staging"], model_dir)
         manifest = {
             "framework": spec.framework or "custom",
             "framework_version": version_of(_PACKAGES.get(spec.framework or "", "")),
