@@ -90,6 +90,8 @@ _EXPORTS = {
     "NumpyDeserializer": "raymaker.serve.serializers",
     "BytesDeserializer": "raymaker.serve.serializers",
     "StringDeserializer": "raymaker.serve.serializers",
+    # batch transform
+    "Transformer": "raymaker.batch.transformer",
     # storage
     "Store": "raymaker.storage.store",
     "open_store": "raymaker.storage.store",
@@ -112,6 +114,7 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from raymaker.batch.transformer import Transformer
     from raymaker.cluster import LocalCluster
     from raymaker.data.profile import profile
     from raymaker.data.recipe import FittedRecipe, Recipe, load_recipe

@@ -96,7 +96,7 @@ def resolve(
         if kind not in ARROW_TYPES:
             allowed = ", ".join(sorted(ARROW_TYPES))
             raise SpecError(f"schema.{name}: type {kind!r} is unknown; allowed: {allowed}")
-    fs, paths = _list_files(store, uri)
+    fs, paths = list_files(store, uri)
     if format is None:
         found = {format_of(p) for p in paths}
         if None in found or len(found) != 1:
@@ -116,7 +116,9 @@ def resolve(
     )  # fmt: skip
 
 
-def _list_files(store, uri: str) -> tuple[Any, list[str]]:
+def list_files(store, uri: str) -> tuple[Any, list[str]]:
+    """The filesystem and the data files of ``uri`` (a file, prefix or glob; names starting
+    with ``.`` or ``_`` skipped). Raises DataError when there are none."""
     local = _outside_local_path(store, uri)
     if local is not None:
         import pyarrow.fs

@@ -42,12 +42,16 @@ def check_builtin(manifest: dict) -> str:
             "with model_fn (and input_fn / predict_fn / output_fn as needed)"
         )
     if manifest.get("output", {}).get("type") == "quantiles":
-        raise SpecError("forecast models are not served by endpoints; use a batch transform")
+        raise SpecError(
+            "a forecast model predicts whole series, not rows: its forecast is forecast.parquet "
+            "in the model folder; endpoints and batch transforms serve row models"
+        )
     return target
 
 
 class Model:
-    """A loaded built-in: ``predict(frame) -> (scores, rows)``."""
+    """A loaded built-in: ``predict(frame) -> (scores, rows)``; ``score_frame(frame)`` gives the
+    scores alone (batch transform builds rows only for the formats that show them)."""
 
     def __init__(self, model_dir: str, manifest: dict):
         from raymaker.data.recipe import FittedRecipe
@@ -85,7 +89,11 @@ class Model:
 
     def predict_matrix(self, X):
         """``(scores, rows)`` of a feature matrix."""
-        return self._rows(self.scores(X))
+        scores = self.scores(X)
+        return scores, self.rows(scores)
+
+    def set_threads(self, n: int) -> None:
+        """Threads one prediction may use (endpoints: 1, replicas scale out instead)."""
 
     def matrix(self, frame):
         import numpy as np
@@ -102,11 +110,17 @@ class Model:
     def scores(self, X):  # pragma: no cover - each framework overrides
         raise NotImplementedError
 
+    def score_frame(self, frame):
+        """The raw scores of a DataFrame of input columns (the recipe applied)."""
+        return self.scores(self.matrix(frame))
+
     def predict(self, frame):
         """``(scores, rows)``: the raw scores and one JSON-able dict a row."""
-        return self._rows(self.scores(self.matrix(frame)))
+        scores = self.score_frame(frame)
+        return scores, self.rows(scores)
 
-    def _rows(self, scores):
+    def rows(self, scores) -> list[dict]:
+        """One JSON-able dict a prediction: ``score`` (and ``predicted_label``) or ``scores``."""
         import numpy as np
 
         scores = np.asarray(scores)
@@ -123,7 +137,7 @@ class Model:
             ]
         else:
             rows = [{"score": float(v)} for v in scores.reshape(-1).tolist()]
-        return scores, rows
+        return rows
 
 
 def _import_xgboost():
@@ -151,6 +165,9 @@ class XGBoostModel(Model):
         self.booster = xgb.Booster(model_file=os.path.join(model_dir, "model.ubj"))
         self.booster.set_param({"nthread": 1})
 
+    def set_threads(self, n: int) -> None:
+        self.booster.set_param({"nthread": max(1, int(n))})
+
     def scores(self, X):
         return self.booster.inplace_predict(X)
 
@@ -161,9 +178,13 @@ class LightGBMModel(Model):
 
         super().__init__(model_dir, manifest)
         self.booster = lgb.Booster(model_file=os.path.join(model_dir, "model.txt"))
+        self.threads = 1
+
+    def set_threads(self, n: int) -> None:
+        self.threads = max(1, int(n))
 
     def scores(self, X):
-        return self.booster.predict(X, num_threads=1)
+        return self.booster.predict(X, num_threads=self.threads)
 
 
 class TorchModel(Model):
@@ -234,9 +255,11 @@ class SKLearnModel(Model):
 
         return frame.to_numpy(dtype=np.float32)
 
-    def predict(self, frame):
-        scores = self.estimator.predict(self.matrix(frame))
-        return scores, [{"score": _plain(v)} for v in scores.tolist()]
+    def scores(self, X):
+        return self.estimator.predict(X)
+
+    def rows(self, scores) -> list[dict]:
+        return [{"score": _plain(v)} for v in scores.tolist()]
 
 
 def _numeric(arrow_type: str) -> bool:

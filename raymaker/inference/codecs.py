@@ -21,6 +21,7 @@ CSV = "text/csv"
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
 NPY = "application/x-npy"
+PARQUET = "application/x-parquet"
 CONTENT_TYPES = (CSV, JSON, JSONLINES, NPY)
 _ALIASES = {
     "text/plain": CSV,
@@ -29,6 +30,8 @@ _ALIASES = {
     "application/jsonl": JSONLINES,
     "application/x-ndjson": JSONLINES,
     "application/npy": NPY,
+    "application/vnd.apache.parquet": PARQUET,
+    "application/parquet": PARQUET,
 }
 
 
@@ -90,8 +93,6 @@ def decode_rows(body: bytes, content_type: str, columns: list[str]):
     Rows may be positional (values in ``columns`` order) or named (records, or a CSV header).
     Raises SpecError naming the content type and the problem.
     """
-    import pandas as pd
-
     kind = media_type(content_type, default=CSV)
     if kind == CSV:
         return _csv_frame(body, columns)
@@ -110,6 +111,16 @@ def decode_rows(body: bytes, content_type: str, columns: list[str]):
         )
     if not rows:
         raise SpecError(f"{kind}: the request has no rows")
+    return records_frame(rows, columns, kind)
+
+
+def records_frame(rows: list, columns: list[str], kind: str = JSONLINES):
+    """Parsed JSON rows (objects by column name, or arrays in ``columns`` order) as a DataFrame.
+
+    Raises SpecError naming what does not fit the model's columns.
+    """
+    import pandas as pd
+
     if all(isinstance(r, dict) for r in rows):
         rows = [r.get("features", r) if set(r) == {"features"} else r for r in rows]
     if all(isinstance(r, dict) for r in rows):
@@ -248,7 +259,7 @@ def encode_predictions(rows: list[dict], scores, accept: str) -> bytes:
     if accept == JSON:
         return json.dumps({"predictions": rows}, separators=(",", ":")).encode()
     if accept == JSONLINES:
-        return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode()
+        return "".join(t + "\n" for t in json_texts(rows)).encode()
     if accept == NPY:
         return encode_npy(np.asarray(scores))
     if accept == CSV:
@@ -282,12 +293,23 @@ def encode_npy(array) -> bytes:
 
 
 def _csv_lines(scores) -> bytes:
+    texts = csv_texts(scores)
+    return ("\n".join(texts) + "\n").encode() if texts else b""
+
+
+def csv_texts(scores) -> list[str]:
+    """One CSV line a prediction (no newline): the score, or a row's scores comma-separated."""
     import numpy as np
 
     arr = np.asarray(scores)
     if arr.ndim <= 1:
-        return "".join(f"{_num(v)}\n" for v in arr.reshape(-1).tolist()).encode()
-    return "".join(",".join(_num(v) for v in row) + "\n" for row in arr.tolist()).encode()
+        return [_num(v) for v in arr.reshape(-1).tolist()]
+    return [",".join(_num(v) for v in row) for row in arr.tolist()]
+
+
+def json_texts(rows: list[dict]) -> list[str]:
+    """One compact JSON object a prediction (no newline), as ``application/jsonlines`` has."""
+    return [json.dumps(r, separators=(",", ":")) for r in rows]
 
 
 def _num(v) -> str:

@@ -41,6 +41,7 @@ RUNNERS = {
     "ProcessingJob": "raymaker.data.processing:run_processing_job",
     "TrainingJob": "raymaker.train.runner:run_training_job",
     "TuningJob": "raymaker.tuning.runner:run_tuning_job",
+    "TransformJob": "raymaker.batch.transform:run_transform_job",
 }
 
 

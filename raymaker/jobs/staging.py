@@ -84,27 +84,34 @@ def _inline_recipe(recipe, store: Store, base_dir: str | None):
     return steps
 
 
+def _stage_entry_point(spec, store: Store, code_prefix: str, base_dir: str | None) -> dict:
+    """Upload ``entry_point`` (with its ``source_dir``); the spec fields that change."""
+    changes: dict = {}
+    if not spec.entry_point:
+        return changes
+    if spec.source_dir:
+        src = _local(spec.source_dir, base_dir)
+        if src is None and not is_uri(spec.source_dir):
+            raise NotFound(f"source_dir {spec.source_dir!r} does not exist")
+        if src:
+            if not os.path.isfile(os.path.join(src, spec.entry_point)):
+                raise NotFound(f"entry_point {spec.entry_point!r} is not in {src}")
+            changes["source_dir"] = store.put_dir(src, code_prefix)
+        return changes
+    code = _local(spec.entry_point, base_dir)
+    if code is None and not is_uri(spec.entry_point):
+        raise NotFound(f"entry_point {spec.entry_point!r} does not exist")
+    if code:
+        store.put_file(code, join(code_prefix, os.path.basename(code)))
+        changes["source_dir"] = store.uri(code_prefix)
+        changes["entry_point"] = os.path.basename(code)
+    return changes
+
+
 def _stage_training(spec, store: Store, name: str, base_dir: str | None):
     """Upload the script (with its source_dir), a local recipe file and local channels."""
-    changes: dict = {}
     code_prefix = join(layout.job_dir(name), "code")
-    if spec.entry_point:
-        if spec.source_dir:
-            src = _local(spec.source_dir, base_dir)
-            if src is None and not is_uri(spec.source_dir):
-                raise NotFound(f"source_dir {spec.source_dir!r} does not exist")
-            if src:
-                if not os.path.isfile(os.path.join(src, spec.entry_point)):
-                    raise NotFound(f"entry_point {spec.entry_point!r} is not in {src}")
-                changes["source_dir"] = store.put_dir(src, code_prefix)
-        else:
-            code = _local(spec.entry_point, base_dir)
-            if code is None and not is_uri(spec.entry_point):
-                raise NotFound(f"entry_point {spec.entry_point!r} does not exist")
-            if code:
-                store.put_file(code, join(code_prefix, os.path.basename(code)))
-                changes["source_dir"] = store.uri(code_prefix)
-                changes["entry_point"] = os.path.basename(code)
+    changes = _stage_entry_point(spec, store, code_prefix, base_dir)
     if spec.recipe:
         path = _local(spec.recipe, base_dir)
         if path:
@@ -132,11 +139,22 @@ def _stage_tuning(spec, store: Store, name: str, base_dir: str | None):
     return spec.model_copy(update={"training": training})
 
 
-# kind -> staging function; kinds not listed carry no local files yet.
+def _stage_transform(spec, store: Store, name: str, base_dir: str | None):
+    """Upload the handler code and a local input."""
+    changes = _stage_entry_point(spec, store, join(layout.job_dir(name), "code"), base_dir)
+    src = _local(spec.input.data_uri, base_dir)
+    if src:
+        uri = store.upload(src, join(layout.job_dir(name), "input", "data"))
+        changes["input"] = spec.input.model_copy(update={"data_uri": uri})
+    return spec.model_copy(update=changes)
+
+
+# kind -> staging function; kinds not listed carry no local files.
 STAGERS = {
     "ProcessingJob": _stage_processing,
     "TrainingJob": _stage_training,
     "TuningJob": _stage_tuning,
+    "TransformJob": _stage_transform,
 }
 
 

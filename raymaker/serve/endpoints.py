@@ -21,7 +21,7 @@ from raymaker.errors import ClusterError, NotFound, SpecError
 from raymaker.inference.builtin import check_builtin
 from raymaker.specs.endpoint import Endpoint
 from raymaker.storage import join, layout
-from raymaker.storage.artifacts import MANIFEST
+from raymaker.storage.artifacts import read_manifest
 
 NAMESPACE = "raymaker"
 POLICY = "raymaker.serve.autoscale:policy"
@@ -288,16 +288,15 @@ class Endpoints:
             if not self.store.list(key):
                 raise NotFound(f"variants.{v.name}.model_data: no models under {uri}")
             return self.store.uri(key)
-        folder = key[: -len(".tar.gz")] if key.endswith(".tar.gz") else key
-        if self.store.exists(join(folder, MANIFEST)):
-            manifest = self.store.read_json(join(folder, MANIFEST))
-            if not v.entry_point:
-                try:
-                    check_builtin(manifest)
-                except SpecError as e:
-                    raise SpecError(f"variants.{v.name}: {e}") from None
-        elif not self.store.exists(key):
-            raise NotFound(f"variants.{v.name}.model_data: no model at {uri}")
+        try:
+            manifest = read_manifest(self.store, uri)
+        except NotFound as e:
+            raise NotFound(f"variants.{v.name}.model_data: {e}") from None
+        if manifest is not None and not v.entry_point:
+            try:
+                check_builtin(manifest)
+            except SpecError as e:
+                raise SpecError(f"variants.{v.name}: {e}") from None
         return self.store.uri(key)
 
     def _stage_code(self, name: str, v, generation: int, base_dir: str | None) -> str | None:

@@ -222,6 +222,40 @@ class Model:
             spec.name, session=session, serializer=serializer, deserializer=deserializer
         )
 
+    def transformer(
+        self,
+        instance_count: int = 1,
+        instance_type: str = "cpu.1",
+        strategy: str | None = None,
+        assemble_with: str | None = None,
+        output_path: str | None = None,
+        output_kms_key: str | None = None,
+        accept: str | None = None,
+        env: dict | None = None,
+        max_concurrent_transforms: int | None = None,
+        max_payload: int | None = None,
+        **kwargs: Any,
+    ):
+        """A ``Transformer`` for batch predictions with this model and its handler."""
+        from raymaker.batch.transformer import Transformer
+
+        return Transformer(
+            instance_count=instance_count,
+            instance_type=instance_type,
+            strategy=strategy,
+            assemble_with=assemble_with,
+            output_path=output_path,
+            accept=accept,
+            max_concurrent_transforms=max_concurrent_transforms,
+            max_payload=max_payload,
+            env={**self.env, **(env or {})},
+            model_data=self.model_data,
+            entry_point=self.entry_point,
+            source_dir=self.source_dir,
+            session=self.session,
+            **kwargs,
+        )
+
     def _session(self):
         if self.session is None:
             from raymaker.session import Session

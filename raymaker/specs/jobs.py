@@ -336,28 +336,85 @@ class TuningJob(ResourceSpec):
 
 class TransformInput(SpecModel):
     data_uri: Uri = Field(description="A file, prefix or glob of CSV / JSON Lines / Parquet.")
-    content_type: str = Field("text/csv", description="MIME type of the input.")
-    split_type: Literal["Line", "None"] = "Line"
-    compression_type: Literal["None", "Gzip"] = "None"
+    content_type: str = Field(
+        "text/csv",
+        description="MIME type of the input: text/csv, application/jsonlines (application/json "
+        "with split_type Line: one JSON record a line), application/x-parquet; with "
+        "split_type None, any type the handler takes.",
+    )
+    split_type: Literal["Line", "None"] = Field(
+        "Line", description="Line: one record a line (a row group for Parquet); None: one "
+        "record a file."
+    )  # fmt: skip
+    compression_type: Literal["None", "Gzip"] = Field(
+        "None", description="Gzip: the input files are gzip'd (also detected from .gz names)."
+    )
 
 
 class TransformOutput(SpecModel):
     path: Uri | None = Field(None, description="Where results go; default the job's output.")
-    accept: str = Field("text/csv", description="MIME type of the results.")
-    assemble_with: Literal["Line", "None"] = "Line"
+    accept: str | None = Field(
+        None,
+        description="MIME type of the results: text/csv, application/jsonlines, "
+        "application/json (one JSON object a line) or application/x-parquet; default "
+        "Parquet for Parquet input, else the input's type.",
+    )
+    assemble_with: Literal["Line", "None"] = Field(
+        "Line", description="Line: one output line a record; None: outputs concatenated."
+    )
 
 
 class TransformJob(ResourceSpec, Resources):
-    """Batch transform: a model over a data set."""
+    """Batch transform: a model over a data set, with the endpoint's handler."""
 
     kind: Literal["TransformJob"] = Field("TransformJob", description="The resource kind.")
     model_data: Uri = Field(description="Model artifact URI or registry://group/version.")
+    entry_point: str | None = Field(
+        None, description="The handler module (model_fn, input_fn, predict_fn, output_fn)."
+    )
+    source_dir: str | None = Field(None, description="Folder holding entry_point and helpers.")
+    environment: dict[str, str] = Field(default_factory=dict, description="Handler env vars.")
     input: TransformInput
     output: TransformOutput = Field(default_factory=TransformOutput)
-    strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
-    max_concurrent_transforms: int | None = Field(None, ge=1)
-    max_payload_mb: int = Field(6, ge=1, le=100)
-    join_source: Literal["Input", "None"] = "None"
-    input_filter: str | None = None
-    output_filter: str | None = None
-    on_bad_rows: Literal["fail", "skip"] = "fail"
+    strategy: Literal["MultiRecord", "SingleRecord"] = Field(
+        "MultiRecord",
+        description="Custom handlers: records per request (up to max_payload_mb) or one. "
+        "Built-ins predict a whole chunk as one matrix either way (same results).",
+    )
+    max_concurrent_transforms: int | None = Field(
+        None, ge=1, le=64, description="Chunks one worker handles at once (threads); default 1."
+    )
+    max_payload_mb: int = Field(6, ge=1, le=100, description="Largest request a handler gets.")
+    join_source: Literal["Input", "None"] = Field(
+        "None", description="Input: each output record is its input record plus the prediction."
+    )
+    input_filter: str | None = Field(
+        None, description="JSONPath selecting what the model sees: $[1:], $.features, ..."
+    )
+    output_filter: str | None = Field(
+        None, description="JSONPath selecting what is written from the (joined) output: $[0,-1]."
+    )
+    execution: Literal["auto", "driver", "ray_data"] = Field(
+        "auto",
+        description="auto: an input of one chunk with instance_count 1 runs in the job's "
+        "driver (no actor to start); anything else on a Ray Data actor pool.",
+    )
+    on_bad_rows: Literal["fail", "skip"] = Field(
+        "fail",
+        description="fail: the job fails at the first record that cannot be parsed or "
+        "predicted, naming its file and line; skip: such records go to _errors.jsonl and the "
+        "job goes on.",
+    )
+
+    @model_validator(mode="after")
+    def _filters(self):
+        from raymaker.batch.jsonpath import compile_path
+
+        for field in ("input_filter", "output_filter"):
+            try:
+                compile_path(getattr(self, field))
+            except ValueError as e:
+                raise ValueError(f"{field}: {e}") from None
+        if self.source_dir and not self.entry_point:
+            raise ValueError("source_dir needs entry_point (the handler module in it)")
+        return self

@@ -72,6 +72,19 @@ def publish(store: Store, model_dir: str, *, staging: str, target: str) -> dict:
     }
 
 
+def read_manifest(store: Store, uri: str) -> dict | None:
+    """The manifest of the model at ``uri`` (its folder, or ``model.tar.gz`` with the unpacked
+    folder beside it) read from the store, or None when there is none to read without
+    downloading. Raises NotFound when nothing is at ``uri``."""
+    key = store.key(uri)
+    folder = key[: -len(".tar.gz")] if key.endswith(".tar.gz") else key
+    if store.exists(join(folder, MANIFEST)):
+        return store.read_json(join(folder, MANIFEST))
+    if not store.exists(key) and not store.list(key):
+        raise NotFound(f"no model at {uri}")
+    return None
+
+
 def download(store: Store, uri: str, local_dir: str) -> dict:
     """Fetch a model (its folder, or ``model.tar.gz``) into ``local_dir``; returns the manifest.
 

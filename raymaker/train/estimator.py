@@ -240,6 +240,25 @@ class Estimator:
             **kwargs,
         )
 
+    def transformer(
+        self,
+        instance_count: int = 1,
+        instance_type: str = "cpu.1",
+        strategy: str | None = None,
+        assemble_with: str | None = None,
+        output_path: str | None = None,
+        *,
+        entry_point: str | None = None,
+        source_dir: str | None = None,
+        **kwargs: Any,
+    ):
+        """A ``Transformer`` for the last job's model (a script-mode job's own script is its
+        handler). Takes ``Model.transformer``'s arguments. Raises SpecError before a fit."""
+        model = self.create_model(entry_point=entry_point, source_dir=source_dir)
+        return model.transformer(
+            instance_count, instance_type, strategy, assemble_with, output_path, **kwargs
+        )
+
     def _job(self):
         if self.latest_training_job is None:
             raise SpecError("this estimator has not been fit (or attached) yet")

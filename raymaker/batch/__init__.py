@@ -1,0 +1,1 @@
+"""Batch transform on Ray Data: the endpoint's handler over files, with SageMaker's contract."""

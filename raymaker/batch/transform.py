@@ -1,0 +1,286 @@
+"""TransformJob: a model over files, on a Ray Data actor pool, with atomic results.
+
+    plan      the input's files cut into items (plan.py), the model checked before any worker
+    transform Ray Data ``map_batches`` over the items with an actor pool of TransformWorker
+              (instance_count actors of the preset's resources, loaded once each); a killed
+              actor is restarted and its item redone (the item's part is rewritten whole)
+    assemble  a file's parts concatenated in order into ``<name>.out``; bad records into
+              ``_errors.jsonl``
+    publish   only when every item succeeded: the staged files are moved under the output
+              path, then ``_SUCCESS``; a failed or stopped job deletes its staging and leaves
+              the output path as it was
+
+The job record's result holds the counts (rows in, rows out, bad rows) and its progress the
+items done, for the CLI's progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from raymaker.batch import plan as planning
+from raymaker.batch.plan import open_output
+from raymaker.errors import DataError, JobFailed, NotFound, SpecError
+from raymaker.inference import codecs
+from raymaker.storage import join, layout
+
+OUTPUT_TYPES = (codecs.CSV, codecs.JSONLINES, codecs.JSON, codecs.PARQUET)
+ERRORS_FILE = "_errors.jsonl"
+SUCCESS_FILE = "_SUCCESS"
+
+
+def run_transform_job(spec, ctx) -> dict:
+    """Run ``spec`` (a TransformJob). Raises SpecError, NotFound, DataError, JobFailed."""
+    from raymaker.session import Session
+
+    store, settings = ctx.store, ctx.settings
+    resources = settings.resources_for(spec.instance_type)
+    manifest = _check_model(store, spec)
+    fmt = planning.input_format(spec.input.content_type, spec.input.split_type)
+    accept = output_type(spec, fmt)
+    builtin = spec.entry_point is None
+    columns = list((manifest or {}).get("input_schema") or {}) if builtin else None
+    ctx.progress(stage="planning", force=True)
+    fs, files, items = planning.plan(
+        store, spec.input.data_uri, fmt, gzip=spec.input.compression_type == "Gzip",
+        columns=columns,
+    )  # fmt: skip
+    if builtin and fmt == "csv":
+        planning.check_width(files, columns or [], bool(spec.input_filter))
+    target = store.key(spec.output.path) if spec.output.path else layout.job_output(ctx.name)
+    staging = layout.job_staging(ctx.name)
+    store.delete(staging, recursive=True)
+    config = {
+        "model_uri": store.uri(store.key(spec.model_data)),
+        "code_uri": spec.source_dir,
+        "entry_point": spec.entry_point,
+        "environment": dict(spec.environment),
+        "store_env": settings.job_env(),
+        "files": [f.to_dict() for f in files],
+        "format": fmt,
+        "content_type": codecs.media_type(spec.input.content_type),
+        "accept": accept,
+        "assemble_with": spec.output.assemble_with,
+        "join_source": spec.join_source,
+        "input_filter": spec.input_filter,
+        "output_filter": spec.output_filter,
+        "on_bad_rows": spec.on_bad_rows,
+        "strategy": spec.strategy,
+        "max_payload_mb": spec.max_payload_mb,
+        "threads": max(1, int(resources.get("cpus", 1))),
+        "staging": store.arrow_path(staging),
+    }
+    in_driver = spec.execution == "driver" or (
+        spec.execution == "auto" and len(items) == 1 and spec.instance_count == 1
+    )
+    if not in_driver:
+        Session(settings=settings).connect()
+    started = time.time()
+    try:
+        if in_driver:
+            summaries = _in_driver(ctx, config, items)
+        else:
+            summaries = _transform(spec, ctx, config, items, resources)
+        ctx.progress(stage="assembling", force=True)
+        outputs = _assemble(store, fs, staging, files, items, summaries, accept)
+        errors = _errors(store, fs, staging, summaries)
+        ctx.progress(stage="publishing", force=True)
+        published = _publish(store, staging, target, bool(errors))
+    finally:
+        store.delete(staging, recursive=True)
+    totals = {k: sum(s[k] for s in summaries) for k in ("rows", "out", "bad")}
+    seconds = time.time() - started
+    return {
+        "output_path": store.uri(target),
+        "outputs": [store.uri(join(target, k)) for k in outputs[:20]],
+        "output_files": len(outputs),
+        "input_files": len(files),
+        "rows_in": totals["rows"],
+        "rows_out": totals["out"],
+        "bad_rows": totals["bad"],
+        "bad_row_samples": [f"{e['file']}:{e['line']}: {e['error']}" for e in errors[:20]],
+        "errors_uri": store.uri(join(target, ERRORS_FILE)) if errors else None,
+        "accept": accept,
+        "items": len(items),
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(totals["rows"] / seconds, 1) if seconds else None,
+        "worker_peak_rss_mb": round(max((s["rss_mb"] for s in summaries), default=0.0), 1),
+        "published": published,
+        "execution": "driver" if in_driver else "ray_data",
+    }
+
+
+def output_type(spec, fmt: str) -> str:
+    """The results' MIME type: ``output.accept``, else Parquet for Parquet, else the input's."""
+    if spec.output.accept:
+        accept = codecs.media_type(spec.output.accept)
+    elif fmt == "parquet":
+        accept = codecs.PARQUET
+    else:
+        accept = codecs.media_type(spec.input.content_type)
+    if fmt == "raw":
+        if accept == codecs.PARQUET:
+            raise SpecError("output.accept: Parquet output needs split_type Line")
+        return accept
+    if accept not in OUTPUT_TYPES:
+        raise SpecError(
+            f"output.accept {spec.output.accept!r} is not a record format; allowed: "
+            f"{', '.join(OUTPUT_TYPES)}"
+        )
+    if accept == codecs.PARQUET and spec.output.assemble_with == "None":
+        raise SpecError("output.assemble_with None is for text outputs, not Parquet")
+    if spec.join_source == "Input" and fmt == "jsonl" and accept == codecs.CSV:
+        raise SpecError(
+            "join_source Input with JSON input needs a JSON or Parquet accept; CSV cannot "
+            "hold a JSON record"
+        )
+    return accept
+
+
+def _check_model(store, spec) -> dict | None:
+    """The model's manifest, checked as a deploy checks it: before any worker starts."""
+    from raymaker.inference.builtin import check_builtin
+    from raymaker.storage.artifacts import read_manifest
+
+    if spec.model_data.startswith("registry://"):
+        raise SpecError(
+            "model_data: registry references need the model registry, which is not available "
+            "yet; give the model's URI"
+        )
+    try:
+        manifest = read_manifest(store, spec.model_data)
+    except NotFound as e:
+        raise NotFound(f"model_data: {e}") from None
+    if spec.entry_point:
+        if spec.source_dir and not store.exists(join(store.key(spec.source_dir), spec.entry_point)):
+            raise SpecError(f"entry_point {spec.entry_point!r} is not in {spec.source_dir}")
+        return manifest
+    if manifest is None:
+        raise SpecError(
+            "model_data: not a raymaker model (no raymaker-model.json beside it); give an "
+            "entry_point with model_fn to load it"
+        )
+    check_builtin(manifest)
+    return manifest
+
+
+def _in_driver(ctx, config, items) -> list[dict]:
+    """Every item in this process, one after another: no actor to start for a small input."""
+    from raymaker.batch.worker import TransformWorker
+
+    worker = TransformWorker(config)
+    summaries, rows, bad = [], 0, 0
+    ctx.progress(stage="transforming", done=0, total=len(items), rows=0, force=True)
+    for item in items:
+        s = worker.run(item.to_dict())
+        if s["failure"]:
+            raise JobFailed(f"transform failed: {s['failure']}")
+        summaries.append(s)
+        rows, bad = rows + s["rows"], bad + s["bad"]
+        ctx.progress(done=len(summaries), total=len(items), rows=rows, bad_rows=bad)
+    return summaries
+
+
+def _transform(spec, ctx, config, items, resources) -> list[dict]:
+    """Every item's summary, via Ray Data; raises JobFailed at the first failed item."""
+    import ray.data
+    from ray.data import ActorPoolStrategy, DataContext
+
+    from raymaker.batch.worker import TransformWorker
+
+    DataContext.get_current().enable_progress_bars = False
+    per_actor = spec.max_concurrent_transforms or 1
+    actors = max(1, min(spec.instance_count, len(items)))
+    ds = ray.data.from_items([i.to_dict() for i in items], override_num_blocks=len(items))
+    results = ds.map_batches(
+        TransformWorker,
+        batch_size=1,
+        fn_constructor_kwargs={"config": config},
+        compute=ActorPoolStrategy(
+            size=actors,
+            max_tasks_in_flight_per_actor=per_actor + 1,
+            max_concurrent_calls_per_actor=per_actor,
+            enable_true_multi_threading=per_actor > 1,
+        ),
+        num_cpus=resources.get("cpus", 1),
+        num_gpus=resources.get("gpus", 0) or None,
+    )
+    summaries: dict[int, dict] = {}
+    rows = bad = 0
+    ctx.progress(stage="transforming", done=0, total=len(items), rows=0, force=True)
+    iterator = iter(results.iter_rows())
+    try:
+        for row in iterator:
+            s = {k: _plain(v) for k, v in row.items()}
+            if s["failure"]:
+                raise JobFailed(f"transform failed: {s['failure']}")
+            summaries[s["id"]] = s
+            rows, bad = rows + s["rows"], bad + s["bad"]
+            ctx.progress(done=len(summaries), total=len(items), rows=rows, bad_rows=bad)
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    missing = [i.id for i in items if i.id not in summaries]
+    if missing:
+        raise JobFailed(f"transform incomplete: {len(missing)} of {len(items)} items unanswered")
+    return [summaries[i.id] for i in items]
+
+
+def _assemble(store, fs, staging: str, files, items, summaries, accept) -> list[str]:
+    """Concatenate each split file's parts, in order, into ``out/<name>.out``; the staged
+    output keys relative to ``out/``."""
+    if accept != codecs.PARQUET:
+        by_file: dict[int, list] = {}
+        for item, s in zip(items, summaries, strict=True):
+            if item.parts > 1:
+                by_file.setdefault(item.file, []).append((item.part, s["part"]))
+        for index, parts in by_file.items():
+            name = files[index].name
+            target = store.arrow_path(join(staging, "out", f"{name}.out"))
+            with open_output(fs, target) as out:
+                for _, path in sorted(parts):
+                    with fs.open_input_stream(path) as src:
+                        while chunk := src.read(1 << 22):
+                            out.write(chunk)
+    prefix = join(staging, "out")
+    return [k[len(prefix) + 1 :] for k in store.list(prefix, recursive=True)]
+
+
+def _errors(store, fs, staging: str, summaries) -> list[dict]:
+    """Concatenate the items' bad records into ``out/_errors.jsonl``, in order; returns the
+    first 20 (the job record's samples)."""
+    paths = [s["errors"] for s in summaries if s["errors"]]
+    if not paths:
+        return []
+    records: list[dict] = []
+    target = store.arrow_path(join(staging, "out", ERRORS_FILE))
+    with open_output(fs, target) as out:
+        for path in paths:
+            with fs.open_input_stream(path) as src:
+                data = src.read()
+            out.write(data)
+            if len(records) < 20:
+                records.extend(json.loads(line) for line in data.splitlines()[:20])
+    return records
+
+
+def _publish(store, staging: str, target: str, has_errors: bool) -> int:
+    """Move the staged outputs under ``target``; ``_SUCCESS`` last. Returns files moved."""
+    store.delete(join(target, SUCCESS_FILE))
+    if not has_errors:
+        store.delete(join(target, ERRORS_FILE))
+    prefix = join(staging, "out")
+    keys = store.list(prefix, recursive=True)
+    for key in keys:
+        store.move(key, join(target, key[len(prefix) + 1 :]))
+    store.write_text(join(target, SUCCESS_FILE), f"{time.time()}\n")
+    return len(keys)
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+__all__ = ["DataError", "output_type", "run_transform_job"]

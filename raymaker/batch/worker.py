@@ -1,0 +1,702 @@
+"""One transform worker: the endpoint's handler, loaded once, over items of the input.
+
+Ray Data runs ``TransformWorker`` as an actor pool (``map_batches``): each call gets one work
+item (a byte range of a text file, row groups of a Parquet file, or a whole file), reads it
+straight from the store, predicts and writes the item's output part itself. Only a small
+summary (counts, bad rows) goes back through Ray, so no data crosses the object store.
+
+Built-in models take the columnar path: a chunk is parsed by Arrow, filtered, predicted as one
+matrix and formatted with the endpoint's codecs, so a line of output is byte for byte what the
+endpoint answers for that record. Custom handlers get SageMaker's requests: up to
+``max_payload_mb`` of records per request (``MultiRecord``) or one record (``SingleRecord``).
+
+When a chunk fails, it is bisected until the records that fail are found; each is a bad row
+with its file and line. ``fail`` stops at the first; ``skip`` writes them to the errors part
+(and an empty output line in its place, so output line n still answers input record n).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import resource
+import shutil
+import tempfile
+import traceback
+from dataclasses import dataclass
+
+from raymaker.batch.jsonpath import compile_path
+from raymaker.batch.plan import InputFile, open_output
+from raymaker.errors import DataError, RaymakerError, SpecError
+from raymaker.inference import codecs
+
+BLOCK_BYTES = 4 << 20  # a text item is read and predicted a block at a time
+MAX_ERROR_RECORD = 1000  # characters of a bad record kept in the errors file
+COVERED = object()  # an output that an earlier record's (one request's whole answer) holds
+SUMMARY = ("id", "rows", "out", "bad", "errors", "failure", "part", "rss_mb")
+
+
+@dataclass
+class Block:
+    """Part of an item: text (from ``offset`` in the file) or an Arrow table of rows."""
+
+    file: InputFile
+    data: object
+    offset: int  # byte offset in the file (text), or the first row's index (Parquet)
+    first_line: int | None  # line (row) number of the first record, 1-based, when known
+    records: int = 0  # records in the whole block, once split
+
+
+class BadRecord(Exception):
+    """A record (or a request of several) that the handler could not answer."""
+
+
+class TransformWorker:
+    """Ray Data calls one instance per actor: ``__call__({item fields}) -> {summary fields}``."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.failure: str | None = None
+        self.tmp = tempfile.mkdtemp(prefix="raymaker-transform-")
+        try:
+            self._load(config)
+        except Exception as e:  # noqa: BLE001 - every call then reports it (no restart loop)
+            self.failure = f"the model could not be loaded: {type(e).__name__}: {e}"
+            traceback.print_exc()
+
+    def _load(self, config: dict) -> None:
+        from raymaker.inference.handler import Handler
+        from raymaker.settings import Settings
+        from raymaker.storage import artifacts
+        from raymaker.storage.store import store_for_settings
+
+        os.environ.update(config.get("environment") or {})
+        store = store_for_settings(Settings.from_env({**os.environ, **config["store_env"]}))
+        model_dir = os.path.join(self.tmp, "model")
+        artifacts.download(store, config["model_uri"], model_dir)
+        code_dir = None
+        if config.get("code_uri"):
+            code_dir = os.path.join(self.tmp, "code")
+            store.get_dir(store.key(config["code_uri"]), code_dir)
+        self.handler = Handler.load(model_dir, code_dir, config.get("entry_point"))
+        self.builtin = self.handler.hooks is None
+        if self.builtin:
+            self.handler.model.set_threads(config.get("threads", 1))
+        self.fs = store.arrow_filesystem()
+        self.files = {f["index"]: InputFile(**f) for f in config["files"]}
+        self.fmt = config["format"]
+        self.content_type = config["content_type"]
+        self.accept = config["accept"]
+        self.parquet_out = self.accept == codecs.PARQUET
+        self.line_out = config["assemble_with"] == "Line"
+        self.join = config["join_source"] == "Input"
+        self.input_filter = compile_path(config.get("input_filter"))
+        self.output_filter = compile_path(config.get("output_filter"))
+        self.skip_bad = config["on_bad_rows"] == "skip"
+        self.single = config["strategy"] == "SingleRecord"
+        self.max_payload = int(config["max_payload_mb"]) << 20
+        self.staging = config["staging"]  # Arrow path of the job's staging prefix
+        self._line_bases: dict[tuple[int, int], int] = {}
+
+    def __del__(self):
+        shutil.rmtree(getattr(self, "tmp", ""), ignore_errors=True)
+
+    # -- Ray Data's entry point ---------------------------------------------------------------
+    def __call__(self, batch: dict) -> dict:
+        n = len(batch["id"])
+        rows = [self.run({k: _plain(batch[k][i]) for k in batch}) for i in range(n)]
+        return {k: [r[k] for r in rows] for k in SUMMARY}
+
+    def run(self, item: dict) -> dict:
+        """Transform one item; its summary. Never raises: a failure is in the summary."""
+        s = {"id": item["id"], "rows": 0, "out": 0, "bad": 0, "errors": "",
+             "failure": self.failure or "", "part": "", "rss_mb": 0.0}  # fmt: skip
+        if self.failure:
+            return s
+        f = self.files[item["file"]]
+        errors: list[dict] = []
+        try:
+            s["part"] = self._write(f, item, s, errors)
+        except _Stop:
+            pass  # the summary names the bad record
+        except RaymakerError as e:
+            s["failure"] = f"{f.name}: {e}"
+        except Exception as e:  # noqa: BLE001 - reported with the item, the job decides
+            traceback.print_exc()
+            s["failure"] = f"{f.name}: {type(e).__name__}: {e}"
+        if errors:
+            path = f"{self.staging}/errors/{item['id']:06d}.jsonl"
+            with open_output(self.fs, path) as out:
+                out.write("".join(json.dumps(e) + "\n" for e in errors).encode())
+            s["errors"] = path
+        s["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return s
+
+    # -- writing -------------------------------------------------------------------------------
+    def _write(self, f: InputFile, item: dict, s: dict, errors: list) -> str:
+        if self.parquet_out:
+            stem = f.name.rsplit(".", 2 if f.name.endswith(".gz") else 1)[0]
+            path = f"{self.staging}/out/{stem}-{item['part']:05d}.parquet"
+            writer = None
+            try:
+                for block in self._blocks(f, item):
+                    table = self._process(f, block, s, errors)
+                    if table is None or not table.num_rows:
+                        continue
+                    if writer is None:
+                        writer = _parquet_writer(self.fs, path, table.schema)
+                    elif table.schema != writer.schema:
+                        table = _cast(table, writer.schema, f.name)
+                    writer.write_table(table)
+                    if s["failure"]:
+                        break
+            finally:
+                if writer is not None:
+                    writer.close()
+                    writer.sink.close()
+            return path if writer is not None else ""
+        if item["parts"] == 1:
+            path = f"{self.staging}/out/{f.name}.out"
+        else:
+            path = f"{self.staging}/parts/{f.index:06d}/{item['part']:06d}"
+        with open_output(self.fs, path) as out:
+            for block in self._blocks(f, item):
+                data = self._process(f, block, s, errors)
+                if data:
+                    out.write(data)
+                if s["failure"]:
+                    break
+        return path
+
+    # -- reading -------------------------------------------------------------------------------
+    def _blocks(self, f: InputFile, item: dict):
+        if self.fmt == "parquet":
+            yield from self._parquet_blocks(f, item)
+        elif self.fmt == "raw":
+            compression = "gzip" if f.gzip else None
+            with self.fs.open_input_stream(f.path, compression=compression) as stream:
+                data = stream.read()
+            if len(data) > self.max_payload:
+                raise DataError(
+                    f"the file is {len(data) >> 20} MiB, over max_payload_mb "
+                    f"({self.max_payload >> 20}); with split_type None a file is one request"
+                )
+            yield Block(f, data, 0, 1)
+        elif f.gzip:
+            yield from self._stream_blocks(f)
+        else:
+            yield from self._range_blocks(f, item["start"], item["end"])
+
+    def _parquet_blocks(self, f: InputFile, item: dict):
+        import pyarrow.parquet as pq
+
+        with self.fs.open_input_file(f.path) as fh:
+            pf = pq.ParquetFile(fh)
+            first = sum(f.row_groups[: item["start"]])
+            for g in range(item["start"], item["end"]):
+                table = pf.read_row_group(g, use_threads=False)
+                yield Block(f, table, first, first + 1)
+                first += table.num_rows
+
+    def _stream_blocks(self, f: InputFile):
+        """A gzip'd file, decompressed as a stream, cut at line ends."""
+        compression = "gzip" if f.gzip else None
+        line, rest = 1, b""
+        with self.fs.open_input_stream(f.path, compression=compression) as stream:
+            while True:
+                chunk = stream.read(BLOCK_BYTES)
+                data = rest + chunk
+                if not chunk:
+                    if data:
+                        yield self._text_block(f, data, 0, line, line == 1)
+                    return
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    rest = data
+                    continue
+                block, rest = data[:cut], data[cut:]
+                yield self._text_block(f, block, 0, line, line == 1)
+                line += block.count(b"\n")
+
+    def _range_blocks(self, f: InputFile, start: int, end: int):
+        """The lines that start in ``[start, end)``, a block at a time."""
+        with self.fs.open_input_file(f.path) as fh:
+            pos = start if start == 0 else _next_line(fh, start - 1, f.size)
+            while pos < end and pos < f.size:
+                stop = min(pos + BLOCK_BYTES, end)
+                stop = _next_line(fh, stop - 1, f.size) if stop < f.size else f.size
+                data = fh.read_at(stop - pos, pos)
+                yield self._text_block(f, data, pos, 1 if pos == 0 else None, pos == 0)
+                pos = stop
+
+    def _text_block(self, f: InputFile, data: bytes, offset: int, line, first: bool) -> Block:
+        if first and f.header is not None:  # the header row is not a record
+            cut = data.find(b"\n") + 1 or len(data)
+            return Block(f, data[cut:], offset + cut, (line or 1) + 1)
+        return Block(f, data, offset, line)
+
+    def _line_of(self, block: Block, index: int) -> int:
+        """The file's line number of the block's ``index``-th line (counted when needed)."""
+        if block.first_line is None:
+            block.first_line = _count_lines(self.fs, block.file.path, block.offset) + 1
+        return block.first_line + index
+
+    # -- predicting ---------------------------------------------------------------------------
+    def _process(self, f: InputFile, block: Block, s: dict, errors: list):
+        """Predict a block; its output (bytes, or a table for Parquet output)."""
+        fast = self._fast(block)
+        if fast is not None:
+            s["rows"] += len(fast)
+            s["out"] += len(fast)
+            return self._assemble(block, None, fast)
+        if self.fmt == "parquet":
+            records = list(range(block.data.num_rows))
+        elif self.fmt == "raw":
+            records = [(0, block.data)]
+        else:
+            text = block.data.decode("utf-8", errors="replace")
+            records = [(i, ln.rstrip("\r")) for i, ln in enumerate(text.split("\n")) if ln.strip()]
+        if not records:
+            return None
+        block.records = len(records)
+        s["rows"] += len(records)
+        try:
+            outputs = self._predict(block, records)
+        except BadRecord:
+            outputs = self._isolate(f, block, records, s, errors)
+        s["out"] += sum(1 for o in outputs if o is not None)
+        return self._assemble(block, records, outputs)
+
+    def _isolate(self, f, block, records, s, errors) -> list:
+        """Outputs of ``records`` with None for each one that fails alone (bisection)."""
+        if len(records) == 1:
+            try:
+                return self._predict(block, records)
+            except BadRecord as e:
+                first = records[0]
+                line = self._line_of(block, first if self.fmt == "parquet" else first[0])
+                message = str(e)
+                s["bad"] += 1
+                if not self.skip_bad:
+                    where = "row" if self.fmt == "parquet" else "line"
+                    s["failure"] = (
+                        f"{f.name}: bad record at {where} {line}: {message} (set on_bad_rows: "
+                        "skip to write such records to _errors.jsonl and go on)"
+                    )
+                    raise _Stop from None
+                errors.append({"file": f.name, "line": line, "error": message,
+                               "record": self._record_text(block, records[0])})  # fmt: skip
+                return [None]
+        half = len(records) // 2
+        out = []
+        for part in (records[:half], records[half:]):
+            try:
+                out.extend(self._predict(block, part))
+            except BadRecord:
+                out.extend(self._isolate(f, block, part, s, errors))
+        return out
+
+    def _record_text(self, block: Block, record) -> str:
+        if self.fmt == "parquet":
+            return json.dumps(block.data.slice(record, 1).to_pylist()[0], default=str)[
+                :MAX_ERROR_RECORD
+            ]
+        raw = record[1]
+        return (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw)[
+            :MAX_ERROR_RECORD
+        ]
+
+    def _fast(self, block: Block) -> list | None:
+        """A built-in's outputs for a clean CSV or Parquet block, with no record split out; None
+        when the block needs the record path (a join, a filter on output, an error)."""
+        if not self.builtin or self.fmt not in ("csv", "parquet"):
+            return None
+        if self.join or self.output_filter:
+            return None
+        if self.fmt == "parquet":
+            n = block.data.num_rows
+        else:
+            data = block.data
+            n = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            block.records = n  # the count when no line is blank; checked below
+        if not n:
+            return None
+        try:
+            outputs = self._builtin(block, None)
+        except (BadRecord, _Stop):
+            return None
+        except Exception:  # noqa: BLE001 - the record path finds and names the cause
+            return None
+        return outputs if len(outputs) == n else None
+
+    def _predict(self, block: Block, records: list) -> list:
+        """One output per record (str, a table row index, COVERED), or raise BadRecord."""
+        try:
+            if not self.builtin or self.fmt == "raw":
+                return self._requests(block, records)
+            return self._builtin(block, records)
+        except (BadRecord, _Stop):
+            raise
+        except (RaymakerError, ValueError, TypeError, KeyError, IndexError) as e:
+            raise BadRecord(str(e) or type(e).__name__) from None
+        except Exception as e:  # noqa: BLE001 - Arrow and the model raise their own types
+            raise BadRecord(f"{type(e).__name__}: {e}") from None
+
+    def _builtin(self, block: Block, records: list | None) -> list:
+        """Predictions of ``records`` (None: the whole block) as one matrix."""
+        model = self.handler.model
+        frame = self._frame(block, records)
+        scores = model.score_frame(frame)
+        if records is not None and len(scores) != len(records):
+            raise BadRecord(f"the model gave {len(scores)} predictions for {len(records)} rows")
+        if self.parquet_out:
+            return [_Prediction(i, scores, model) for i in range(len(scores))]
+        if self.accept == codecs.CSV:
+            return codecs.csv_texts(scores)
+        return codecs.json_texts(model.rows(scores))
+
+    def _frame(self, block: Block, records: list | None):
+        """The model's input columns of ``records`` (None: all) as a DataFrame."""
+        columns = self.handler.columns
+        if self.fmt == "jsonl":
+            rows = []
+            for _, line in records:
+                try:
+                    value = json.loads(line)
+                except ValueError as e:
+                    raise BadRecord(f"not valid JSON ({e})") from None
+                rows.append(self.input_filter.apply(value) if self.input_filter else value)
+            return codecs.records_frame(rows, columns, codecs.JSONLINES)
+        if self.fmt == "parquet":
+            whole = records is None or len(records) == block.data.num_rows
+            table = block.data if whole else block.data.take(records)
+        else:
+            table = self._csv_table(block, records)
+        names = table.column_names
+        picked = self.input_filter.columns(names) if self.input_filter else None
+        if picked is not None:
+            table = table.select(picked)
+            names = table.column_names
+        if set(names) >= set(columns):
+            table = table.select(columns)
+        elif table.num_columns == len(columns):
+            table = table.rename_columns(columns)
+        else:
+            raise SpecError(
+                f"records have {table.num_columns} values, the model takes {len(columns)} "
+                f"({', '.join(columns[:8])}{' ...' if len(columns) > 8 else ''})"
+            )
+        return table.to_pandas()
+
+    def _csv_table(self, block: Block, records: list):
+        import pyarrow as pa
+        from pyarrow import csv as pacsv
+
+        header = block.file.header
+        if records is None or len(records) == block.records:
+            data = block.data  # the whole block: no re-joining
+        else:
+            data = ("\n".join(r[1] for r in records) + "\n").encode()
+        names = header or [f"_{i}" for i in range(self._width(data))]
+        # The model's input types, so a value that is not a number fails here, by its record.
+        schema = self.handler.manifest.get("input_schema") or {}
+        if header:
+            typed = {n: schema[n] for n in names if n in schema}
+        elif not self.input_filter and len(names) == len(self.handler.columns):
+            typed = {n: schema.get(c) for n, c in zip(names, self.handler.columns, strict=True)}
+        else:
+            typed = {}
+        types = {n: _arrow_type(t) for n, t in typed.items() if t and _arrow_type(t) is not None}
+        try:
+            return pacsv.read_csv(
+                io.BytesIO(data),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+                parse_options=pacsv.ParseOptions(),
+                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
+            )
+        except pa.ArrowInvalid as e:
+            raise BadRecord(str(e).replace("CSV parse error: ", "").split("\n")[0]) from None
+
+    def _width(self, data: bytes) -> int:
+        first = data.split(b"\n", 1)[0].decode("utf-8", "replace")
+        return len(next(csv.reader([first]), []))
+
+    def _requests(self, block: Block, records: list) -> list:
+        """The custom handler's answers, SageMaker style: one request a record, or as many
+        records as fit in ``max_payload_mb`` per request."""
+        from raymaker.inference.handler import Request
+
+        if self.fmt == "raw":
+            ((_, body),) = records
+            return [self._invoke(Request(body, self.content_type, self.accept), 1)[0]]
+        bodies = [self._request_text(block, r) for r in records]
+        groups, current, size = [], [], 0
+        for i, text in enumerate(bodies):
+            if current and (self.single or size + len(text) + 1 > self.max_payload):
+                groups.append(current)
+                current, size = [], 0
+            current.append(i)
+            size += len(text) + 1
+        if current:
+            groups.append(current)
+        content_type = codecs.JSONLINES if self.fmt == "parquet" else self.content_type
+        out: list = []
+        for group in groups:
+            body = ("\n".join(bodies[i] for i in group) + "\n").encode()
+            out.extend(self._invoke(Request(body, content_type, self.accept), len(group)))
+        return out
+
+    def _request_text(self, block: Block, record) -> str:
+        if self.fmt == "parquet":
+            value = block.data.slice(record, 1).to_pylist()[0]
+        elif not self.input_filter:
+            return record[1]
+        elif self.fmt == "csv":
+            value = next(csv.reader([record[1]]))
+        else:
+            value = json.loads(record[1])
+        if self.input_filter:
+            if self.fmt == "csv":
+                picked = self.input_filter.columns(value)
+                return _csv_row([value[i] for i in picked])
+            value = self.input_filter.apply(value)
+        return json.dumps(value, default=str)
+
+    def _invoke(self, request, n: int) -> list:
+        response = self.handler.invoke([request])[0]
+        if response.status != 200:
+            try:
+                message = json.loads(response.body).get("message", "")
+            except ValueError:
+                message = response.body.decode("utf-8", "replace")[:500]
+            raise BadRecord(f"HTTP {response.status}: {message}")
+        body = response.body
+        if self.fmt == "raw":
+            return [body]
+        text = body.decode("utf-8", errors="replace")
+        lines = text.splitlines()
+        if len(lines) == n:
+            return lines
+        if self.join or self.output_filter:
+            raise DataError(
+                f"the handler answered {len(lines)} lines for {n} records; join_source Input "
+                "and output_filter need one output line a record"
+            )
+        return [_Whole(text), *[COVERED] * (n - 1)]
+
+    # -- assembling ----------------------------------------------------------------------------
+    def _assemble(self, block: Block, records: list, outputs: list):
+        if self.parquet_out:
+            return self._assemble_table(block, records, outputs)
+        if self.fmt == "raw":
+            body = outputs[0] if outputs[0] is not None else b""
+            return body if isinstance(body, bytes) else str(body).encode()
+        # A record's output is a line, as a container's CSV / JSON Lines answer has them;
+        # assemble_with decides only for a custom handler's whole answers (one a request).
+        if records is None:  # the fast path: plain outputs, one a record
+            return ("\n".join(outputs) + "\n").encode() if outputs else b""
+        plain = not self.join and not self.output_filter
+        pieces = []
+        for record, out in zip(records, outputs, strict=True):
+            if out is COVERED:
+                continue
+            if out is None:
+                pieces.append("\n")  # a bad record keeps its place
+            elif isinstance(out, _Whole):
+                pieces.append(out if not self.line_out or out.endswith("\n") else out + "\n")
+            else:
+                pieces.append((out if plain else self._joined(block, record, out)) + "\n")
+        return "".join(pieces).encode()
+
+    def _joined(self, block: Block, record, out: str) -> str:
+        """``out`` joined with its input record (join_source Input), then output_filter."""
+        if self.fmt == "parquet":
+            source = block.data.slice(record, 1).to_pylist()[0]
+            raw = None
+        else:
+            source, raw = None, record[1]
+        if self.accept == codecs.CSV:
+            if raw is not None and not self.output_filter and self.fmt == "csv":
+                return f"{raw},{out}"
+            fields = []
+            if self.join:
+                if self.fmt == "csv":
+                    fields = next(csv.reader([raw]))
+                elif source is not None:
+                    fields = [_text(v) for v in source.values()]
+                else:
+                    raise SpecError(
+                        "join_source Input with JSON input needs a JSON accept "
+                        "(application/jsonlines); CSV cannot hold a JSON record"
+                    )
+            fields = fields + next(csv.reader([out]))
+            if self.output_filter:
+                names = self._joined_names(block, len(fields))
+                fields = [fields[i] for i in self.output_filter.columns(names)]
+            return _csv_row(fields)
+        prediction = json.loads(out)
+        value = prediction
+        if self.join:
+            if self.fmt == "jsonl":
+                source = json.loads(raw)
+            elif self.fmt == "csv":
+                source = next(csv.reader([raw]))
+            if isinstance(source, dict):
+                value = {**source, "SageMakerOutput": prediction}
+            else:
+                value = {"SageMakerInput": source, "SageMakerOutput": prediction}
+        if self.output_filter:
+            value = self.output_filter.apply(value)
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+    def _joined_names(self, block: Block, width: int) -> list[str]:
+        names = list(block.file.header or []) if self.join else []
+        if self.join and not names:
+            names = [f"_{i}" for i in range(width)]
+        while len(names) < width:
+            names.append("SageMakerOutput")
+        return names[:width]
+
+    def _assemble_table(self, block: Block, records: list, outputs: list):
+        import pyarrow as pa
+
+        kept = [i for i, o in enumerate(outputs) if o is not None]
+        if not kept:
+            return None
+        if not self.builtin:
+            lines = [str(outputs[i]) for i in kept if outputs[i] is not COVERED]
+            table = pa.table({"SageMakerOutput": lines})
+            if self.join and len(lines) == len(kept):
+                table = _with_columns(self._input_table(block, [records[i] for i in kept]), table)
+        else:
+            preds = [outputs[i] for i in kept]
+            table = _prediction_table(preds)
+            if self.join:
+                table = _with_columns(self._input_table(block, [records[i] for i in kept]), table)
+        if self.output_filter:
+            table = table.select(self.output_filter.columns(table.column_names))
+        return table
+
+    def _input_table(self, block: Block, records: list):
+        import pyarrow as pa
+
+        if self.fmt == "parquet":
+            return block.data.take(records)
+        if self.fmt == "csv":
+            names = block.file.header
+            rows = [next(csv.reader([r[1]])) for r in records]
+            width = max((len(r) for r in rows), default=0)
+            names = names or [f"_{i}" for i in range(width)]
+            return pa.table({n: [r[i] if i < len(r) else None for r in rows]
+                             for i, n in enumerate(names)})  # fmt: skip
+        values = [json.loads(r[1]) for r in records]
+        if all(isinstance(v, dict) for v in values):
+            return pa.Table.from_pylist(values)
+        return pa.table({"SageMakerInput": [json.dumps(v) for v in values]})
+
+
+class _Whole(str):
+    """A custom handler's whole answer to a request of several records (not one a line)."""
+
+
+class _Stop(Exception):
+    """The first bad record under on_bad_rows: fail; the summary says which."""
+
+
+class _Prediction:
+    """A built-in's prediction kept as (index, scores) until the table is built."""
+
+    __slots__ = ("index", "scores", "model")
+
+    def __init__(self, index, scores, model):
+        self.index, self.scores, self.model = index, scores, model
+
+
+def _prediction_table(preds: list):
+    """Columns ``score`` (+ ``predicted_label``), or ``scores`` + ``predicted_label``."""
+    import numpy as np
+    import pyarrow as pa
+
+    groups: dict[int, tuple] = {}
+    for p in preds:
+        groups.setdefault(id(p.scores), (p.scores, p.model, []))[2].append(p.index)
+    rows: list[dict] = []
+    for scores, model, index in groups.values():
+        picked = np.asarray(scores)[index]
+        rows.extend(model.rows(picked))
+    return pa.Table.from_pylist(rows)
+
+
+def _with_columns(left, right):
+    for name in right.column_names:
+        column = right.column(name)
+        target = name if name not in left.column_names else f"{name}_prediction"
+        left = left.append_column(target, column)
+    return left
+
+
+def _parquet_writer(fs, path: str, schema):
+    """A Parquet writer on its own output stream (``.sink``: the writer leaves it open)."""
+    import pyarrow.parquet as pq
+
+    sink = open_output(fs, path)
+    writer = pq.ParquetWriter(sink, schema)
+    writer.sink = sink
+    return writer
+
+
+def _cast(table, schema, name: str):
+    try:
+        return table.cast(schema)
+    except Exception as e:  # noqa: BLE001 - Arrow's cast errors have several types
+        raise DataError(f"column types differ between chunks of {name}: {e}") from None
+
+
+def _next_line(fh, pos: int, size: int) -> int:
+    """The offset just after the first newline at or after ``pos`` (``size`` if none)."""
+    while pos < size:
+        chunk = fh.read_at(min(1 << 16, size - pos), pos)
+        hit = chunk.find(b"\n")
+        if hit >= 0:
+            return pos + hit + 1
+        pos += len(chunk)
+    return size
+
+
+def _count_lines(fs, path: str, offset: int) -> int:
+    count, pos = 0, 0
+    with fs.open_input_file(path) as fh:
+        while pos < offset:
+            chunk = fh.read_at(min(1 << 22, offset - pos), pos)
+            count += chunk.count(b"\n")
+            pos += len(chunk)
+    return count
+
+
+def _csv_row(fields: list) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(fields)
+    return buf.getvalue()
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+_ALIASES = {"float": "float64", "double": "float64", "int": "int64", "str": "string"}
+
+
+def _arrow_type(name: str):
+    """The Arrow type a manifest's input schema names, or None (then Arrow infers it)."""
+    import pyarrow as pa
+
+    try:
+        return pa.type_for_alias(_ALIASES.get(name, name))
+    except (ValueError, KeyError):
+        return None
