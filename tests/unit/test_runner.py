@@ -87,7 +87,10 @@ def test_names_are_unique(local_settings, tmp_path):
         run_spec(spec, name="once", settings=local_settings, store=store)
 
 
-def test_a_kind_without_a_runner_is_a_clear_error(local_settings):
+def test_a_kind_without_a_runner_is_a_clear_error(local_settings, monkeypatch):
+    from raymaker.jobs import runner
+
+    monkeypatch.delitem(runner.RUNNERS, "TransformJob")  # as a version without it
     spec = parse_spec(
         {"kind": "TransformJob", "model_data": "models/m", "input": {"data_uri": "d"}}
     )
