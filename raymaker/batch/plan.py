@@ -169,10 +169,10 @@ def _relative(path: str, base: str) -> str:
 
 
 def open_output(fs, path: str):
-    """An output stream at ``path`` on an Arrow filesystem, its folder created first (a local
-    filesystem needs it; an object store ignores it)."""
+    """An output stream at ``path`` on an Arrow filesystem, its folder created first on a local
+    one (an object store has no folders: a marker object there would be listed as a file)."""
     parent = path.rsplit("/", 1)[0]
-    if parent and parent != path:
+    if type(fs).__name__ == "LocalFileSystem" and parent and parent != path:
         fs.create_dir(parent, recursive=True)
     return fs.open_output_stream(path)
 

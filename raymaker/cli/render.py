@@ -78,3 +78,11 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, default=str)
     return str(value)
+
+
+def progress_bar(done: Any, total: Any, width: int = 20) -> str:
+    """``[#####.....] 12/40 `` for a job that reports items done, or "" when it does not."""
+    if not isinstance(done, int) or not isinstance(total, int) or total <= 0:
+        return ""
+    filled = min(width, round(width * done / total))
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
