@@ -35,6 +35,7 @@ def run_transform_job(spec, ctx) -> dict:
     from raymaker.session import Session
 
     store, settings = ctx.store, ctx.settings
+    clock = _Clock()
     resources = settings.resources_for(spec.instance_type)
     manifest = _check_model(store, spec)
     fmt = planning.input_format(spec.input.content_type, spec.input.split_type)
@@ -48,6 +49,7 @@ def run_transform_job(spec, ctx) -> dict:
     )  # fmt: skip
     if builtin and fmt == "csv":
         planning.check_width(files, columns or [], bool(spec.input_filter))
+    clock.mark("plan")
     target = store.key(spec.output.path) if spec.output.path else layout.job_output(ctx.name)
     staging = layout.job_staging(ctx.name)
     store.delete(staging, recursive=True)
@@ -71,26 +73,27 @@ def run_transform_job(spec, ctx) -> dict:
         "threads": max(1, int(resources.get("cpus", 1))),
         "staging": store.arrow_path(staging),
     }
-    in_driver = spec.execution == "driver" or (
-        spec.execution == "auto" and len(items) == 1 and spec.instance_count == 1
-    )
+    in_driver = runs_in_driver(spec)
     if not in_driver:
         Session(settings=settings).connect()
-    started = time.time()
+        clock.mark("connect")
     try:
         if in_driver:
-            summaries = _in_driver(ctx, config, items)
+            summaries = _in_driver(ctx, config, items, clock)
         else:
-            summaries = _transform(spec, ctx, config, items, resources)
+            summaries = _transform(spec, ctx, config, items, resources, clock)
+        clock.mark("transform")
         ctx.progress(stage="assembling", force=True)
         outputs = _assemble(store, fs, staging, files, items, summaries, accept)
         errors = _errors(store, fs, staging, summaries)
+        clock.mark("assemble")
         ctx.progress(stage="publishing", force=True)
         published = _publish(store, staging, target, bool(errors))
+        clock.mark("publish")
     finally:
         store.delete(staging, recursive=True)
     totals = {k: sum(s[k] for s in summaries) for k in ("rows", "out", "bad")}
-    seconds = time.time() - started
+    seconds = clock.total()
     return {
         "output_path": store.uri(target),
         "outputs": [store.uri(join(target, k)) for k in outputs[:20]],
@@ -108,7 +111,41 @@ def run_transform_job(spec, ctx) -> dict:
         "worker_peak_rss_mb": round(max((s["rss_mb"] for s in summaries), default=0.0), 1),
         "published": published,
         "execution": "driver" if in_driver else "ray_data",
+        "timings_s": clock.marks,
     }
+
+
+class _Clock:
+    """Seconds spent in each stage (plan, connect, first item, transform, ...)."""
+
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+        self.marks: dict[str, float] = {}
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.marks[stage] = round(now - self.last, 3)
+        self.last = now
+
+    def total(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def runs_in_driver(spec) -> bool:
+    """One instance works in the job's driver (its cores reserved there, no actor to start);
+    more are a Ray Data actor pool."""
+    return spec.execution == "driver" or (spec.execution == "auto" and spec.instance_count == 1)
+
+
+def driver_resources(spec, settings) -> dict:
+    """What the job's driver reserves: the instance's resources when it does the work."""
+    if not runs_in_driver(spec):
+        return {}
+    try:
+        resources = settings.resources_for(spec.instance_type)
+    except SpecError:
+        return {}  # the runner reports the bad preset with the job's record
+    return {k: v for k, v in resources.items() if v}
 
 
 def output_type(spec, fmt: str) -> str:
@@ -165,24 +202,43 @@ def _check_model(store, spec) -> dict | None:
     return manifest
 
 
-def _in_driver(ctx, config, items) -> list[dict]:
-    """Every item in this process, one after another: no actor to start for a small input."""
+def _in_driver(ctx, config, items, clock) -> list[dict]:
+    """Every item in this process: as many at once as the instance has cores, each on one
+    thread (Arrow's parser, the model and the formatter release the GIL)."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     from raymaker.batch.worker import TransformWorker
 
-    worker = TransformWorker(config)
-    summaries, rows, bad = [], 0, 0
+    lanes = max(1, int(config["threads"]))
+    worker = TransformWorker({**config, "threads": 1})
+    summaries: dict[int, dict] = {}
+    rows = bad = 0
     ctx.progress(stage="transforming", done=0, total=len(items), rows=0, force=True)
-    for item in items:
-        s = worker.run(item.to_dict())
-        if s["failure"]:
-            raise JobFailed(f"transform failed: {s['failure']}")
-        summaries.append(s)
-        rows, bad = rows + s["rows"], bad + s["bad"]
-        ctx.progress(done=len(summaries), total=len(items), rows=rows, bad_rows=bad)
-    return summaries
+    pending = list(reversed(items))
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="raymaker-transform") as pool:
+        running = set()
+        try:
+            while pending or running:
+                while pending and len(running) < lanes:
+                    running.add(pool.submit(worker.run, pending.pop().to_dict()))
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    s = future.result()
+                    if s["failure"]:
+                        raise JobFailed(f"transform failed: {s['failure']}")
+                    summaries[s["id"]] = s
+                    if len(summaries) == 1:
+                        clock.mark("first_item")
+                    rows, bad = rows + s["rows"], bad + s["bad"]
+                    ctx.progress(done=len(summaries), total=len(items), rows=rows, bad_rows=bad)
+        finally:
+            pending.clear()
+            for future in running:
+                future.cancel()
+    return [summaries[i.id] for i in items]
 
 
-def _transform(spec, ctx, config, items, resources) -> list[dict]:
+def _transform(spec, ctx, config, items, resources, clock) -> list[dict]:
     """Every item's summary, via Ray Data; raises JobFailed at the first failed item."""
     import ray.data
     from ray.data import ActorPoolStrategy, DataContext
@@ -216,6 +272,8 @@ def _transform(spec, ctx, config, items, resources) -> list[dict]:
             if s["failure"]:
                 raise JobFailed(f"transform failed: {s['failure']}")
             summaries[s["id"]] = s
+            if len(summaries) == 1:
+                clock.mark("first_item")
             rows, bad = rows + s["rows"], bad + s["bad"]
             ctx.progress(done=len(summaries), total=len(items), rows=rows, bad_rows=bad)
     finally:

@@ -82,8 +82,9 @@ class TransformWorker:
             store.get_dir(store.key(config["code_uri"]), code_dir)
         self.handler = Handler.load(model_dir, code_dir, config.get("entry_point"))
         self.builtin = self.handler.hooks is None
+        self.threads = max(1, int(config.get("threads", 1)))  # the instance's cores
         if self.builtin:
-            self.handler.model.set_threads(config.get("threads", 1))
+            self.handler.model.set_threads(self.threads)
         self.fs = store.arrow_filesystem()
         self.files = {f["index"]: InputFile(**f) for f in config["files"]}
         self.fmt = config["format"]
@@ -196,7 +197,7 @@ class TransformWorker:
             pf = pq.ParquetFile(fh)
             first = sum(f.row_groups[: item["start"]])
             for g in range(item["start"], item["end"]):
-                table = pf.read_row_group(g, use_threads=False)
+                table = pf.read_row_group(g, use_threads=self.threads > 1)
                 yield Block(f, table, first, first + 1)
                 first += table.num_rows
 
@@ -248,9 +249,10 @@ class TransformWorker:
         """Predict a block; its output (bytes, or a table for Parquet output)."""
         fast = self._fast(block)
         if fast is not None:
-            s["rows"] += len(fast)
-            s["out"] += len(fast)
-            return self._assemble(block, None, fast)
+            n, output = fast
+            s["rows"] += n
+            s["out"] += n
+            return output
         if self.fmt == "parquet":
             records = list(range(block.data.num_rows))
         elif self.fmt == "raw":
@@ -308,9 +310,10 @@ class TransformWorker:
             :MAX_ERROR_RECORD
         ]
 
-    def _fast(self, block: Block) -> list | None:
-        """A built-in's outputs for a clean CSV or Parquet block, with no record split out; None
-        when the block needs the record path (a join, a filter on output, an error)."""
+    def _fast(self, block: Block) -> tuple | None:
+        """``(records, output)`` of a built-in over a clean CSV or Parquet block, encoded whole
+        (no record split out); None when the block needs the record path (a join, a filter on
+        output, a blank line, an error)."""
         if not self.builtin or self.fmt not in ("csv", "parquet"):
             return None
         if self.join or self.output_filter:
@@ -323,13 +326,18 @@ class TransformWorker:
             block.records = n  # the count when no line is blank; checked below
         if not n:
             return None
+        model = self.handler.model
         try:
-            outputs = self._builtin(block, None)
-        except (BadRecord, _Stop):
-            return None
+            scores = model.score_frame(self._frame(block, None))
         except Exception:  # noqa: BLE001 - the record path finds and names the cause
             return None
-        return outputs if len(outputs) == n else None
+        if len(scores) != n:
+            return None
+        if self.parquet_out:
+            return n, _prediction_table([_Prediction(i, scores, model) for i in range(n)])
+        if self.accept == codecs.CSV:
+            return n, codecs.encode_predictions(None, scores, codecs.CSV)
+        return n, "".join(t + "\n" for t in codecs.json_texts(model.rows(scores))).encode()
 
     def _predict(self, block: Block, records: list) -> list:
         """One output per record (str, a table row index, COVERED), or raise BadRecord."""
@@ -412,7 +420,7 @@ class TransformWorker:
         try:
             return pacsv.read_csv(
                 io.BytesIO(data),
-                read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=self.threads > 1),
                 parse_options=pacsv.ParseOptions(),
                 convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
             )
@@ -495,8 +503,6 @@ class TransformWorker:
             return body if isinstance(body, bytes) else str(body).encode()
         # A record's output is a line, as a container's CSV / JSON Lines answer has them;
         # assemble_with decides only for a custom handler's whole answers (one a request).
-        if records is None:  # the fast path: plain outputs, one a record
-            return ("\n".join(outputs) + "\n").encode() if outputs else b""
         plain = not self.join and not self.output_filter
         pieces = []
         for record, out in zip(records, outputs, strict=True):

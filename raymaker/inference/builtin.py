@@ -101,7 +101,10 @@ class Model:
         if self.recipe is not None:
             frame = self.recipe.transform_frame(frame, inference=True)
         try:
-            return frame[self.features].to_numpy(dtype=np.float32, na_value=np.nan)
+            # Row-major: XGBoost predicts a column-major matrix ~1.7x slower.
+            return np.ascontiguousarray(
+                frame[self.features].to_numpy(dtype=np.float32, na_value=np.nan)
+            )
         except (ValueError, TypeError) as e:
             raise SpecError(f"features must be numeric after the recipe: {e}") from None
         except KeyError as e:

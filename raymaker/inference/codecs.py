@@ -293,18 +293,42 @@ def encode_npy(array) -> bytes:
 
 
 def _csv_lines(scores) -> bytes:
-    texts = csv_texts(scores)
-    return ("\n".join(texts) + "\n").encode() if texts else b""
+    """CSV lines of predictions, newline-terminated: what a ``text/csv`` answer holds."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lines = _score_lines(scores)
+    if not len(lines):
+        return b""
+    whole = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
+    return (pc.binary_join(whole, "\n")[0].as_py() + "\n").encode()
 
 
 def csv_texts(scores) -> list[str]:
     """One CSV line a prediction (no newline): the score, or a row's scores comma-separated."""
+    return _score_lines(scores).to_pylist()
+
+
+def _score_lines(scores):
+    """The CSV line of each prediction as an Arrow string array. Numbers are written in their
+    shortest form that reads back exactly (Arrow's formatter: ~5x faster than ``repr``)."""
     import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     arr = np.asarray(scores)
-    if arr.ndim <= 1:
-        return [_num(v) for v in arr.reshape(-1).tolist()]
-    return [",".join(_num(v) for v in row) for row in arr.tolist()]
+    columns = [arr.reshape(-1)] if arr.ndim <= 1 else [arr[:, j] for j in range(arr.shape[1])]
+    texts = []
+    for col in columns:
+        if col.dtype.kind == "f":
+            texts.append(pc.cast(pa.array(col.astype(np.float64)), pa.string()))
+        elif col.dtype.kind in "iu":
+            texts.append(pc.cast(pa.array(col), pa.string()))
+        else:
+            texts.append(pa.array([_num(v) for v in col.tolist()], pa.string()))
+    if len(texts) == 1:
+        return texts[0]
+    return pc.binary_join_element_wise(*texts, ",")
 
 
 def json_texts(rows: list[dict]) -> list[str]:

@@ -39,7 +39,10 @@ from raymaker.storage import Store, layout
 
 # kind -> "module:function(spec, settings) -> {"cpus": n, "gpus": n}": what a job's driver
 # itself computes with, reserved from Ray for it (a kind not listed only coordinates).
-DRIVER_RESOURCES = {"TrainingJob": "raymaker.train.workers:driver_resources"}
+DRIVER_RESOURCES = {
+    "TrainingJob": "raymaker.train.workers:driver_resources",
+    "TransformJob": "raymaker.batch.transform:driver_resources",
+}
 
 
 def driver_resources(spec, settings: Settings) -> dict:

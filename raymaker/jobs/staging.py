@@ -25,6 +25,16 @@ def _local(value: str | None, base_dir: str | None) -> str | None:
     return path if os.path.exists(path) else None
 
 
+def _local_data(value: str | None, base_dir: str | None, store: Store) -> str | None:
+    """Like ``_local``, but None for a path already inside a local store (no copy of data
+    the cluster can already read)."""
+    path = _local(value, base_dir)
+    if path is None or store.root.scheme != "file":
+        return path
+    root = store.root.path.rstrip("/") + "/"
+    return None if os.path.abspath(path).startswith(root) else path
+
+
 def _stage_processing(spec, store: Store, name: str, base_dir: str | None):
     changes: dict = {}
     code_prefix = join(layout.job_dir(name), "code")
@@ -48,7 +58,7 @@ def _stage_processing(spec, store: Store, name: str, base_dir: str | None):
             changes["code"] = store.put_file(code, join(code_prefix, os.path.basename(code)))
     inputs = []
     for item in spec.inputs:
-        src = _local(item.source, base_dir)
+        src = _local_data(item.source, base_dir, store)
         if src:
             item = item.model_copy(
                 update={"source": store.upload(src, join(layout.job_dir(name), "input", item.name))}
@@ -125,7 +135,7 @@ def _stage_training(spec, store: Store, name: str, base_dir: str | None):
                 changes["recipe"] = store.write_text(join(code_prefix, "recipe.yaml"), text)
     inputs = {}
     for channel, uri in spec.inputs.items():
-        src = _local(uri, base_dir)
+        src = _local_data(uri, base_dir, store)
         inputs[channel] = (
             store.upload(src, join(layout.job_dir(name), "input", channel)) if src else uri
         )
@@ -142,7 +152,7 @@ def _stage_tuning(spec, store: Store, name: str, base_dir: str | None):
 def _stage_transform(spec, store: Store, name: str, base_dir: str | None):
     """Upload the handler code and a local input."""
     changes = _stage_entry_point(spec, store, join(layout.job_dir(name), "code"), base_dir)
-    src = _local(spec.input.data_uri, base_dir)
+    src = _local_data(spec.input.data_uri, base_dir, store)
     if src:
         uri = store.upload(src, join(layout.job_dir(name), "input", "data"))
         changes["input"] = spec.input.model_copy(update={"data_uri": uri})

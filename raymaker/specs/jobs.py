@@ -396,8 +396,8 @@ class TransformJob(ResourceSpec, Resources):
     )
     execution: Literal["auto", "driver", "ray_data"] = Field(
         "auto",
-        description="auto: an input of one chunk with instance_count 1 runs in the job's "
-        "driver (no actor to start); anything else on a Ray Data actor pool.",
+        description="auto: instance_count 1 runs in the job's driver, with the instance's "
+        "cores reserved there (no actor to start); more run on a Ray Data actor pool.",
     )
     on_bad_rows: Literal["fail", "skip"] = Field(
         "fail",
