@@ -165,8 +165,6 @@ def output_type(spec, fmt: str) -> str:
             f"output.accept {spec.output.accept!r} is not a record format; allowed: "
             f"{', '.join(OUTPUT_TYPES)}"
         )
-    if accept == codecs.PARQUET and spec.output.assemble_with == "None":
-        raise SpecError("output.assemble_with None is for text outputs, not Parquet")
     if spec.join_source == "Input" and fmt == "jsonl" and accept == codecs.CSV:
         raise SpecError(
             "join_source Input with JSON input needs a JSON or Parquet accept; CSV cannot "

@@ -206,3 +206,5 @@ def test_quickstart_runs_end_to_end(ray_head, tmp_path, monkeypatch):
     assert 0 < report["validation_logloss"] < 0.69  # better than a coin
     assert report["endpoint_status"] == "InService" and len(report["endpoint_predictions"]) == 5
     assert all(0 <= score <= 1 for score, _ in report["endpoint_predictions"])
+    assert report["batch_rows"] == report["prepared_rows"]["test"]
+    assert 0.5 < report["batch_accuracy"] <= 1
