@@ -71,6 +71,7 @@ def run_transform_job(spec, ctx) -> dict:
         "strategy": spec.strategy,
         "max_payload_mb": spec.max_payload_mb,
         "threads": max(1, int(resources.get("cpus", 1))),
+        "lanes": spec.max_concurrent_transforms or max(1, int(resources.get("cpus", 1))),
         "staging": store.arrow_path(staging),
     }
     in_driver = runs_in_driver(spec)
@@ -201,13 +202,14 @@ def _check_model(store, spec) -> dict | None:
 
 
 def _in_driver(ctx, config, items, clock) -> list[dict]:
-    """Every item in this process: as many at once as the instance has cores, each on one
-    thread (Arrow's parser, the model and the formatter release the GIL)."""
+    """Every item in this process: as many at once as the instance has cores (or
+    ``max_concurrent_transforms``), each on one thread (Arrow's parser, the model and the
+    formatter release the GIL)."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     from raymaker.batch.worker import TransformWorker
 
-    lanes = max(1, int(config["threads"]))
+    lanes = config["lanes"]
     worker = TransformWorker({**config, "threads": 1})
     summaries: dict[int, dict] = {}
     rows = bad = 0

@@ -360,7 +360,9 @@ class TransformOutput(SpecModel):
         "Parquet for Parquet input, else the input's type.",
     )
     assemble_with: Literal["Line", "None"] = Field(
-        "Line", description="Line: one output line a record; None: outputs concatenated."
+        "Line",
+        description="Custom handlers' answers: Line ends each with a newline; None keeps "
+        "them as they are. Built-ins write a line a record either way; Parquet ignores it.",
     )
 
 
@@ -382,7 +384,11 @@ class TransformJob(ResourceSpec, Resources):
         "Built-ins predict a whole chunk as one matrix either way (same results).",
     )
     max_concurrent_transforms: int | None = Field(
-        None, ge=1, le=64, description="Chunks one worker handles at once (threads); default 1."
+        None,
+        ge=1,
+        le=64,
+        description="Chunks one instance handles at once (threads); default: its cores in the "
+        "job's driver, 1 an actor.",
     )
     max_payload_mb: int = Field(6, ge=1, le=100, description="Largest request a handler gets.")
     join_source: Literal["Input", "None"] = Field(

@@ -145,6 +145,35 @@ def test_a_killed_worker_actor_still_gives_complete_output(trained, tmp_path):
         assert out == [repr(float(i * 100 + j) * 2) for j in range(50)]
 
 
+def test_a_stopped_transform_leaves_the_output_path_as_it_was(trained, tmp_path):
+    session, est, _ = trained
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text(HANDLER)
+    data = tmp_path / "slow"
+    data.mkdir()
+    for i in range(6):
+        (data / f"f{i}.csv").write_text("".join(f"{j},x\n" for j in range(20)))
+    session.store.write_text("results/stop/keep.txt", "earlier")
+    transformer = rm.Transformer(
+        model_data=est.model_data, entry_point="inference.py", source_dir=str(code),
+        instance_type="cpu.1", env={"SLEEP_S": "1.0"}, output_path="results/stop",
+        session=session,
+    )  # fmt: skip
+    transformer.transform(str(data), content_type="text/csv", split_type="Line", wait=False,
+                          job_name="bt-stop")  # fmt: skip
+    handle = transformer.latest_transform_job
+    deadline = time.monotonic() + 60
+    while (handle.describe().progress or {}).get("done", 0) < 1:
+        assert time.monotonic() < deadline, handle.describe()
+        time.sleep(0.1)
+    transformer.stop_transform_job()
+    record = handle.describe()
+    assert record.status == JobStatus.STOPPED, record
+    assert session.store.list("results/stop", recursive=True) == ["results/stop/keep.txt"]
+    assert session.store.list("jobs/bt-stop/_tmp", recursive=True) == []
+
+
 @pytest.mark.s3
 def test_s3_input_and_output(trained, s3_root, tmp_path):
     session, est, scoring = trained
