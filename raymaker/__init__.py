@@ -92,6 +92,9 @@ _EXPORTS = {
     "StringDeserializer": "raymaker.serve.serializers",
     # batch transform
     "Transformer": "raymaker.batch.transformer",
+    # model registry
+    "ModelRegistry": "raymaker.registry.registry",
+    "ModelVersion": "raymaker.registry.registry",
     # storage
     "Store": "raymaker.storage.store",
     "open_store": "raymaker.storage.store",
@@ -136,6 +139,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from raymaker.jobs.client import JobHandle, JobsClient
     from raymaker.jobs.records import JobRecord, JobStatus
     from raymaker.jobs.runner import run_spec
+    from raymaker.registry.registry import ModelRegistry, ModelVersion
     from raymaker.serve.model import (
         AutoscalingConfig,
         DataCaptureConfig,

@@ -67,6 +67,13 @@ class Session:
             self._endpoints = Endpoints(self)
         return self._endpoints
 
+    @property
+    def registry(self):
+        """The model registry in this session's store (groups, versions, approvals)."""
+        from raymaker.registry.registry import ModelRegistry
+
+        return ModelRegistry(self)
+
     def default_bucket(self) -> str:
         """The store's root URI (SageMaker's default bucket)."""
         return self.store.uri()

@@ -37,7 +37,7 @@ def run_transform_job(spec, ctx) -> dict:
     store, settings = ctx.store, ctx.settings
     clock = _Clock()
     resources = settings.resources_for(spec.instance_type)
-    manifest = _check_model(store, spec)
+    manifest, model = _check_model(store, spec)
     fmt = planning.input_format(spec.input.content_type, spec.input.split_type)
     accept = output_type(spec, fmt)
     builtin = spec.entry_point is None
@@ -54,7 +54,8 @@ def run_transform_job(spec, ctx) -> dict:
     staging = layout.job_staging(ctx.name)
     store.delete(staging, recursive=True)
     config = {
-        "model_uri": store.uri(store.key(spec.model_data)),
+        "model_uri": model["uri"],
+        "model_sha256": model["sha256"],
         "code_uri": spec.source_dir,
         "entry_point": spec.entry_point,
         "environment": dict(spec.environment),
@@ -112,6 +113,7 @@ def run_transform_job(spec, ctx) -> dict:
         "worker_peak_rss_mb": round(max((s["rss_mb"] for s in summaries), default=0.0), 1),
         "published": published,
         "execution": "driver" if in_driver else "ray_data",
+        "model": model,
         "timings_s": clock.marks,
     }
 
@@ -174,31 +176,30 @@ def output_type(spec, fmt: str) -> str:
     return accept
 
 
-def _check_model(store, spec) -> dict | None:
-    """The model's manifest, checked as a deploy checks it: before any worker starts."""
+def _check_model(store, spec) -> tuple[dict | None, dict]:
+    """The model's manifest and ``{"uri", "sha256", "registry"}`` (a registry reference
+    resolved and its artifact checked), as a deploy checks them: before any worker starts."""
     from raymaker.inference.builtin import check_builtin
+    from raymaker.registry.registry import resolve_model
     from raymaker.storage.artifacts import read_manifest
 
-    if spec.model_data.startswith("registry://"):
-        raise SpecError(
-            "model_data: registry references need the model registry, which is not available "
-            "yet; give the model's URI"
-        )
     try:
-        manifest = read_manifest(store, spec.model_data)
-    except NotFound as e:
-        raise NotFound(f"model_data: {e}") from None
+        uri, sha256, version = resolve_model(store, spec.model_data)
+        manifest = read_manifest(store, uri)
+    except (NotFound, SpecError, DataError) as e:
+        raise type(e)(f"model_data: {e}") from None
+    model = {"uri": uri, "sha256": sha256, "registry": version.ref if version else None}
     if spec.entry_point:
         if spec.source_dir and not store.exists(join(store.key(spec.source_dir), spec.entry_point)):
             raise SpecError(f"entry_point {spec.entry_point!r} is not in {spec.source_dir}")
-        return manifest
+        return manifest, model
     if manifest is None:
         raise SpecError(
             "model_data: not a raymaker model (no raymaker-model.json beside it); give an "
             "entry_point with model_fn to load it"
         )
     check_builtin(manifest)
-    return manifest
+    return manifest, model
 
 
 def _in_driver(ctx, config, items, clock) -> list[dict]:

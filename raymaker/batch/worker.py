@@ -75,7 +75,9 @@ class TransformWorker:
         os.environ.update(config.get("environment") or {})
         store = store_for_settings(Settings.from_env({**os.environ, **config["store_env"]}))
         model_dir = os.path.join(self.tmp, "model")
-        artifacts.download(store, config["model_uri"], model_dir)
+        artifacts.download(
+            store, config["model_uri"], model_dir, expected_sha256=config.get("model_sha256")
+        )
         code_dir = None
         if config.get("code_uri"):
             code_dir = os.path.join(self.tmp, "code")

@@ -390,6 +390,104 @@ def transform(model_data, data, content_type, split_type, compression_type, acce
         emit(_when(record) if output == "table" else record, output)
 
 
+# -- model registry -----------------------------------------------------------------------------
+@cli.group()
+def models():
+    """The model registry: groups, versions, approvals, lineage."""
+
+
+def _version_row(v) -> dict:
+    metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(v.metrics.items())[:3])
+    return {"ref": v.ref, "status": v.status, "framework": v.framework,
+            "created": _when({"created_at": v.created_at})["created_at"], "by": v.created_by,
+            "metrics": metrics}  # fmt: skip
+
+
+@models.command("list")
+@click.argument("group", required=False)
+@click.option("--status", type=click.Choice(["PendingManualApproval", "Approved", "Rejected"]))
+@output_option
+def models_list(group, status, output):
+    """The groups; with GROUP, its versions."""
+    registry = _session().registry
+    if group is None:
+        emit(registry.groups(), output)
+        return
+    versions = registry.versions(group, status=status)
+    emit([_version_row(v) if output == "table" else v.to_dict() for v in versions], output)
+
+
+@models.command("describe")
+@click.argument("group")
+@click.argument("version")
+@output_option
+def models_describe(group, version, output):
+    """One version: artifact, hash, metrics, lineage and its approval history."""
+    emit(_session().registry.resolve(f"registry://{group}/{version}").to_dict(), output)
+
+
+@models.command("register")
+@click.argument("group")
+@click.argument("model_data")
+@click.option("--status", "approval_status", default="PendingManualApproval", show_default=True,
+              type=click.Choice(["PendingManualApproval", "Approved", "Rejected"]))  # fmt: skip
+@click.option("--description", default=None)
+@click.option("--metadata", multiple=True, help="key=value, repeatable.")
+@output_option
+def models_register(group, model_data, approval_status, description, metadata, output):
+    """Register MODEL_DATA (a raymaker artifact) as GROUP's next version."""
+    pairs = dict(item.split("=", 1) for item in metadata if "=" in item)
+    v = _session().registry.register(group, model_data, approval_status=approval_status,
+                                     description=description, customer_metadata=pairs)  # fmt: skip
+    emit(_version_row(v) if output == "table" else v.to_dict(), output)
+
+
+@models.command("approve")
+@click.argument("group")
+@click.argument("version", type=int)
+@click.option("--comment", default=None, help="Why (kept in the history).")
+def models_approve(group, version, comment):
+    """Mark a version Approved: registry://GROUP/approved now names it (if the newest)."""
+    v = _session().registry.approve(group, version, comment)
+    click.echo(f"{v.ref}: {v.status}")
+
+
+@models.command("reject")
+@click.argument("group")
+@click.argument("version", type=int)
+@click.option("--comment", default=None, help="Why (kept in the history).")
+def models_reject(group, version, comment):
+    """Mark a version Rejected."""
+    v = _session().registry.reject(group, version, comment)
+    click.echo(f"{v.ref}: {v.status}")
+
+
+@models.command("compare")
+@click.argument("group")
+@click.argument("versions", nargs=-1, type=int)
+@output_option
+def models_compare(group, versions, output):
+    """Metrics of GROUP's versions (all, or VERSIONS) side by side."""
+    emit(_session().registry.compare(group, list(versions) or None), output)
+
+
+@models.command("lineage")
+@click.argument("group", required=False)
+@click.argument("version", required=False)
+@click.option("--endpoint", default=None, help="The lineage of an endpoint's models instead.")
+@output_option
+def models_lineage(group, version, endpoint, output):
+    """Where GROUP VERSION (or an endpoint's models) came from: job, data, code."""
+    session = _session()
+    if endpoint:
+        emit(session.endpoints.lineage(endpoint), output)
+        return
+    if not (group and version):
+        raise click.UsageError("give GROUP VERSION, or --endpoint NAME")
+    number = session.registry.resolve(f"registry://{group}/{version}").version
+    emit(session.registry.lineage(group, number), output)
+
+
 # -- tuning -----------------------------------------------------------------------------------
 @cli.group()
 def tuning():

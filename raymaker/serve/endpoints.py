@@ -17,7 +17,7 @@ import os
 import secrets
 import time
 
-from raymaker.errors import ClusterError, NotFound, SpecError
+from raymaker.errors import ClusterError, DataError, NotFound, SpecError
 from raymaker.inference.builtin import check_builtin
 from raymaker.specs.endpoint import Endpoint
 from raymaker.storage import join, layout
@@ -100,6 +100,30 @@ class Endpoints:
             }
         return out
 
+    def lineage(self, name: str) -> list[dict]:
+        """Where each variant's model came from: its registry version (job, data, code) or, for
+        a model given by URI, the lineage its manifest records. Raises NotFound."""
+        from raymaker.registry.registry import ModelRegistry, parse_reference
+
+        rows = []
+        for v in self.state(name)["variants"]:
+            if v.get("registry"):
+                group, number = parse_reference(v["registry"])
+                row = ModelRegistry(store=self.store).lineage(group, int(number))
+            else:
+                manifest = read_manifest(self.store, v["model_data"]) or {}
+                lineage = manifest.get("lineage") or {}
+                row = {
+                    "model": v["model_data"],
+                    "training_job": lineage.get("job"),
+                    "tuning_job": lineage.get("tuning_job"),
+                    "data": lineage.get("data") or {},
+                    "code_sha256": lineage.get("code_sha256"),
+                    "hyperparameters": lineage.get("hyperparameters") or {},
+                }
+            rows.append({"endpoint": name, "variant": v["name"], **row})
+        return rows
+
     def url(self, name: str) -> str:
         return self.state(name)["url"] + f"/endpoints/{name}/invocations"
 
@@ -124,11 +148,13 @@ class Endpoints:
         old = {v["name"]: v for v in (previous or {}).get("variants", [])}
         variants = []
         for v in spec.variants:
-            model_uri = self._model_uri(v)
+            model_uri, model_sha256, registered = self._model_uri(v)
             code_uri = self._stage_code(name, v, generation, base_dir)
             row = {
                 "name": v.name,
                 "model_data": model_uri,
+                "model_sha256": model_sha256,
+                "registry": registered,
                 "code_uri": code_uri,
                 "entry_point": v.entry_point,
                 "weight": v.weight,
@@ -276,18 +302,33 @@ class Endpoints:
         self.store.delete(join(layout.ENDPOINTS, name), recursive=True)
 
     # -- helpers -------------------------------------------------------------------------------
-    def _model_uri(self, v) -> str:
+    def _model_uri(self, v) -> tuple[str, str | None, str | None]:
+        """``(artifact URI, registered manifest hash, registry reference)`` of a variant's
+        model, checked before any replica starts. Raises SpecError, NotFound, DataError."""
+        from raymaker.registry.registry import is_reference, resolve_model
+
         uri = v.model_data
-        if uri.startswith("registry://"):
-            raise SpecError(
-                f"variants.{v.name}.model_data: registry references need the model registry, "
-                "which is not available yet; give the model's URI"
-            )
+        if is_reference(uri):
+            if v.multi_model:
+                raise SpecError(
+                    f"variants.{v.name}.model_data: a multi-model endpoint takes a prefix of "
+                    "models, not a registry reference"
+                )
+            try:
+                uri, sha256, version = resolve_model(self.store, uri)
+            except (NotFound, SpecError, DataError) as e:
+                raise type(e)(f"variants.{v.name}.model_data: {e}") from None
+            if not v.entry_point:
+                try:
+                    check_builtin(read_manifest(self.store, uri))
+                except SpecError as e:
+                    raise SpecError(f"variants.{v.name}: {e}") from None
+            return uri, sha256, version.ref
         key = self.store.key(uri)
         if v.multi_model:
             if not self.store.list(key):
                 raise NotFound(f"variants.{v.name}.model_data: no models under {uri}")
-            return self.store.uri(key)
+            return self.store.uri(key), None, None
         try:
             manifest = read_manifest(self.store, uri)
         except NotFound as e:
@@ -297,7 +338,7 @@ class Endpoints:
                 check_builtin(manifest)
             except SpecError as e:
                 raise SpecError(f"variants.{v.name}: {e}") from None
-        return self.store.uri(key)
+        return self.store.uri(key), None, None
 
     def _stage_code(self, name: str, v, generation: int, base_dir: str | None) -> str | None:
         if not v.entry_point:
@@ -400,6 +441,7 @@ class Endpoints:
                 "app": v["app"],
                 "key": v["key"],
                 "model_data": v["model_data"],
+                "model_sha256": v.get("model_sha256"),
                 "code_uri": v["code_uri"],
                 "entry_point": v["entry_point"],
                 "multi_model": v["multi_model"],

@@ -222,6 +222,45 @@ class Model:
             spec.name, session=session, serializer=serializer, deserializer=deserializer
         )
 
+    def register(
+        self,
+        content_types: list[str] | None = None,
+        response_types: list[str] | None = None,
+        inference_instances: list[str] | None = None,
+        transform_instances: list[str] | None = None,
+        model_package_group_name: str | None = None,
+        image_uri: str | None = None,
+        model_metrics=None,
+        metadata_properties=None,
+        marketplace_cert: bool = False,
+        approval_status: str | None = None,
+        description: str | None = None,
+        customer_metadata_properties: dict | None = None,
+        *,
+        customer_metadata: dict | None = None,
+        metrics: dict | None = None,
+        lineage: dict | None = None,
+        **_ignored: Any,
+    ):
+        """Register this model's artifact as the next version of ``model_package_group_name``
+        (SageMaker's ``Model.register``); returns the ``ModelVersion``
+        (``.model_package_arn`` is its ``registry://group/<n>`` reference)."""
+        from raymaker.registry.registry import ModelRegistry
+
+        if not model_package_group_name:
+            raise SpecError("model_package_group_name: the model group to register into")
+        if not self.model_data:
+            raise SpecError("model_data: the model's URI is required")
+        return ModelRegistry(self._session()).register(
+            model_package_group_name,
+            self.model_data,
+            approval_status=approval_status or "PendingManualApproval",
+            description=description,
+            customer_metadata={**(customer_metadata_properties or {}), **(customer_metadata or {})},
+            metrics=metrics,
+            lineage=lineage,
+        )
+
     def transformer(
         self,
         instance_count: int = 1,

@@ -40,7 +40,9 @@ MODELS_PER_REPLICA = 8
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
 
 
-def _fetch(config: dict, target: str, model_uri: str) -> tuple[str, str | None]:
+def _fetch(
+    config: dict, target: str, model_uri: str, expected_sha256: str | None = None
+) -> tuple[str, str | None]:
     """Download the model (and the code) into ``target``; returns their local folders."""
     from raymaker.settings import Settings
     from raymaker.storage import artifacts
@@ -48,7 +50,7 @@ def _fetch(config: dict, target: str, model_uri: str) -> tuple[str, str | None]:
 
     store = store_for_settings(Settings.from_env({**os.environ, **config.get("store_env", {})}))
     model_dir = os.path.join(target, "model")
-    artifacts.download(store, model_uri, model_dir)
+    artifacts.download(store, model_uri, model_dir, expected_sha256=expected_sha256)
     code_dir = None
     if config.get("code_uri"):
         code_dir = os.path.join(target, "code")
@@ -56,8 +58,10 @@ def _fetch(config: dict, target: str, model_uri: str) -> tuple[str, str | None]:
     return model_dir, code_dir
 
 
-def _handler(config: dict, target: str, model_uri: str) -> Handler:
-    model_dir, code_dir = _fetch(config, target, model_uri)
+def _handler(
+    config: dict, target: str, model_uri: str, expected_sha256: str | None = None
+) -> Handler:
+    model_dir, code_dir = _fetch(config, target, model_uri, expected_sha256)
     return Handler.load(
         model_dir,
         code_dir,
@@ -79,7 +83,9 @@ class EndpointReplica:
         self.inflight = 0
         self.handler = None
         if not config.get("multi_model"):
-            self.handler = _handler(config, self.workdir, config["model_data"])
+            self.handler = _handler(
+                config, self.workdir, config["model_data"], config.get("model_sha256")
+            )
         self.replica_id = _replica_id()
         self._closed = False
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

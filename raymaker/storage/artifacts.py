@@ -85,11 +85,25 @@ def read_manifest(store: Store, uri: str) -> dict | None:
     return None
 
 
-def download(store: Store, uri: str, local_dir: str) -> dict:
+def download(store: Store, uri: str, local_dir: str, *, expected_sha256: str | None = None) -> dict:
     """Fetch a model (its folder, or ``model.tar.gz``) into ``local_dir``; returns the manifest.
 
+    ``expected_sha256`` (a registered version's) is checked against the manifest's own hash.
     Raises NotFound, DataError when the files do not match the manifest's hashes.
     """
+    manifest = _download(store, uri, local_dir)
+    if expected_sha256 is not None:
+        with open(os.path.join(local_dir, MANIFEST), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        if digest != expected_sha256:
+            raise DataError(
+                f"the model at {uri} does not match its registered version (manifest sha256 "
+                f"{digest[:12]}..., registered {expected_sha256[:12]}...); refusing to load it"
+            )
+    return manifest
+
+
+def _download(store: Store, uri: str, local_dir: str) -> dict:
     key = store.key(uri)
     os.makedirs(local_dir, exist_ok=True)
     if key.endswith(".tar.gz"):

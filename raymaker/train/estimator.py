@@ -240,6 +240,30 @@ class Estimator:
             **kwargs,
         )
 
+    def register(
+        self,
+        content_types: list[str] | None = None,
+        response_types: list[str] | None = None,
+        inference_instances: list[str] | None = None,
+        transform_instances: list[str] | None = None,
+        model_package_group_name: str | None = None,
+        *,
+        approval_status: str | None = None,
+        description: str | None = None,
+        customer_metadata_properties: dict | None = None,
+        customer_metadata: dict | None = None,
+        **kwargs: Any,
+    ):
+        """Register the last job's model as the next version of ``model_package_group_name``,
+        with its metrics and lineage (SageMaker's ``estimator.register``)."""
+        model = self.create_model()
+        return model.register(
+            content_types, response_types, inference_instances, transform_instances,
+            model_package_group_name, approval_status=approval_status, description=description,
+            customer_metadata_properties=customer_metadata_properties,
+            customer_metadata=customer_metadata, **kwargs,
+        )  # fmt: skip
+
     def transformer(
         self,
         instance_count: int = 1,

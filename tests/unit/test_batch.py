@@ -256,10 +256,11 @@ def test_wrong_specs_name_the_field(env):
     with pytest.raises(SpecError, match="input_filter"):
         parse_spec({"kind": "TransformJob", "model_data": "m", "input": {"data_uri": "d"},
                     "input_filter": "$[1:"})  # fmt: skip
-    for model, message in (("registry://churn/approved", "registry"), ("models/none", "no model")):
+    for model, message in (("registry://churn/approved", "model group 'churn' does not exist"),
+                           ("models/none", "no model")):  # fmt: skip
         spec = parse_spec({"kind": "TransformJob", "model_data": model,
                            "input": {"data_uri": "data/w/a.csv"}})  # fmt: skip
-        record = run_spec(spec, name=f"t-{message.split()[0]}", store=store, settings=settings)
+        record = run_spec(spec, name=f"t-{message.split()[1]}", store=store, settings=settings)
         assert record.status == JobStatus.FAILED and message in record.failure_reason
 
 

@@ -1,0 +1,1 @@
+"""The model registry: groups, versions, approvals and lineage, kept in the store."""
