@@ -245,7 +245,9 @@ def _transform(spec, ctx, config, items, resources, clock) -> list[dict]:
     from ray.data import ActorPoolStrategy, DataContext
 
     from raymaker.batch.worker import TransformWorker
+    from raymaker.placement import check_fits
 
+    check_fits(resources, spec.instance_type, what="a transform actor")
     DataContext.get_current().enable_progress_bars = False
     per_actor = spec.max_concurrent_transforms or 1
     actors = max(1, min(spec.instance_count, len(items)))

@@ -418,8 +418,11 @@ class Endpoints:
         serve.start(http_options={"location": "NoServer"})
         scaling = _scaling(spec)
         targets = []
+        from raymaker.placement import check_fits
+
         for v in variants:
             resources = self.settings.resources_for(v["instance_type"])
+            check_fits(resources, v["instance_type"], what=f"a replica of variant {v['name']}")
             actor = {"num_cpus": resources.get("cpus", 1), "num_gpus": resources.get("gpus", 0)}
             if spec.serverless:
                 actor["memory"] = spec.serverless.memory_size_in_mb << 20

@@ -67,6 +67,7 @@ class Plan:
     max_retries: int = 0
     backend: str | None = None
     in_driver: bool | None = None  # None: decide from the rest
+    instance_type: str = "?"
 
     def runs_in_driver(self) -> bool:
         if self.in_driver is not None:
@@ -84,6 +85,7 @@ def plan_for(spec, settings) -> Plan:
         gpus=preset["gpus"] if use_gpu else 0,
         max_retries=spec.max_retry_attempts,
         in_driver={"auto": None, "driver": True, "ray_train": False}[spec.execution],
+        instance_type=spec.instance_type,
     )
 
 
@@ -130,8 +132,14 @@ def _run_ray_train(fn, config, plan: Plan, *, name, store, env) -> dict:
     import importlib
 
     os.environ.update(RAY_TRAIN_ENV)
+    import ray
     from ray.train import FailureConfig, RunConfig, ScalingConfig
 
+    from raymaker.placement import check_fits
+
+    if ray.is_initialized():  # a worker no node can hold would wait forever
+        check_fits({"cpus": plan.cpus, "gpus": plan.gpus}, plan.instance_type,
+                   what="a training worker")  # fmt: skip
     module, _, attr = TRAINERS[plan.backend].partition(":")
     trainer_cls = getattr(importlib.import_module(module), attr)
     resources = {"CPU": plan.cpus, **({"GPU": plan.gpus} if plan.gpus else {})}
