@@ -376,6 +376,8 @@ class Endpoints:
                 lifetime="detached",
                 get_if_exists=True,
                 num_cpus=0,
+                # On the head: the ingress has one known address, the one a cluster exposes.
+                resources={"node:__internal_head__": 0.001},
                 max_concurrency=10_000,
                 max_restarts=-1,
             )
