@@ -164,8 +164,11 @@ class EndpointReplica:
 
     def __del__(self):
         self._closed = True
+        sock = getattr(self, "_sock", None)  # absent when the constructor failed
+        if sock is None:
+            return
         with contextlib.suppress(OSError):
-            self._sock.close()
+            sock.close()
         try:
             import ray
 
