@@ -355,12 +355,12 @@ def dashboard_url(settings: Settings, *, start: bool = True) -> str:
 
 def _dashboard_from_gcs(address: str) -> str:
     """Ask Ray for the dashboard of a GCS address (``host:port`` or ``auto``)."""
-    try:
-        from ray.dashboard.modules.dashboard_sdk import get_job_submission_client_cluster_info
+    try:  # the dashboard's address as the GCS records it (not the GCS address itself)
+        from ray.dashboard.utils import ray_address_to_api_server_url
     except ImportError as exc:  # pragma: no cover - ray is a dependency
         raise ClusterError(f"cannot resolve RAY_ADDRESS={address!r}: {exc}") from exc
     try:
-        return get_job_submission_client_cluster_info(address).address.rstrip("/")
+        return ray_address_to_api_server_url(address).rstrip("/")
     except Exception as exc:
         raise ClusterError(
             f"cannot reach the Ray cluster at RAY_ADDRESS={address!r}: {exc}"
