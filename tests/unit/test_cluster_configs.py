@@ -95,3 +95,16 @@ def test_an_instance_no_node_can_hold_is_refused_with_what_the_cluster_has(tmp_p
     types = autoscaler_node_types(str(bootstrap))
     assert set(types) == {"cpu_worker", "gpu_worker", "spot_worker"}  # not the head
     assert types["spot_worker"] == {"spot": 1}
+
+
+def test_rayservice_serves_a_model_through_raymakers_serve_app():
+    import importlib
+
+    service = load("kuberay", "rayservice.yaml")
+    assert service["apiVersion"] == "ray.io/v1" and service["kind"] == "RayService"
+    cluster = service["spec"]["rayClusterConfig"]
+    assert cluster["authOptions"] == {"mode": "token"} and cluster["rayVersion"] == "2.60.0"
+    app = yaml.safe_load(service["spec"]["serveConfigV2"])["applications"][0]
+    module, _, attr = app["import_path"].partition(":")
+    assert callable(getattr(importlib.import_module(module), attr))
+    assert app["args"]["model_data"] == "registry://churn/approved"
