@@ -13,6 +13,7 @@ endpoint answers for that record. Custom handlers get SageMaker's requests: up t
 When a chunk fails, it is bisected until the records that fail are found; each is a bad row
 with its file and line. ``fail`` stops at the first; ``skip`` writes them to the errors part
 (and an empty output line in its place, so output line n still answers input record n).
+Reading an item is ``chunks``; what is written for a block (joins, filters), ``output``.
 """
 
 from __future__ import annotations
@@ -25,28 +26,17 @@ import resource
 import shutil
 import tempfile
 import traceback
-from dataclasses import dataclass
 
+from raymaker.batch import chunks
+from raymaker.batch.chunks import Block
 from raymaker.batch.jsonpath import compile_path
+from raymaker.batch.output import COVERED, Output, Prediction, Whole, csv_row, prediction_table
 from raymaker.batch.plan import InputFile, open_output
 from raymaker.errors import DataError, RaymakerError, SpecError
 from raymaker.inference import codecs
 
-BLOCK_BYTES = 4 << 20  # a text item is read and predicted a block at a time
 MAX_ERROR_RECORD = 1000  # characters of a bad record kept in the errors file
-COVERED = object()  # an output that an earlier record's (one request's whole answer) holds
 SUMMARY = ("id", "rows", "out", "bad", "errors", "failure", "part", "rss_mb")
-
-
-@dataclass
-class Block:
-    """Part of an item: text (from ``offset`` in the file) or an Arrow table of rows."""
-
-    file: InputFile
-    data: object
-    offset: int  # byte offset in the file (text), or the first row's index (Parquet)
-    first_line: int | None  # line (row) number of the first record, 1-based, when known
-    records: int = 0  # records in the whole block, once split
 
 
 class BadRecord(Exception):
@@ -101,6 +91,9 @@ class TransformWorker:
         self.single = config["strategy"] == "SingleRecord"
         self.max_payload = int(config["max_payload_mb"]) << 20
         self.staging = config["staging"]  # Arrow path of the job's staging prefix
+        self.output = Output(fmt=self.fmt, accept=self.accept, join=self.join,
+                             output_filter=self.output_filter, line_out=self.line_out,
+                             builtin=self.builtin)  # fmt: skip
         self._line_bases: dict[tuple[int, int], int] = {}
 
     def __del__(self):
@@ -175,76 +168,11 @@ class TransformWorker:
 
     # -- reading -------------------------------------------------------------------------------
     def _blocks(self, f: InputFile, item: dict):
-        if self.fmt == "parquet":
-            yield from self._parquet_blocks(f, item)
-        elif self.fmt == "raw":
-            compression = "gzip" if f.gzip else None
-            with self.fs.open_input_stream(f.path, compression=compression) as stream:
-                data = stream.read()
-            if len(data) > self.max_payload:
-                raise DataError(
-                    f"the file is {len(data) >> 20} MiB, over max_payload_mb "
-                    f"({self.max_payload >> 20}); with split_type None a file is one request"
-                )
-            yield Block(f, data, 0, 1)
-        elif f.gzip:
-            yield from self._stream_blocks(f)
-        else:
-            yield from self._range_blocks(f, item["start"], item["end"])
-
-    def _parquet_blocks(self, f: InputFile, item: dict):
-        import pyarrow.parquet as pq
-
-        with self.fs.open_input_file(f.path) as fh:
-            pf = pq.ParquetFile(fh)
-            first = sum(f.row_groups[: item["start"]])
-            for g in range(item["start"], item["end"]):
-                table = pf.read_row_group(g, use_threads=self.threads > 1)
-                yield Block(f, table, first, first + 1)
-                first += table.num_rows
-
-    def _stream_blocks(self, f: InputFile):
-        """A gzip'd file, decompressed as a stream, cut at line ends."""
-        compression = "gzip" if f.gzip else None
-        line, rest = 1, b""
-        with self.fs.open_input_stream(f.path, compression=compression) as stream:
-            while True:
-                chunk = stream.read(BLOCK_BYTES)
-                data = rest + chunk
-                if not chunk:
-                    if data:
-                        yield self._text_block(f, data, 0, line, line == 1)
-                    return
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    rest = data
-                    continue
-                block, rest = data[:cut], data[cut:]
-                yield self._text_block(f, block, 0, line, line == 1)
-                line += block.count(b"\n")
-
-    def _range_blocks(self, f: InputFile, start: int, end: int):
-        """The lines that start in ``[start, end)``, a block at a time."""
-        with self.fs.open_input_file(f.path) as fh:
-            pos = start if start == 0 else _next_line(fh, start - 1, f.size)
-            while pos < end and pos < f.size:
-                stop = min(pos + BLOCK_BYTES, end)
-                stop = _next_line(fh, stop - 1, f.size) if stop < f.size else f.size
-                data = fh.read_at(stop - pos, pos)
-                yield self._text_block(f, data, pos, 1 if pos == 0 else None, pos == 0)
-                pos = stop
-
-    def _text_block(self, f: InputFile, data: bytes, offset: int, line, first: bool) -> Block:
-        if first and f.header is not None:  # the header row is not a record
-            cut = data.find(b"\n") + 1 or len(data)
-            return Block(f, data[cut:], offset + cut, (line or 1) + 1)
-        return Block(f, data, offset, line)
+        return chunks.blocks(self.fs, f, item, self.fmt, max_payload=self.max_payload,
+                             threads=self.threads)  # fmt: skip
 
     def _line_of(self, block: Block, index: int) -> int:
-        """The file's line number of the block's ``index``-th line (counted when needed)."""
-        if block.first_line is None:
-            block.first_line = _count_lines(self.fs, block.file.path, block.offset) + 1
-        return block.first_line + index
+        return chunks.line_of(self.fs, block, index)
 
     # -- predicting ---------------------------------------------------------------------------
     def _process(self, f: InputFile, block: Block, s: dict, errors: list):
@@ -271,7 +199,7 @@ class TransformWorker:
         except BadRecord:
             outputs = self._isolate(f, block, records, s, errors)
         s["out"] += sum(1 for o in outputs if o is not None)
-        return self._assemble(block, records, outputs)
+        return self.output.assemble(block, records, outputs)
 
     def _isolate(self, f, block, records, s, errors) -> list:
         """Outputs of ``records`` with None for each one that fails alone (bisection)."""
@@ -336,7 +264,7 @@ class TransformWorker:
         if len(scores) != n:
             return None
         if self.parquet_out:
-            return n, _prediction_table([_Prediction(i, scores, model) for i in range(n)])
+            return n, prediction_table([Prediction(i, scores, model) for i in range(n)])
         if self.accept == codecs.CSV:
             return n, codecs.encode_predictions(None, scores, codecs.CSV)
         return n, "".join(t + "\n" for t in codecs.json_texts(model.rows(scores))).encode()
@@ -362,7 +290,7 @@ class TransformWorker:
         if records is not None and len(scores) != len(records):
             raise BadRecord(f"the model gave {len(scores)} predictions for {len(records)} rows")
         if self.parquet_out:
-            return [_Prediction(i, scores, model) for i in range(len(scores))]
+            return [Prediction(i, scores, model) for i in range(len(scores))]
         if self.accept == codecs.CSV:
             return codecs.csv_texts(scores)
         return codecs.json_texts(model.rows(scores))
@@ -470,7 +398,7 @@ class TransformWorker:
         if self.input_filter:
             if self.fmt == "csv":
                 picked = self.input_filter.columns(value)
-                return _csv_row([value[i] for i in picked])
+                return csv_row([value[i] for i in picked])
             value = self.input_filter.apply(value)
         return json.dumps(value, default=str)
 
@@ -494,155 +422,13 @@ class TransformWorker:
                 f"the handler answered {len(lines)} lines for {n} records; join_source Input "
                 "and output_filter need one output line a record"
             )
-        return [_Whole(text), *[COVERED] * (n - 1)]
+        return [Whole(text), *[COVERED] * (n - 1)]
 
     # -- assembling ----------------------------------------------------------------------------
-    def _assemble(self, block: Block, records: list, outputs: list):
-        if self.parquet_out:
-            return self._assemble_table(block, records, outputs)
-        if self.fmt == "raw":
-            body = outputs[0] if outputs[0] is not None else b""
-            return body if isinstance(body, bytes) else str(body).encode()
-        # A record's output is a line, as a container's CSV / JSON Lines answer has them;
-        # assemble_with decides only for a custom handler's whole answers (one a request).
-        plain = not self.join and not self.output_filter
-        pieces = []
-        for record, out in zip(records, outputs, strict=True):
-            if out is COVERED:
-                continue
-            if out is None:
-                pieces.append("\n")  # a bad record keeps its place
-            elif isinstance(out, _Whole):
-                pieces.append(out if not self.line_out or out.endswith("\n") else out + "\n")
-            else:
-                pieces.append((out if plain else self._joined(block, record, out)) + "\n")
-        return "".join(pieces).encode()
-
-    def _joined(self, block: Block, record, out: str) -> str:
-        """``out`` joined with its input record (join_source Input), then output_filter."""
-        if self.fmt == "parquet":
-            source = block.data.slice(record, 1).to_pylist()[0]
-            raw = None
-        else:
-            source, raw = None, record[1]
-        if self.accept == codecs.CSV:
-            if raw is not None and not self.output_filter and self.fmt == "csv":
-                return f"{raw},{out}"
-            fields = []
-            if self.join:
-                if self.fmt == "csv":
-                    fields = next(csv.reader([raw]))
-                elif source is not None:
-                    fields = [_text(v) for v in source.values()]
-                else:
-                    raise SpecError(
-                        "join_source Input with JSON input needs a JSON accept "
-                        "(application/jsonlines); CSV cannot hold a JSON record"
-                    )
-            fields = fields + next(csv.reader([out]))
-            if self.output_filter:
-                names = self._joined_names(block, len(fields))
-                fields = [fields[i] for i in self.output_filter.columns(names)]
-            return _csv_row(fields)
-        prediction = json.loads(out)
-        value = prediction
-        if self.join:
-            if self.fmt == "jsonl":
-                source = json.loads(raw)
-            elif self.fmt == "csv":
-                source = next(csv.reader([raw]))
-            if isinstance(source, dict):
-                value = {**source, "SageMakerOutput": prediction}
-            else:
-                value = {"SageMakerInput": source, "SageMakerOutput": prediction}
-        if self.output_filter:
-            value = self.output_filter.apply(value)
-        return json.dumps(value, separators=(",", ":"), default=str)
-
-    def _joined_names(self, block: Block, width: int) -> list[str]:
-        names = list(block.file.header or []) if self.join else []
-        if self.join and not names:
-            names = [f"_{i}" for i in range(width)]
-        while len(names) < width:
-            names.append("SageMakerOutput")
-        return names[:width]
-
-    def _assemble_table(self, block: Block, records: list, outputs: list):
-        import pyarrow as pa
-
-        kept = [i for i, o in enumerate(outputs) if o is not None]
-        if not kept:
-            return None
-        if not self.builtin:
-            lines = [str(outputs[i]) for i in kept if outputs[i] is not COVERED]
-            table = pa.table({"SageMakerOutput": lines})
-            if self.join and len(lines) == len(kept):
-                table = _with_columns(self._input_table(block, [records[i] for i in kept]), table)
-        else:
-            preds = [outputs[i] for i in kept]
-            table = _prediction_table(preds)
-            if self.join:
-                table = _with_columns(self._input_table(block, [records[i] for i in kept]), table)
-        if self.output_filter:
-            table = table.select(self.output_filter.columns(table.column_names))
-        return table
-
-    def _input_table(self, block: Block, records: list):
-        import pyarrow as pa
-
-        if self.fmt == "parquet":
-            return block.data.take(records)
-        if self.fmt == "csv":
-            names = block.file.header
-            rows = [next(csv.reader([r[1]])) for r in records]
-            width = max((len(r) for r in rows), default=0)
-            names = names or [f"_{i}" for i in range(width)]
-            return pa.table({n: [r[i] if i < len(r) else None for r in rows]
-                             for i, n in enumerate(names)})  # fmt: skip
-        values = [json.loads(r[1]) for r in records]
-        if all(isinstance(v, dict) for v in values):
-            return pa.Table.from_pylist(values)
-        return pa.table({"SageMakerInput": [json.dumps(v) for v in values]})
-
-
-class _Whole(str):
-    """A custom handler's whole answer to a request of several records (not one a line)."""
 
 
 class _Stop(Exception):
     """The first bad record under on_bad_rows: fail; the summary says which."""
-
-
-class _Prediction:
-    """A built-in's prediction kept as (index, scores) until the table is built."""
-
-    __slots__ = ("index", "scores", "model")
-
-    def __init__(self, index, scores, model):
-        self.index, self.scores, self.model = index, scores, model
-
-
-def _prediction_table(preds: list):
-    """Columns ``score`` (+ ``predicted_label``), or ``scores`` + ``predicted_label``."""
-    import numpy as np
-    import pyarrow as pa
-
-    groups: dict[int, tuple] = {}
-    for p in preds:
-        groups.setdefault(id(p.scores), (p.scores, p.model, []))[2].append(p.index)
-    rows: list[dict] = []
-    for scores, model, index in groups.values():
-        picked = np.asarray(scores)[index]
-        rows.extend(model.rows(picked))
-    return pa.Table.from_pylist(rows)
-
-
-def _with_columns(left, right):
-    for name in right.column_names:
-        column = right.column(name)
-        target = name if name not in left.column_names else f"{name}_prediction"
-        left = left.append_column(target, column)
-    return left
 
 
 def _parquet_writer(fs, path: str, schema):
@@ -660,37 +446,6 @@ def _cast(table, schema, name: str):
         return table.cast(schema)
     except Exception as e:  # noqa: BLE001 - Arrow's cast errors have several types
         raise DataError(f"column types differ between chunks of {name}: {e}") from None
-
-
-def _next_line(fh, pos: int, size: int) -> int:
-    """The offset just after the first newline at or after ``pos`` (``size`` if none)."""
-    while pos < size:
-        chunk = fh.read_at(min(1 << 16, size - pos), pos)
-        hit = chunk.find(b"\n")
-        if hit >= 0:
-            return pos + hit + 1
-        pos += len(chunk)
-    return size
-
-
-def _count_lines(fs, path: str, offset: int) -> int:
-    count, pos = 0, 0
-    with fs.open_input_file(path) as fh:
-        while pos < offset:
-            chunk = fh.read_at(min(1 << 22, offset - pos), pos)
-            count += chunk.count(b"\n")
-            pos += len(chunk)
-    return count
-
-
-def _csv_row(fields: list) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow(fields)
-    return buf.getvalue()
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value)
 
 
 def _plain(value):

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from test_inference import COLUMNS, expected, frame, model_dir  # noqa: F401 - a fixture
 
+from raymaker.batch import chunks
 from raymaker.batch import plan as planning
-from raymaker.batch import worker as workers
 from raymaker.batch.jsonpath import compile_path
 from raymaker.errors import SpecError
 from raymaker.inference.handler import Handler, Request
@@ -140,7 +140,7 @@ def test_parquet_in_parquet_out_with_join_and_gzip_csv_in(env, model_dir, tmp_pa
 def test_big_files_split_into_items_and_blocks_give_the_same_output(env, model_dir, monkeypatch):  # noqa: F811
     store, _ = env
     monkeypatch.setattr(planning, "ITEM_BYTES", 1500)
-    monkeypatch.setattr(workers, "BLOCK_BYTES", 400)
+    monkeypatch.setattr(chunks, "BLOCK_BYTES", 400)
     rows = frame(300, seed=11)[COLUMNS]
     body = rows.to_csv(header=False, index=False).encode()
     store.write_bytes("data/big/a.csv", body)
