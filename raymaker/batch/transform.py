@@ -212,9 +212,7 @@ def _in_driver(ctx, config, items, clock) -> list[dict]:
 
     lanes = config["lanes"]
     worker = TransformWorker({**config, "threads": 1})
-    summaries: dict[int, dict] = {}
-    rows = bad = 0
-    ctx.progress(stage="transforming", done=0, total=len(items), rows=0, force=True)
+    tally = _Tally(ctx, clock, len(items))
     pending = list(reversed(items))
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="raymaker-transform") as pool:
         running = set()
@@ -224,19 +222,12 @@ def _in_driver(ctx, config, items, clock) -> list[dict]:
                     running.add(pool.submit(worker.run, pending.pop().to_dict()))
                 done, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    s = future.result()
-                    if s["failure"]:
-                        raise JobFailed(f"transform failed: {s['failure']}")
-                    summaries[s["id"]] = s
-                    if len(summaries) == 1:
-                        clock.mark("first_item")
-                    rows, bad = rows + s["rows"], bad + s["bad"]
-                    ctx.progress(done=len(summaries), total=len(items), rows=rows, bad_rows=bad)
+                    tally.add(future.result())
         finally:
             pending.clear()
             for future in running:
                 future.cancel()
-    return [summaries[i.id] for i in items]
+    return tally.ordered(items)
 
 
 def _transform(spec, ctx, config, items, resources, clock) -> list[dict]:
@@ -265,28 +256,42 @@ def _transform(spec, ctx, config, items, resources, clock) -> list[dict]:
         num_cpus=resources.get("cpus", 1),
         num_gpus=resources.get("gpus", 0) or None,
     )
-    summaries: dict[int, dict] = {}
-    rows = bad = 0
-    ctx.progress(stage="transforming", done=0, total=len(items), rows=0, force=True)
+    tally = _Tally(ctx, clock, len(items))
     iterator = iter(results.iter_rows())
     try:
         for row in iterator:
-            s = {k: _plain(v) for k, v in row.items()}
-            if s["failure"]:
-                raise JobFailed(f"transform failed: {s['failure']}")
-            summaries[s["id"]] = s
-            if len(summaries) == 1:
-                clock.mark("first_item")
-            rows, bad = rows + s["rows"], bad + s["bad"]
-            ctx.progress(done=len(summaries), total=len(items), rows=rows, bad_rows=bad)
+            tally.add({k: _plain(v) for k, v in row.items()})
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
             close()
-    missing = [i.id for i in items if i.id not in summaries]
-    if missing:
-        raise JobFailed(f"transform incomplete: {len(missing)} of {len(items)} items unanswered")
-    return [summaries[i.id] for i in items]
+    return tally.ordered(items)
+
+
+class _Tally:
+    """Items' summaries as they come: progress in the job record, the first failure raised."""
+
+    def __init__(self, ctx, clock, total: int):
+        self.ctx, self.clock, self.total = ctx, clock, total
+        self.summaries: dict[int, dict] = {}
+        self.rows = self.bad = 0
+        ctx.progress(stage="transforming", done=0, total=total, rows=0, force=True)
+
+    def add(self, s: dict) -> None:
+        if s["failure"]:
+            raise JobFailed(f"transform failed: {s['failure']}")
+        self.summaries[s["id"]] = s
+        if len(self.summaries) == 1:
+            self.clock.mark("first_item")
+        self.rows, self.bad = self.rows + s["rows"], self.bad + s["bad"]
+        self.ctx.progress(done=len(self.summaries), total=self.total, rows=self.rows,
+                          bad_rows=self.bad)  # fmt: skip
+
+    def ordered(self, items) -> list[dict]:
+        missing = [i.id for i in items if i.id not in self.summaries]
+        if missing:
+            raise JobFailed(f"transform incomplete: {len(missing)} of {len(items)} unanswered")
+        return [self.summaries[i.id] for i in items]
 
 
 def _assemble(store, fs, staging: str, files, items, summaries, accept) -> list[str]:
