@@ -37,7 +37,7 @@ def run_transform_job(spec, ctx) -> dict:
     store, settings = ctx.store, ctx.settings
     clock = _Clock()
     resources = settings.resources_for(spec.instance_type)
-    manifest, model = _check_model(store, spec)
+    spec, manifest, model = _check_model(store, spec)
     fmt = planning.input_format(spec.input.content_type, spec.input.split_type)
     accept = output_type(spec, fmt)
     builtin = spec.entry_point is None
@@ -176,9 +176,10 @@ def output_type(spec, fmt: str) -> str:
     return accept
 
 
-def _check_model(store, spec) -> tuple[dict | None, dict]:
-    """The model's manifest and ``{"uri", "sha256", "registry"}`` (a registry reference
-    resolved and its artifact checked), as a deploy checks them: before any worker starts."""
+def _check_model(store, spec) -> tuple:
+    """``(spec, manifest, {"uri", "sha256", "registry"})``: a registry reference resolved, its
+    artifact checked and its registered handler taken when the spec names none; checked as a
+    deploy checks them, before any worker starts."""
     from raymaker.inference.builtin import check_builtin
     from raymaker.registry.registry import resolve_model
     from raymaker.storage.artifacts import read_manifest
@@ -189,17 +190,19 @@ def _check_model(store, spec) -> tuple[dict | None, dict]:
     except (NotFound, SpecError, DataError) as e:
         raise type(e)(f"model_data: {e}") from None
     model = {"uri": uri, "sha256": sha256, "registry": version.ref if version else None}
+    if version is not None and version.inference and not spec.entry_point:
+        spec = spec.model_copy(update=version.inference)
     if spec.entry_point:
         if spec.source_dir and not store.exists(join(store.key(spec.source_dir), spec.entry_point)):
             raise SpecError(f"entry_point {spec.entry_point!r} is not in {spec.source_dir}")
-        return manifest, model
+        return spec, manifest, model
     if manifest is None:
         raise SpecError(
             "model_data: not a raymaker model (no raymaker-model.json beside it); give an "
             "entry_point with model_fn to load it"
         )
     check_builtin(manifest)
-    return manifest, model
+    return spec, manifest, model
 
 
 def _in_driver(ctx, config, items, clock) -> list[dict]:
@@ -214,19 +217,22 @@ def _in_driver(ctx, config, items, clock) -> list[dict]:
     worker = TransformWorker({**config, "threads": 1})
     tally = _Tally(ctx, clock, len(items))
     pending = list(reversed(items))
-    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="raymaker-transform") as pool:
-        running = set()
-        try:
-            while pending or running:
-                while pending and len(running) < lanes:
-                    running.add(pool.submit(worker.run, pending.pop().to_dict()))
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    tally.add(future.result())
-        finally:
-            pending.clear()
-            for future in running:
-                future.cancel()
+    try:
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="raymaker-transform") as pool:
+            running = set()
+            try:
+                while pending or running:
+                    while pending and len(running) < lanes:
+                        running.add(pool.submit(worker.run, pending.pop().to_dict()))
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        tally.add(future.result())
+            finally:
+                pending.clear()
+                for future in running:
+                    future.cancel()
+    finally:
+        worker.close()
     return tally.ordered(items)
 
 

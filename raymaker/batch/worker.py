@@ -62,7 +62,9 @@ class TransformWorker:
         from raymaker.storage import artifacts
         from raymaker.storage.store import store_for_settings
 
-        os.environ.update(config.get("environment") or {})
+        env = config.get("environment") or {}
+        self._saved_env = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
         store = store_for_settings(Settings.from_env({**os.environ, **config["store_env"]}))
         model_dir = os.path.join(self.tmp, "model")
         artifacts.download(
@@ -95,6 +97,15 @@ class TransformWorker:
                              output_filter=self.output_filter, line_out=self.line_out,
                              builtin=self.builtin)  # fmt: skip
         self._line_bases: dict[tuple[int, int], int] = {}
+
+    def close(self) -> None:
+        """Put back the environment the handler's ``env`` changed (a job's driver goes on)."""
+        for key, value in getattr(self, "_saved_env", {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env = {}
 
     def __del__(self):
         shutil.rmtree(getattr(self, "tmp", ""), ignore_errors=True)

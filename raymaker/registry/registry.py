@@ -50,6 +50,7 @@ class ModelVersion:
     lineage: dict = field(default_factory=dict)
     description: str | None = None
     customer_metadata: dict = field(default_factory=dict)
+    inference: dict = field(default_factory=dict)  # {"entry_point", "source_dir"}: custom hooks
     status: str = "PendingManualApproval"
     history: list = field(default_factory=list)
 
@@ -143,12 +144,16 @@ class ModelRegistry:
         customer_metadata: dict | None = None,
         metrics: dict | None = None,
         lineage: dict | None = None,
+        entry_point: str | None = None,
+        source_dir: str | None = None,
         by: str | None = None,
     ) -> ModelVersion:
         """Register ``model_data`` (a raymaker artifact) as the group's next version.
 
         Metrics, schemas and lineage come from the artifact's manifest (what training wrote);
-        ``metrics`` / ``lineage`` add to them. Raises SpecError, NotFound.
+        ``metrics`` / ``lineage`` add to them. ``entry_point`` (in ``source_dir``, a store URI
+        or a local folder, copied into the registry) is the handler endpoints and transforms
+        use when they deploy the version without one of their own. Raises SpecError, NotFound.
         """
         from raymaker.storage.artifacts import MANIFEST
 
@@ -173,6 +178,8 @@ class ModelRegistry:
             "description": description,
             "customer_metadata": {str(k): str(v) for k, v in (customer_metadata or {}).items()},
         }
+        if entry_point:
+            body["inference"] = self._stage_code(group, entry_point, source_dir)
         version = self._next_version(group)
         while True:
             try:
@@ -222,6 +229,26 @@ class ModelRegistry:
                 return
             except Conflict:
                 seq += 1
+
+    def _stage_code(self, group: str, entry_point: str, source_dir: str | None) -> dict:
+        """The handler's code as a store URI: a local folder is copied into the registry."""
+        import os
+        import uuid
+
+        from raymaker.storage.staging import is_uri
+
+        folder = source_dir or "."
+        local = os.path.abspath(os.path.expanduser(folder))
+        if not is_uri(folder) and os.path.isdir(local):
+            if not os.path.isfile(os.path.join(local, entry_point)):
+                raise SpecError(f"entry_point {entry_point!r} is not in {local}")
+            uri = self.store.put_dir(local, join(layout.REGISTRY, group, "code", uuid.uuid4().hex))
+        else:
+            key = self.store.key(folder)
+            if not self.store.exists(join(key, entry_point)):
+                raise SpecError(f"entry_point {entry_point!r} is not in {folder}")
+            uri = self.store.uri(key)
+        return {"entry_point": entry_point, "source_dir": uri}
 
     def _next_version(self, group: str) -> int:
         names = self.store.list(join(layout.REGISTRY, group, "versions"))

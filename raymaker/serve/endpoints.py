@@ -148,7 +148,9 @@ class Endpoints:
         old = {v["name"]: v for v in (previous or {}).get("variants", [])}
         variants = []
         for v in spec.variants:
-            model_uri, model_sha256, registered = self._model_uri(v)
+            model_uri, model_sha256, registered, inference = self._model_uri(v)
+            if inference and not v.entry_point:  # the registered version's own handler
+                v = v.model_copy(update=inference)
             code_uri = self._stage_code(name, v, generation, base_dir)
             row = {
                 "name": v.name,
@@ -302,9 +304,10 @@ class Endpoints:
         self.store.delete(join(layout.ENDPOINTS, name), recursive=True)
 
     # -- helpers -------------------------------------------------------------------------------
-    def _model_uri(self, v) -> tuple[str, str | None, str | None]:
-        """``(artifact URI, registered manifest hash, registry reference)`` of a variant's
-        model, checked before any replica starts. Raises SpecError, NotFound, DataError."""
+    def _model_uri(self, v) -> tuple[str, str | None, str | None, dict | None]:
+        """``(artifact URI, registered manifest hash, registry reference, registered handler)``
+        of a variant's model, checked before any replica starts. Raises SpecError, NotFound,
+        DataError."""
         from raymaker.registry.registry import is_reference, resolve_model
 
         uri = v.model_data
@@ -318,17 +321,17 @@ class Endpoints:
                 uri, sha256, version = resolve_model(self.store, uri)
             except (NotFound, SpecError, DataError) as e:
                 raise type(e)(f"variants.{v.name}.model_data: {e}") from None
-            if not v.entry_point:
+            if not v.entry_point and not version.inference:
                 try:
                     check_builtin(read_manifest(self.store, uri))
                 except SpecError as e:
                     raise SpecError(f"variants.{v.name}: {e}") from None
-            return uri, sha256, version.ref
+            return uri, sha256, version.ref, version.inference or None
         key = self.store.key(uri)
         if v.multi_model:
             if not self.store.list(key):
                 raise NotFound(f"variants.{v.name}.model_data: no models under {uri}")
-            return self.store.uri(key), None, None
+            return self.store.uri(key), None, None, None
         try:
             manifest = read_manifest(self.store, uri)
         except NotFound as e:
@@ -338,7 +341,7 @@ class Endpoints:
                 check_builtin(manifest)
             except SpecError as e:
                 raise SpecError(f"variants.{v.name}: {e}") from None
-        return self.store.uri(key), None, None
+        return self.store.uri(key), None, None, None
 
     def _stage_code(self, name: str, v, generation: int, base_dir: str | None) -> str | None:
         if not v.entry_point:

@@ -259,6 +259,8 @@ class Model:
             customer_metadata={**(customer_metadata_properties or {}), **(customer_metadata or {})},
             metrics=metrics,
             lineage=lineage,
+            entry_point=self.entry_point,
+            source_dir=self.source_dir,
         )
 
     def transformer(

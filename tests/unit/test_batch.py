@@ -282,3 +282,22 @@ def test_jsonpath_subset():
         compile_path("$['q']").columns(["a"])
     with pytest.raises(SpecError, match="out of range"):
         compile_path("$[5]").columns(["a"])
+
+
+def test_a_registered_handler_comes_with_its_version(env, tmp_path):
+    from raymaker.registry.registry import ModelRegistry
+
+    store, settings = env
+    code = tmp_path / "hooks"
+    code.mkdir()
+    (code / "inference.py").write_text(HANDLER)
+    v = ModelRegistry(store=store).register("hooks", "models/m", entry_point="inference.py",
+                                            source_dir=str(code), approval_status="Approved")  # fmt: skip
+    assert v.inference["entry_point"] == "inference.py"
+    assert v.inference["source_dir"].startswith(store.uri("registry/hooks/code/"))
+    store.write_bytes("data/reg/a.csv", b"1,2\n3,4\n")
+    spec = parse_spec({"kind": "TransformJob", "model_data": "registry://hooks/approved",
+                       "input": {"data_uri": "data/reg/a.csv"}, "execution": "driver"})  # fmt: skip
+    record = run_spec(spec, name="t-reg-hooks", store=store, settings=settings)
+    assert record.status == JobStatus.SUCCEEDED, record.failure_reason
+    assert store.read_text("jobs/t-reg-hooks/output/a.csv.out") == "21\n23\n"
