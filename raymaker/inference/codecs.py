@@ -294,41 +294,25 @@ def encode_npy(array) -> bytes:
 
 def _csv_lines(scores) -> bytes:
     """CSV lines of predictions, newline-terminated: what a ``text/csv`` answer holds."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    lines = _score_lines(scores)
-    if not len(lines):
-        return b""
-    whole = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines)
-    return (pc.binary_join(whole, "\n")[0].as_py() + "\n").encode()
+    texts = csv_texts(scores)
+    return ("\n".join(texts) + "\n").encode() if texts else b""
 
 
 def csv_texts(scores) -> list[str]:
-    """One CSV line a prediction (no newline): the score, or a row's scores comma-separated."""
-    return _score_lines(scores).to_pylist()
+    """One CSV line a prediction (no newline): the score, or a row's scores comma-separated.
 
-
-def _score_lines(scores):
-    """The CSV line of each prediction as an Arrow string array. Numbers are written in their
-    shortest form that reads back exactly (Arrow's formatter: ~5x faster than ``repr``)."""
+    Numbers are ``repr``'s shortest round-trip form: ~1 us for an endpoint's one row (Arrow's
+    vectorised formatter costs ~140 us a call there), ~0.8 us a value in a batch's block.
+    """
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     arr = np.asarray(scores)
-    columns = [arr.reshape(-1)] if arr.ndim <= 1 else [arr[:, j] for j in range(arr.shape[1])]
-    texts = []
-    for col in columns:
-        if col.dtype.kind == "f":
-            texts.append(pc.cast(pa.array(col.astype(np.float64)), pa.string()))
-        elif col.dtype.kind in "iu":
-            texts.append(pc.cast(pa.array(col), pa.string()))
-        else:
-            texts.append(pa.array([_num(v) for v in col.tolist()], pa.string()))
-    if len(texts) == 1:
-        return texts[0]
-    return pc.binary_join_element_wise(*texts, ",")
+    if arr.ndim <= 1:
+        flat = arr.reshape(-1)
+        if flat.dtype.kind == "f":
+            return list(map(repr, flat.astype(np.float64).tolist()))
+        return [_num(v) for v in flat.tolist()]
+    return [",".join(_num(v) for v in row) for row in arr.tolist()]
 
 
 def json_texts(rows: list[dict]) -> list[str]:
