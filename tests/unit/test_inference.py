@@ -237,3 +237,16 @@ def test_script_mode_sklearn_model(tmp_path):
     artifacts.write_manifest(str(tmp_path), {"framework": "sklearn", "entry_point": "train.py"})
     (out,) = Handler.load(str(tmp_path)).invoke([Request(b"1.5,0\n-2,1\n", "text/csv")])
     assert out.status == 200 and [float(v) for v in out.body.split()] == [1.0, 0.0]
+
+
+def test_csv_scores_are_reprs_on_both_paths():
+    """An endpoint's few rows (plain repr) and a batch's block (Arrow) write the same text."""
+    rng = np.random.default_rng(2)
+    values = np.concatenate([rng.random(2000), 10 ** rng.uniform(-12, 20, 2000),
+                             np.round(rng.normal(size=300) * 1000),
+                             [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-4, 1e9]])  # fmt: skip
+    for arr in (values, values.astype(np.float32)):
+        want = [repr(float(v)) for v in arr.tolist()]
+        assert codecs.csv_texts(arr) == want
+        assert codecs.csv_texts(arr[:3]) == want[:3]
+        assert codecs.encode_predictions(None, arr, codecs.CSV).decode().splitlines() == want
