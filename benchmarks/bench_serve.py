@@ -9,7 +9,9 @@ row a request), on one warm local Ray head:
 The load is wrk (``apt install wrk``), 2 threads, 8 connections, ``--duration`` seconds.
 
 Cold start: a serverless endpoint (idle timeout 2 s) scaled to zero, then one request; the
-time to its answer. Deploy: ``deploy()`` of a new endpoint on the warm cluster, to InService.
+time to its answer, with a spare standing in (the default) and without (``serve_spare`` off:
+the request waits while Serve starts the replica). Each cold answer must equal the answer of
+the replica that follows. Deploy: ``deploy()`` of a new endpoint on the warm cluster, to InService.
 
     python benchmarks/bench_serve.py [--duration 10] [--cold 5]
 """
@@ -228,22 +230,36 @@ def main() -> None:
                 figures[f"raymaker_{n}"] = [wrk(url, args.duration) for _ in range(2)]
                 predictor.delete_endpoint()
 
-        # 4. cold start from zero (serverless, idle timeout 2 s)
-        predictor = rm.Model(model_data=model_uri, session=session).deploy(
-            endpoint_name="bench-cold",
-            serverless_inference_config=rm.ServerlessInferenceConfig(
-                max_concurrency=8, memory_size_in_mb=1024, idle_timeout_s=2
-            ),
-        )
-        endpoints = session.endpoints
-        url = endpoints.url("bench-cold")
-        cold = []
-        for _ in range(args.cold):
-            _wait_zero(endpoints, "bench-cold")
-            t0 = time.perf_counter()
-            post(url)
-            cold.append(time.perf_counter() - t0)
-        predictor.delete_endpoint()
+        # 4. cold start from zero (serverless, idle timeout 2 s): with a spare standing in
+        #    (the default), and without (Serve starts the replica while the request waits)
+        from raymaker.session import Session
+
+        cold, spare_requests = {}, {}
+        for label, spare in (("spare", True), ("serve", False)):
+            own = Session(settings=session.settings.replace(serve_spare=spare))
+            name = f"bench-cold-{label}"
+            predictor = rm.Model(model_data=model_uri, session=own).deploy(
+                endpoint_name=name,
+                serverless_inference_config=rm.ServerlessInferenceConfig(
+                    max_concurrency=8, memory_size_in_mb=1024, idle_timeout_s=2
+                ),
+            )
+            url = own.endpoints.url(name)
+            cold[label], answers = [], set()
+            for _ in range(args.cold):
+                _wait_zero(own.endpoints, name)
+                t0 = time.perf_counter()
+                answers.add(post(url))
+                cold[label].append(time.perf_counter() - t0)
+                _wait_replica(own.endpoints, name)
+                answers.add(post(url))  # the replica's answer
+            if len(answers) != 1:
+                raise RuntimeError(f"cold and warm answers differ: {answers}")
+            spare_requests[label] = sum(
+                v.get("spare_requests", 0)
+                for v in own.endpoints.describe(name)["metrics"]["variants"].values()
+            )
+            predictor.delete_endpoint()
         import ray
 
         ray.shutdown()  # before the head stops under this driver
@@ -267,9 +283,12 @@ def main() -> None:
                    baseline=base, higher_is_better=True)  # fmt: skip
         report.add(f"p99: {label}", [r["p99_ms"] for r in runs], unit="ms",
                    baseline=None if key == "uvicorn" else "p99: uvicorn+FastAPI, 1 process")  # fmt: skip
-    report.add("cold start from zero (serverless)", cold)
+    report.add("cold start from zero: Serve starts the replica (spare off)", cold["serve"])
+    report.add("cold start from zero: a spare stands in (default)", cold["spare"],
+               baseline="cold start from zero: Serve starts the replica (spare off)")  # fmt: skip
     if deploy_s:
         report.add("deploy -> InService (warm cluster)", deploy_s)
+    report.notes.append(f"requests a spare answered: {json.dumps(spare_requests)}")
     report.notes.append(
         "figures per run: " + json.dumps({k: [dict(r) for r in v] for k, v in figures.items()})
     )
@@ -278,6 +297,18 @@ def main() -> None:
         f"{max(best('raymaker_1'), best('raymaker_2')):.0f} vs {best('uvicorn'):.0f} req/s), p99 <= 2x; cold start p50 <= 2 s; deploy <= 5 s"
     )
     report.finish()
+
+
+def _wait_replica(endpoints, name: str, timeout: float = 120.0) -> None:
+    """Until a replica has registered with the gateway (the spare has handed over)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        live = endpoints.describe(name).get("metrics", {}).get("variants", {})
+        if live and all(v.get("registered_replicas", 0) and not v.get("spare_standing_in")
+                        for v in live.values()):  # fmt: skip
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"no replica of {name} registered in {timeout:.0f} s")
 
 
 def _wait_zero(endpoints, name: str, timeout: float = 120.0) -> None:

@@ -14,6 +14,7 @@
 | ``RAYMAKER_SERVE_PORT`` | ``8080`` | its port |
 | ``RAYMAKER_SERVE_TOKEN`` | unset | bearer token for invocations; required beyond loopback |
 | ``RAYMAKER_SERVE_MAX_BODY_MB`` | ``6`` | largest request body (413 above) |
+| ``RAYMAKER_SERVE_SPARE`` | ``1`` | a spare process warm for cold starts from zero (``0``: off) |
 
 S3 credentials come from the usual AWS variables (``AWS_ACCESS_KEY_ID``, ...), never from a
 spec, so they are not written into the store or a job's visible runtime environment.
@@ -36,6 +37,7 @@ FORWARDED_TO_JOBS = (
     "RAYMAKER_SERVE_HOST",  # an Endpoint spec run as a job deploys behind the same gateway
     "RAYMAKER_SERVE_PORT",
     "RAYMAKER_SERVE_MAX_BODY_MB",
+    "RAYMAKER_SERVE_SPARE",
 )
 
 # Named resource presets: what one worker (one SageMaker "instance") asks Ray for.
@@ -60,6 +62,17 @@ def _memory_bytes() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 8 << 30
+
+
+def _flag(name: str, raw: str | None, default: bool) -> bool:
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SpecError(f"{name}={raw!r}: allowed values are 1, 0, true, false, yes, no, on, off")
 
 
 def _positive(name: str, raw: str, kind: type) -> float | int:
@@ -88,6 +101,7 @@ class Settings:
     serve_port: int = 8080
     serve_token: str | None = field(default=None, repr=False)
     serve_max_body_mb: float = 6.0
+    serve_spare: bool = True
     instance_types: dict[str, dict[str, float]] = field(default_factory=lambda: INSTANCE_TYPES)
 
     @classmethod
@@ -128,6 +142,7 @@ class Settings:
                     "RAYMAKER_SERVE_MAX_BODY_MB", env.get("RAYMAKER_SERVE_MAX_BODY_MB", "6"), float
                 )
             ),
+            serve_spare=_flag("RAYMAKER_SERVE_SPARE", env.get("RAYMAKER_SERVE_SPARE"), True),
         )
 
     def serve_loopback(self) -> bool:
@@ -156,6 +171,7 @@ class Settings:
             "RAYMAKER_SERVE_HOST": self.serve_host,
             "RAYMAKER_SERVE_PORT": str(self.serve_port),
             "RAYMAKER_SERVE_MAX_BODY_MB": f"{self.serve_max_body_mb:g}",
+            "RAYMAKER_SERVE_SPARE": "1" if self.serve_spare else "0",
         }
         return {k: v for k, v in values.items() if k in FORWARDED_TO_JOBS and v}
 

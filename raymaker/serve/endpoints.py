@@ -404,7 +404,10 @@ class Endpoints:
             }
         return {
             "variants": [
-                {k: v[k] for k in ("name", "app", "key", "weight", "shadow")}
+                {
+                    **{k: v[k] for k in ("name", "app", "key", "weight", "shadow")},
+                    "standin": self._standin(spec.name, state, v),
+                }
                 for v in state["variants"]
             ],
             "max_concurrency": scaling["limit"],
@@ -443,26 +446,49 @@ class Endpoints:
                 options["autoscaling_config"] = scaling["autoscaling"]
             else:
                 options["num_replicas"] = v["instance_count"]
-            config = {
-                "endpoint": spec.name,
-                "variant": v["name"],
-                "app": v["app"],
-                "key": v["key"],
-                "model_data": v["model_data"],
-                "model_sha256": v.get("model_sha256"),
-                "code_uri": v["code_uri"],
-                "entry_point": v["entry_point"],
-                "multi_model": v["multi_model"],
-                "store_env": self.settings.job_env(),
-                "gateway": self.gateway_name,
-                "environment": v.get("environment") or {},
-            }
+            config = self._replica_config(spec.name, v)
             app = serve.deployment(EndpointReplica).options(**options).bind(config)
             targets.append(serve.RunTarget(app, name=v["app"], route_prefix=None))
         try:
             serve.run_many(targets, wait_for_applications_running=True)
         except Exception as e:
             raise ClusterError(f"endpoint {spec.name!r}: replicas did not start: {e}") from e
+
+    def _replica_config(self, name: str, v: dict) -> dict:
+        """What a replica of variant ``v`` (or a spare standing in for one) loads."""
+        return {
+            "endpoint": name,
+            "variant": v["name"],
+            "app": v["app"],
+            "key": v["key"],
+            "model_data": v["model_data"],
+            "model_sha256": v.get("model_sha256"),
+            "code_uri": v["code_uri"],
+            "entry_point": v["entry_point"],
+            "multi_model": v["multi_model"],
+            "store_env": self.settings.job_env(),
+            "gateway": self.gateway_name,
+            "environment": v.get("environment") or {},
+        }
+
+    def _standin(self, name: str, state: dict, v: dict) -> dict | None:
+        """The config a spare loads to stand in for ``v``'s first replica, when one may: the
+        variant can scale to zero, is not a shadow or multi-model, wants no GPU, and its model
+        is at most ``spare.MAX_MODEL_BYTES``."""
+        from raymaker.serve.spare import MAX_MODEL_BYTES
+
+        auto = state["scaling"]["autoscaling"]
+        if not self.settings.serve_spare or not auto or auto["min_replicas"] != 0:
+            return None
+        if v["shadow"] or v["multi_model"]:
+            return None
+        if self.settings.resources_for(v["instance_type"]).get("gpus", 0):
+            return None
+        key = self.store.key(v["model_data"])
+        if self.store.size(key) > MAX_MODEL_BYTES:
+            return None
+        manifest = read_manifest(self.store, v["model_data"]) or {}
+        return {**self._replica_config(name, v), "framework": manifest.get("framework")}
 
     def _delete_apps(self, apps: list[str]) -> None:
         if not apps:

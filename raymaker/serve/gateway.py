@@ -28,6 +28,7 @@ import uuid
 
 from raymaker.serve.capture import CaptureWriter, record
 from raymaker.serve.pool import Pool, Unavailable
+from raymaker.serve.spare import Spares
 from raymaker.serve.stats import Stats
 
 log = logging.getLogger("raymaker.serve")
@@ -55,6 +56,7 @@ class Gateway:
         self.capture = None
         self.shadow_inflight = 0
         self._server = None
+        self.spares = Spares()
         self._kv_key = f"gateway-{port}/routes".encode()
         for name, config in _load_routes(self._kv_key).items():  # after a restart by Ray
             self.set_endpoint(name, config, save=False)
@@ -108,13 +110,28 @@ class Gateway:
         """
         for v in config["variants"]:
             if v["app"] not in self.pools:
-                pool = Pool(v["app"], v["key"], config.get("multi_model", False))
+                pool = Pool(
+                    v["app"],
+                    v["key"],
+                    config.get("multi_model", False),
+                    standin=v.get("standin"),
+                    spares=self.spares,
+                )
                 for replica_id, (host, port) in self.seen.get(v["app"], {}).items():
                     pool.register(replica_id, host, port)
                 self.pools[v["app"]] = pool
         self.endpoints[name] = config
+        self._want_spares()
         if save:
             _save_routes(self._kv_key, self.endpoints)
+
+    def _want_spares(self) -> None:
+        """Keep a spare warm while some variant may start from zero (see ``spare``)."""
+        standins = [
+            v["standin"] for c in self.endpoints.values() for v in c["variants"] if v.get("standin")
+        ]
+        frameworks = {s["framework"] for s in standins if s.get("framework")}
+        self.spares.want(frameworks if standins else None)
 
     async def retire(self, apps: list[str]) -> None:
         """Forget ``apps`` once their requests in flight are answered."""
@@ -129,6 +146,7 @@ class Gateway:
 
     def remove_endpoint(self, name: str) -> list[str]:
         config = self.endpoints.pop(name, None)
+        self._want_spares()
         _save_routes(self._kv_key, self.endpoints)
         return [v["app"] for v in config["variants"]] if config else []
 
@@ -157,6 +175,8 @@ class Gateway:
             pool = self.pools.get(v["app"])
             variants[v["name"]] = {
                 "registered_replicas": len(pool.conns) if pool else 0,
+                "spare_standing_in": bool(pool and pool.spare),
+                "spare_requests": pool.spare_requests if pool else 0,
                 "inflight": pool.inflight if pool else 0,
                 **self.stats.summary(name, v["name"]),
             }

@@ -2,9 +2,10 @@
 
 ``Pool.submit`` sends a request to the replica with the fewest requests in flight over the
 data plane (``wire``), batching what queues while a frame is out. With no replica registered
-(scaled to zero, or still starting) it calls the Serve handle instead, which waits for Serve
-to start one. A replica whose connection breaks is dropped and its requests are sent again
-elsewhere: predictions are idempotent, so a scale-down or a rolling update loses nothing.
+(scaled to zero, or still starting) a spare stands in while Serve starts one (``spare``);
+without a spare it calls the Serve handle, which waits for Serve to start one. A replica whose
+connection breaks is dropped and its requests are sent again elsewhere: predictions are
+idempotent, so a scale-down or a rolling update loses nothing.
 """
 
 from __future__ import annotations
@@ -12,12 +13,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 
 from raymaker.serve import wire
+from raymaker.serve.spare import MAX_STANDIN_S
 
 log = logging.getLogger("raymaker.serve")
 MAX_BATCH = 64
 CONNECT_TIMEOUT_S = 2.0
+SPARE_LOAD_TIMEOUT_S = 30.0
+
+
+async def _awaited(ref):
+    return await ref
 
 
 class Unavailable(Exception):
@@ -92,18 +100,34 @@ class Conn:
 class Pool:
     """Replicas of one Serve application (one endpoint variant)."""
 
-    def __init__(self, app: str, key: str, multi_model: bool = False):
+    def __init__(
+        self,
+        app: str,
+        key: str,
+        multi_model: bool = False,
+        standin: dict | None = None,
+        spares=None,
+    ):
         self.app = app
         self.key = key
         self.multi_model = multi_model
         self.conns: dict[str, Conn] = {}
         self._handle = None
         self.inflight = 0
+        self.standin = standin  # the replica config a spare loads (None: no spare for this one)
+        self.spares = spares  # the gateway's ``Spares``
+        self.spare: Conn | None = None  # the spare standing in now
+        self._spare_actor = None
+        self._spare_since = 0.0
+        self._loading: asyncio.Future | None = None
+        self.spare_requests = 0
 
     def register(self, replica_id: str, host: str, port: int) -> None:
         conn = self.conns.get(replica_id)
         if conn is None or conn.broken or conn.address != (host, port):
             self.conns[replica_id] = Conn(replica_id, host, port, self.key)
+        if self.spare is not None:  # a replica is here: the spare answers what it holds, goes
+            self._retire_spare()
 
     def unregister(self, replica_id: str) -> None:
         conn = self.conns.pop(replica_id, None)
@@ -114,6 +138,8 @@ class Pool:
         for conn in self.conns.values():
             conn.close()
         self.conns.clear()
+        if self.spare is not None:
+            self._retire_spare()
 
     async def submit(self, item: dict, body: bytes, target_model: str | None = None):
         """``(item, body)`` of the replica's answer. Raises Unavailable."""
@@ -121,6 +147,12 @@ class Pool:
         try:
             for _ in range(3):
                 live = [c for c in self.conns.values() if not c.broken]
+                if not live and not self.multi_model:
+                    spare = await self._standing_in()
+                    live = [c for c in self.conns.values() if not c.broken]  # one may be here now
+                    if not live and spare is not None:
+                        self.spare_requests += 1
+                        live = [spare]
                 if self.multi_model or not live:
                     return await self._via_handle(item, body, target_model)
                 conn = min(live, key=Conn.load)
@@ -128,9 +160,82 @@ class Pool:
                     return await conn.submit(item, body)
                 except Unavailable:
                     self.conns.pop(conn.replica_id, None)
+                    if conn is self.spare:
+                        self._retire_spare()
             return await self._via_handle(item, body, target_model)
         finally:
             self.inflight -= 1
+
+    # -- a spare standing in during a cold start -----------------------------------------------
+    async def _standing_in(self) -> Conn | None:
+        """The spare answering for this variant, one taken now, or None (then: the handle)."""
+        if self.spare is not None:
+            if not self.spare.broken and time.monotonic() - self._spare_since < MAX_STANDIN_S:
+                return self.spare
+            self._retire_spare()
+            return None
+        if self._loading is None:
+            if self.standin is None or self.spares is None:
+                return None
+            taken = self.spares.take()
+            if taken is None:
+                return None
+            self._wake()  # Serve starts the replica meanwhile
+            self._loading = asyncio.ensure_future(self._load(taken))
+        return await asyncio.shield(self._loading)
+
+    async def _load(self, actor) -> Conn | None:
+        """Have ``actor`` (maybe still starting: the call waits behind its start) load this
+        variant; None when the replica came first, or the spare failed or took too long."""
+        loaded = None
+        loading = asyncio.ensure_future(_awaited(actor.load.remote(self.standin)))
+        deadline = time.monotonic() + SPARE_LOAD_TIMEOUT_S
+        try:
+            while not self.conns and time.monotonic() < deadline:
+                done, _ = await asyncio.wait({loading}, timeout=0.05)
+                if done:
+                    loaded = loading.result()
+                    break
+        except Exception as e:  # noqa: BLE001 - the replica will fail the same way, visibly
+            log.warning("a spare could not stand in for %s: %s", self.app, e)
+        if not loading.done():
+            loading.cancel()
+        if loaded is None or self.conns:
+            self.spares.release(actor)
+            self._loading = None
+            return None
+        host, port = loaded
+        self.spare = Conn("spare", host, port, self.key)
+        self._spare_actor, self._spare_since = actor, time.monotonic()
+        return self.spare
+
+    def _wake(self) -> None:
+        """An empty call through the handle: Serve starts a replica for it (scale from zero)."""
+
+        async def call():
+            try:
+                await self._via_handle(None, b"", None)
+            except Unavailable as e:
+                log.info("waking %s: %s", self.app, e)
+
+        asyncio.ensure_future(call())
+
+    def _retire_spare(self) -> None:
+        conn, actor = self.spare, self._spare_actor
+        self.spare = self._spare_actor = self._loading = None
+
+        async def retire():
+            deadline = time.monotonic() + 30.0
+            while conn.busy and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            conn.close()
+            self.spares.release(actor)
+
+        try:
+            asyncio.get_running_loop().create_task(retire())
+        except RuntimeError:  # no loop: nothing is in flight either
+            conn.close()
+            self.spares.release(actor)
 
     async def _via_handle(self, item: dict, body: bytes, target_model: str | None):
         if self._handle is None:
@@ -142,11 +247,12 @@ class Pool:
             if target_model
             else self._handle
         )
+        batch = ([item], [body]) if item is not None else ([], [])
         try:
-            items, bodies = await handle.invoke.remote([item], [body])
+            items, bodies = await handle.invoke.remote(*batch)
         except Exception as e:  # noqa: BLE001 - Serve's errors have no common base
             raise Unavailable(f"{type(e).__name__}: {e}") from None
-        return items[0], bodies[0]
+        return (items[0], bodies[0]) if items else (None, b"")
 
     async def drain(self, timeout_s: float = 30.0) -> None:
         """Wait until nothing is in flight here."""

@@ -16,13 +16,10 @@ see, so the autoscaling policy counts both paths.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hmac
 import logging
 import os
 import re
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -30,45 +27,14 @@ import time
 from ray import serve
 
 from raymaker.errors import SpecError
-from raymaker.inference.handler import Handler, Request, Response
-from raymaker.serve import wire
+from raymaker.inference.handler import Handler, Response
+from raymaker.serve.dataplane import DataPlane, answer, load_handler, requests_of
 
 log = logging.getLogger("ray.serve")
 NAMESPACE = "raymaker"
 HEARTBEAT_S = 2.0
 MODELS_PER_REPLICA = 8
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
-
-
-def _fetch(
-    config: dict, target: str, model_uri: str, expected_sha256: str | None = None
-) -> tuple[str, str | None]:
-    """Download the model (and the code) into ``target``; returns their local folders."""
-    from raymaker.settings import Settings
-    from raymaker.storage import artifacts
-    from raymaker.storage.store import store_for_settings
-
-    store = store_for_settings(Settings.from_env({**os.environ, **config.get("store_env", {})}))
-    model_dir = os.path.join(target, "model")
-    artifacts.download(store, model_uri, model_dir, expected_sha256=expected_sha256)
-    code_dir = None
-    if config.get("code_uri"):
-        code_dir = os.path.join(target, "code")
-        store.get_dir(store.key(config["code_uri"]), code_dir)
-    return model_dir, code_dir
-
-
-def _handler(
-    config: dict, target: str, model_uri: str, expected_sha256: str | None = None
-) -> Handler:
-    model_dir, code_dir = _fetch(config, target, model_uri, expected_sha256)
-    return Handler.load(
-        model_dir,
-        code_dir,
-        config.get("entry_point"),
-        endpoint=config["endpoint"],
-        variant=config["variant"],
-    )
 
 
 class EndpointReplica:
@@ -83,18 +49,19 @@ class EndpointReplica:
         self.inflight = 0
         self.handler = None
         if not config.get("multi_model"):
-            self.handler = _handler(
+            self.handler = load_handler(
                 config, self.workdir, config["model_data"], config.get("model_sha256")
             )
         self.replica_id = _replica_id()
         self._closed = False
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((config.get("bind_host") or _node_ip(), 0))
-        self._sock.listen(128)
-        self.address = self._sock.getsockname()[:2]
+        self.plane = DataPlane(
+            config["key"],
+            config.get("bind_host") or _node_ip(),
+            lambda items, bodies: self._run(self.handler, items, bodies),
+        )
+        self.address = self.plane.address
         if self.handler is not None:
-            threading.Thread(target=self._serve, name="raymaker-data-plane", daemon=True).start()
+            self.plane.start()
             threading.Thread(target=self._heartbeat, name="raymaker-heartbeat", daemon=True).start()
         log.info(
             "replica of %s/%s ready in %.2f s at %s:%s",
@@ -109,11 +76,13 @@ class EndpointReplica:
         self, items: list[dict], bodies: list[bytes]
     ) -> tuple[list[dict], list[bytes]]:
         """Answer a batch (the same items and bodies a frame carries)."""
+        if not items:  # the gateway's wake-up call while a spare answers: nothing to predict
+            return [], []
         handler = self.handler
         model_id = serve.get_multiplexed_model_id()
         if self.config.get("multi_model"):
             if not model_id:
-                return _answer(
+                return answer(
                     [
                         Response.error(
                             400,
@@ -128,21 +97,18 @@ class EndpointReplica:
                 handler = await self.model(model_id)
             except Exception as e:  # noqa: BLE001 - a missing or broken model is this request's
                 status = getattr(e, "http_status", 500)
-                return _answer(
+                return answer(
                     [Response.error(status, f"target model {model_id!r}: {e}", type(e).__name__)]
                     * len(items)
                 )
         return await asyncio.to_thread(self._run, handler, items, bodies)
 
     def _run(self, handler: Handler, items: list[dict], bodies: list[bytes]):
-        requests = [
-            Request(body, i.get("ct") or "text/csv", i.get("accept"), i.get("headers") or {})
-            for i, body in zip(items, bodies, strict=True)
-        ]
+        requests = requests_of(items, bodies)
         self.inflight += len(requests)
         try:
             with self.lock:
-                return _answer(handler.invoke(requests))
+                return answer(handler.invoke(requests))
         finally:
             self.inflight -= len(requests)
 
@@ -153,7 +119,7 @@ class EndpointReplica:
             raise SpecError(f"target model {model_id!r} is not a relative model path")
         target = os.path.join(self.workdir, "models", model_id.replace("/", "__"))
         uri = self.config["model_data"].rstrip("/") + "/" + model_id
-        return await asyncio.to_thread(_handler, self.config, target, uri)
+        return await asyncio.to_thread(load_handler, self.config, target, uri)
 
     def record_autoscaling_stats(self) -> dict:
         return {"inflight": float(self.inflight)}
@@ -164,11 +130,10 @@ class EndpointReplica:
 
     def __del__(self):
         self._closed = True
-        sock = getattr(self, "_sock", None)  # absent when the constructor failed
-        if sock is None:
+        plane = getattr(self, "plane", None)  # absent when the constructor failed
+        if plane is None:
             return
-        with contextlib.suppress(OSError):
-            sock.close()
+        plane.close()
         try:
             import ray
 
@@ -177,28 +142,6 @@ class EndpointReplica:
         except Exception:  # noqa: BLE001 - the gateway may be gone already
             pass
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-    # -- the data plane ------------------------------------------------------------------------
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(asyncio.start_server(self._connection, sock=self._sock))
-        loop.run_forever()
-
-    async def _connection(self, reader, writer) -> None:
-        try:
-            header, _ = await wire.read_frame(reader)
-            if not hmac.compare_digest(str(header.get("key", "")), self.config["key"]):
-                return
-            while not self._closed:
-                header, bodies = await wire.read_frame(reader)
-                items, out = self._run(self.handler, header["items"], bodies)
-                writer.write(wire.frame({"id": header.get("id")}, items, out))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass
-        finally:
-            writer.close()
 
     def _heartbeat(self) -> None:
         """Register with the gateway now and again (a restarted gateway learns of us)."""
@@ -213,12 +156,6 @@ class EndpointReplica:
             except Exception:  # noqa: BLE001 - no gateway yet: the handle path still works
                 pass
             time.sleep(HEARTBEAT_S)
-
-
-def _answer(responses: list[Response]) -> tuple[list[dict], list[bytes]]:
-    return [{"status": r.status, "ct": r.content_type} for r in responses], [
-        r.body for r in responses
-    ]
 
 
 def _replica_id() -> str:

@@ -89,6 +89,15 @@ class LocalStore(Store):
         elif os.path.exists(path):
             os.unlink(path)
 
+    def size(self, key: str) -> int:
+        path = self.path(key)
+        if os.path.isfile(path):
+            return os.path.getsize(path)
+        total = 0
+        for dirpath, _, files in os.walk(path):
+            total += sum(os.path.getsize(os.path.join(dirpath, n)) for n in files)
+        return total
+
     def put_file(self, local_path: str, key: str) -> str:
         path = self.path(key)
         tmp = self._tmp_beside(path)

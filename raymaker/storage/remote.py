@@ -101,6 +101,12 @@ class FsspecStore(Store):
         except FileNotFoundError:
             pass
 
+    def size(self, key: str) -> int:
+        try:
+            return int(self.fs.du(self.path(key), total=True))
+        except FileNotFoundError:
+            return 0
+
     def put_file(self, local_path: str, key: str) -> str:
         self.fs.put_file(local_path, self.path(key))
         return self.uri(key)

@@ -58,6 +58,10 @@ class Store:
         """Copy one local file in. Returns its URI."""
         raise NotImplementedError
 
+    def size(self, key: str) -> int:
+        """Bytes of the object, or of every object under the prefix (0 when absent)."""
+        raise NotImplementedError
+
     def put_dir(self, local_dir: str, key: str) -> str:
         """Copy a local folder's contents under ``key``, file by file. Returns the prefix URI."""
         for dirpath, _, files in os.walk(local_dir):

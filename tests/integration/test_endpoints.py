@@ -272,9 +272,10 @@ def test_serverless_scales_from_zero_and_back_and_sheds_load(trained, handler_co
     try:
         assert _running(session, "ep-zero") == 0  # serverless starts at zero
         t0 = time.perf_counter()
-        assert predictor.predict({"rows": [1]})["n"] == 1  # waits for the cold start
+        assert predictor.predict({"rows": [1]})["n"] == 1  # a spare or the new replica answers
         cold = time.perf_counter() - t0
-        assert _running(session, "ep-zero") == 1
+        _until(lambda: _running(session, "ep-zero") == 1, "a replica started")
+        _until(lambda: _handed_over(session, "ep-zero"), "the replica took over")
         deadline = time.monotonic() + 60
         while _running(session, "ep-zero") and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -294,6 +295,61 @@ def test_serverless_scales_from_zero_and_back_and_sheds_load(trained, handler_co
         print(f"cold start {cold:.2f} s")
     finally:
         predictor.delete_endpoint()
+
+
+def _until(predicate, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.2)
+
+
+def _live(session, name: str) -> dict:
+    """The gateway's figures of each variant of ``name``."""
+    return session.endpoints.describe(name).get("metrics", {}).get("variants", {})
+
+
+def _handed_over(session, name: str) -> bool:
+    live = _live(session, name)
+    return bool(live) and all(
+        v["registered_replicas"] >= 1 and not v["spare_standing_in"] for v in live.values()
+    )
+
+
+def _spares(state: str) -> int:
+    from ray.util.state import list_actors
+
+    return len(list_actors(filters=[("class_name", "=", "Spare"), ("state", "=", state)]))
+
+
+def test_a_spare_answers_from_zero_then_hands_over_to_the_replica(trained):
+    session, models = trained
+    config = rm.ServerlessInferenceConfig(max_concurrency=4, memory_size_in_mb=512,
+                                          idle_timeout_s=30)  # fmt: skip
+    body, want = csv_rows(ROWS), offline(session, models["a"], ROWS)
+    for spare in (True, False):
+        own = rm.Session(settings=session.settings.replace(serve_spare=spare))
+        name = f"ep-spare-{'on' if spare else 'off'}"
+        predictor = rm.Model(model_data=models["a"], session=own).deploy(
+            endpoint_name=name, serverless_inference_config=config
+        )
+        try:
+            if spare:  # a spare is started for a variant that can scale to zero
+                _until(lambda: _spares("ALIVE") == 1, "the spare is warm")
+                dead = _spares("DEAD")
+            url = own.endpoints.url(name)
+            status, headers, cold = http(url, body, {"Content-Type": "text/csv"})
+            assert status == 200 and headers["x-amzn-invoked-production-variant"] == "AllTraffic"
+            np.testing.assert_allclose(np.array(cold.split(), float), want, rtol=1e-6)
+            assert _live(own, name)["AllTraffic"]["spare_requests"] == (1 if spare else 0)
+            _until(lambda: _handed_over(own, name), "the replica took over")  # noqa: B023
+            assert http(url, body, {"Content-Type": "text/csv"})[2] == cold  # the replica's
+            if spare:  # the used spare is killed (never reused); a fresh one waits
+                _until(lambda: _spares("DEAD") == dead + 1 and _spares("ALIVE") == 1,  # noqa: B023
+                       "the used spare is replaced")  # fmt: skip
+        finally:
+            predictor.delete_endpoint()
+    _until(lambda: _spares("ALIVE") == 0, "no spare is kept without a variant needing one")
 
 
 def test_ab_split_shadow_and_capture(trained):

@@ -26,6 +26,7 @@ class SlowPool:
 
     def __init__(self, delay=0.0, fail=False):
         self.delay, self.fail, self.inflight, self.seen, self.conns = delay, fail, 0, [], {}
+        self.spare, self.spare_requests = None, 0
 
     async def submit(self, item, body, target_model=None):
         self.inflight += 1

@@ -53,6 +53,14 @@ def test_job_env_forwards_the_store_but_no_credentials():
     assert "secret" not in env.values()
 
 
+def test_spare_flag_parses_and_names_the_allowed_values():
+    assert Settings.from_env({}).serve_spare is True
+    assert Settings.from_env({"RAYMAKER_SERVE_SPARE": "off"}).serve_spare is False
+    assert Settings.from_env({"RAYMAKER_SERVE_SPARE": "0"}).job_env()["RAYMAKER_SERVE_SPARE"] == "0"
+    with pytest.raises(SpecError, match="RAYMAKER_SERVE_SPARE='maybe': allowed values are 1, 0"):
+        Settings.from_env({"RAYMAKER_SERVE_SPARE": "maybe"})
+
+
 def test_instance_type_presets():
     s = Settings.from_env({})
     assert s.resources_for("cpu.2") == {"cpus": 2, "gpus": 0}

@@ -63,6 +63,14 @@ def test_list_children_and_files(store):
     assert store.list("missing") == []
 
 
+def test_size_of_an_object_and_a_prefix(store):
+    store.write_bytes("models/m/model.ubj", b"x" * 1000)
+    store.write_bytes("models/m/sub/recipe.json", b"y" * 24)
+    assert store.size("models/m/model.ubj") == 1000
+    assert store.size("models/m") == 1024
+    assert store.size("models/none") == 0
+
+
 def test_delete_and_move(store):
     store.write_text("jobs/a/_tmp/out/part-0", "1")
     store.write_text("jobs/a/_tmp/out/part-1", "2")

@@ -1,0 +1,111 @@
+"""What a model process serves: the handler loaded from the store, and its data plane.
+
+Both kinds of model process use it: a Serve replica (``replica``) and a spare standing in for
+one during a cold start (``spare``). Neither Serve nor Ray is imported here.
+
+``DataPlane`` listens on a TCP port of its own and answers the gateway's batched frames
+(``wire``) on a thread of its own, one frame at a time, each predicted as one matrix. The first
+frame on a connection must carry the variant's key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import os
+import socket
+import threading
+from collections.abc import Callable
+
+from raymaker.inference.handler import Handler, Request, Response
+from raymaker.serve import wire
+
+
+def fetch(
+    config: dict, target: str, model_uri: str, expected_sha256: str | None = None
+) -> tuple[str, str | None]:
+    """Download the model (and the code) into ``target``; returns their local folders."""
+    from raymaker.settings import Settings
+    from raymaker.storage import artifacts
+    from raymaker.storage.store import store_for_settings
+
+    store = store_for_settings(Settings.from_env({**os.environ, **config.get("store_env", {})}))
+    model_dir = os.path.join(target, "model")
+    artifacts.download(store, model_uri, model_dir, expected_sha256=expected_sha256)
+    code_dir = None
+    if config.get("code_uri"):
+        code_dir = os.path.join(target, "code")
+        store.get_dir(store.key(config["code_uri"]), code_dir)
+    return model_dir, code_dir
+
+
+def load_handler(
+    config: dict, target: str, model_uri: str, expected_sha256: str | None = None
+) -> Handler:
+    """The variant's handler, its files fetched into ``target`` and hash-checked."""
+    model_dir, code_dir = fetch(config, target, model_uri, expected_sha256)
+    return Handler.load(
+        model_dir,
+        code_dir,
+        config.get("entry_point"),
+        endpoint=config["endpoint"],
+        variant=config["variant"],
+    )
+
+
+def answer(responses: list[Response]) -> tuple[list[dict], list[bytes]]:
+    """Responses as a frame's items and bodies."""
+    return [{"status": r.status, "ct": r.content_type} for r in responses], [
+        r.body for r in responses
+    ]
+
+
+def requests_of(items: list[dict], bodies: list[bytes]) -> list[Request]:
+    return [
+        Request(body, i.get("ct") or "text/csv", i.get("accept"), i.get("headers") or {})
+        for i, body in zip(items, bodies, strict=True)
+    ]
+
+
+class DataPlane:
+    """A listening socket answering frames with ``run(items, bodies) -> (items, bodies)``."""
+
+    def __init__(self, key: str, host: str, run: Callable[[list, list], tuple[list, list]]):
+        self.key = key
+        self.run = run
+        self.closed = False
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, 0))
+        self._sock.listen(128)
+        self.address: tuple[str, int] = self._sock.getsockname()[:2]
+
+    def start(self) -> None:
+        threading.Thread(target=self._serve, name="raymaker-data-plane", daemon=True).start()
+
+    def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(asyncio.start_server(self._connection, sock=self._sock))
+        loop.run_forever()
+
+    async def _connection(self, reader, writer) -> None:
+        try:
+            header, _ = await wire.read_frame(reader)
+            if not hmac.compare_digest(str(header.get("key", "")), self.key):
+                return
+            while not self.closed:
+                header, bodies = await wire.read_frame(reader)
+                items, out = self.run(header["items"], bodies)
+                writer.write(wire.frame({"id": header.get("id")}, items, out))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()

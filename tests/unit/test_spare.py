@@ -1,0 +1,157 @@
+"""A spare standing in for a variant's first replica, without Ray: a real ``Spare`` loads a real
+model and answers over its real data plane; the pool hands over to a replica that registers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from test_inference import COLUMNS, expected, frame, model_dir  # noqa: F401 - a fixture
+
+from raymaker.serve.dataplane import DataPlane, answer, load_handler, requests_of
+from raymaker.serve.pool import Pool
+from raymaker.serve.spare import Spare, Spares
+from raymaker.storage import store_for_settings
+
+
+class Remote:
+    """An in-process stand-in for an actor method's ``.remote`` (the unit has no Ray)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def remote(self, *args):
+        async def call():
+            return self.fn(*args)
+
+        return call()
+
+
+class InProcess:
+    """A ``Spare`` called as the pool calls an actor."""
+
+    def __init__(self, spare):
+        self.spare = spare
+        self.load = Remote(spare.load)
+
+
+class LocalSpares:
+    def __init__(self, spare):
+        self.spare, self.released = spare, []
+
+    def take(self):
+        spare, self.spare = self.spare, None
+        return spare
+
+    def release(self, spare):
+        self.released.append(spare)
+
+
+class QuietPool(Pool):
+    """The pool, with its wake-up call through Serve's handle counted instead of sent."""
+
+    woken = 0
+
+    def _wake(self):
+        self.woken += 1
+
+
+def config(local_settings, key="k") -> dict:
+    return {"endpoint": "e", "variant": "AllTraffic", "app": "rm-e", "key": key,
+            "model_data": store_for_settings(local_settings).uri("models/m"),
+            "code_uri": None, "entry_point": None, "environment": {},
+            "store_env": local_settings.job_env(), "framework": "xgboost"}  # fmt: skip
+
+
+@pytest.fixture
+def stored(model_dir, local_settings):  # noqa: F811
+    store_for_settings(local_settings).put_dir(model_dir[0], "models/m")
+    return config(local_settings)
+
+
+def csv(rows) -> bytes:
+    return rows.to_csv(header=False, index=False).encode()
+
+
+def test_a_spare_loads_a_variant_once_and_answers_as_its_replica_would(model_dir, stored):  # noqa: F811
+    spare = Spare(["xgboost", "no-such-framework"])
+    try:
+        host, port = spare.load(stored)
+        assert host == "127.0.0.1" and port > 0
+        with pytest.raises(RuntimeError, match="once"):
+            spare.load(stored)
+        rows = frame(6, seed=4)[COLUMNS]
+        pool = QuietPool("rm-e", "k")
+        pool.register("spare", host, port)
+        item, body = asyncio.run(pool.submit({"ct": "text/csv"}, csv(rows)))
+        assert item["status"] == 200
+        np.testing.assert_allclose(np.array(body.split(), float), expected(model_dir, rows),
+                                   rtol=1e-6)  # fmt: skip
+        replica = load_handler(stored, str(spare.workdir) + "-replica", stored["model_data"])
+        want = answer(replica.invoke(requests_of([{"ct": "text/csv"}], [csv(rows)])))
+        assert body == want[1][0]  # byte for byte the replica's answer
+    finally:
+        spare.__del__()
+
+
+def test_the_pool_uses_the_spare_until_a_replica_registers(model_dir, stored, tmp_path):  # noqa: F811
+    rows = frame(3, seed=5)[COLUMNS]
+    spare = Spare([])
+    spares = LocalSpares(InProcess(spare))
+    replica = DataPlane("k", "127.0.0.1", lambda items, bodies: (
+        [{"status": 200, "ct": "text/csv"}] * len(items), [b"replica\n"] * len(items)))  # fmt: skip
+    replica.start()
+
+    async def scenario():
+        pool = QuietPool("rm-e", "k", standin=stored, spares=spares)
+        first = await asyncio.gather(
+            *(pool.submit({"ct": "text/csv"}, csv(rows)) for _ in range(4))
+        )
+        assert pool.woken == 1 and pool.spare is not None and pool.spare_requests == 4
+        pool.register("r1", *replica.address)  # the replica is here: the spare goes
+        assert pool.spare is None
+        then = await pool.submit({"ct": "text/csv"}, csv(rows))
+        for _ in range(100):
+            if spares.released:
+                break
+            await asyncio.sleep(0.01)
+        return first, then
+
+    try:
+        first, then = asyncio.run(scenario())
+        assert {body for _, body in first} == {first[0][1]} and first[0][1] != b"replica\n"
+        assert then[1] == b"replica\n"
+        assert len(spares.released) == 1  # it ran this variant's code: never reused
+    finally:
+        replica.close()
+        spare.__del__()
+
+
+def test_a_failing_spare_leaves_the_request_to_serve(local_settings):
+    broken = {**config(local_settings), "model_data": "models/missing"}
+    spares = LocalSpares(InProcess(Spare([])))
+    calls = []
+
+    class HandlePool(QuietPool):
+        async def _via_handle(self, item, body, target_model):
+            calls.append(body)
+            return {"status": 200, "ct": "text/csv"}, b"serve\n"
+
+    pool = HandlePool("rm-e", "k", standin=broken, spares=spares)
+    assert asyncio.run(pool.submit({"ct": "text/csv"}, b"1,2,3")) == (
+        {"status": 200, "ct": "text/csv"}, b"serve\n")  # fmt: skip
+    assert calls == [b"1,2,3"] and len(spares.released) == 1 and pool.spare is None
+
+
+def test_spares_start_only_under_ray():
+    import sys
+
+    spares = Spares()
+    spares.want({"xgboost"})
+    ray_on = "ray" in sys.modules and sys.modules["ray"].is_initialized()  # a whole-suite run
+    taken = spares.take()
+    assert spares.wanted and (taken is not None) == ray_on
+    spares.close()
+    Spares._stop(taken)
+    assert not spares.wanted and spares.idle is None
