@@ -234,7 +234,7 @@ def main() -> None:
         #    (the default), and without (Serve starts the replica while the request waits)
         from raymaker.session import Session
 
-        cold, spare_requests = {}, {}
+        cold, spare_requests, spare_rss_mb = {}, {}, None
         for label, spare in (("spare", True), ("serve", False)):
             own = Session(settings=session.settings.replace(serve_spare=spare))
             name = f"bench-cold-{label}"
@@ -255,6 +255,8 @@ def main() -> None:
                 answers.add(post(url))  # the replica's answer
             if len(answers) != 1:
                 raise RuntimeError(f"cold and warm answers differ: {answers}")
+            if spare:
+                spare_rss_mb = _spare_rss_mb()
             spare_requests[label] = sum(
                 v.get("spare_requests", 0)
                 for v in own.endpoints.describe(name)["metrics"]["variants"].values()
@@ -288,7 +290,11 @@ def main() -> None:
                baseline="cold start from zero: Serve starts the replica (spare off)")  # fmt: skip
     if deploy_s:
         report.add("deploy -> InService (warm cluster)", deploy_s)
+    report.notes.append(
+        f"cold starts (s, in order): {json.dumps({k: [round(x, 3) for x in v] for k, v in cold.items()})}"
+    )
     report.notes.append(f"requests a spare answered: {json.dumps(spare_requests)}")
+    report.notes.append(f"an idle spare's resident memory: {spare_rss_mb} MiB")
     report.notes.append(
         "figures per run: " + json.dumps({k: [dict(r) for r in v] for k, v in figures.items()})
     )
@@ -297,6 +303,23 @@ def main() -> None:
         f"{max(best('raymaker_1'), best('raymaker_2')):.0f} vs {best('uvicorn'):.0f} req/s), p99 <= 2x; cold start p50 <= 2 s; deploy <= 5 s"
     )
     report.finish()
+
+
+def _spare_rss_mb() -> float | None:
+    """Resident memory of the idle spare (the one started after the last hand-over)."""
+    from ray.util.state import list_actors
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        alive = list_actors(filters=[("class_name", "=", "Spare"), ("state", "=", "ALIVE")],
+                            detail=True)  # fmt: skip
+        if alive and alive[0].pid:
+            time.sleep(1.0)  # its imports are done (ALIVE), let the heap settle
+            with open(f"/proc/{alive[0].pid}/status") as f:
+                rss = next(line for line in f if line.startswith("VmRSS:"))
+            return round(int(rss.split()[1]) / 1024, 1)
+        time.sleep(0.5)
+    return None
 
 
 def _wait_replica(endpoints, name: str, timeout: float = 120.0) -> None:

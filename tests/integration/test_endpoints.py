@@ -262,7 +262,9 @@ def _running(session, name: str) -> int:
 
 
 def test_serverless_scales_from_zero_and_back_and_sheds_load(trained, handler_code):
+    """Without a spare (``serve_spare`` off): requests at zero wait for Serve's replica."""
     session, models = trained
+    session = rm.Session(settings=session.settings.replace(serve_spare=False))
     model = rm.Model(model_data=models["a"], entry_point="inference.py", source_dir=handler_code,
                      session=session)  # fmt: skip
     config = rm.ServerlessInferenceConfig(max_concurrency=2, memory_size_in_mb=512,
@@ -272,10 +274,10 @@ def test_serverless_scales_from_zero_and_back_and_sheds_load(trained, handler_co
     try:
         assert _running(session, "ep-zero") == 0  # serverless starts at zero
         t0 = time.perf_counter()
-        assert predictor.predict({"rows": [1]})["n"] == 1  # a spare or the new replica answers
+        assert predictor.predict({"rows": [1]})["n"] == 1  # waits for the cold start
         cold = time.perf_counter() - t0
-        _until(lambda: _running(session, "ep-zero") == 1, "a replica started")
-        _until(lambda: _handed_over(session, "ep-zero"), "the replica took over")
+        assert _running(session, "ep-zero") == 1
+        assert _live(session, "ep-zero")["AllTraffic"]["spare_requests"] == 0
         deadline = time.monotonic() + 60
         while _running(session, "ep-zero") and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -327,28 +329,25 @@ def test_a_spare_answers_from_zero_then_hands_over_to_the_replica(trained):
     config = rm.ServerlessInferenceConfig(max_concurrency=4, memory_size_in_mb=512,
                                           idle_timeout_s=30)  # fmt: skip
     body, want = csv_rows(ROWS), offline(session, models["a"], ROWS)
-    for spare in (True, False):
-        own = rm.Session(settings=session.settings.replace(serve_spare=spare))
-        name = f"ep-spare-{'on' if spare else 'off'}"
-        predictor = rm.Model(model_data=models["a"], session=own).deploy(
-            endpoint_name=name, serverless_inference_config=config
-        )
-        try:
-            if spare:  # a spare is started for a variant that can scale to zero
-                _until(lambda: _spares("ALIVE") == 1, "the spare is warm")
-                dead = _spares("DEAD")
-            url = own.endpoints.url(name)
-            status, headers, cold = http(url, body, {"Content-Type": "text/csv"})
-            assert status == 200 and headers["x-amzn-invoked-production-variant"] == "AllTraffic"
-            np.testing.assert_allclose(np.array(cold.split(), float), want, rtol=1e-6)
-            assert _live(own, name)["AllTraffic"]["spare_requests"] == (1 if spare else 0)
-            _until(lambda: _handed_over(own, name), "the replica took over")  # noqa: B023
-            assert http(url, body, {"Content-Type": "text/csv"})[2] == cold  # the replica's
-            if spare:  # the used spare is killed (never reused); a fresh one waits
-                _until(lambda: _spares("DEAD") == dead + 1 and _spares("ALIVE") == 1,  # noqa: B023
-                       "the used spare is replaced")  # fmt: skip
-        finally:
-            predictor.delete_endpoint()
+    predictor = rm.Model(model_data=models["a"], session=session).deploy(
+        endpoint_name="ep-spare", serverless_inference_config=config
+    )
+    try:  # a spare is started as soon as a variant can scale to zero
+        _until(lambda: _spares("ALIVE") == 1, "the spare is warm")
+        dead = _spares("DEAD")
+        url = session.endpoints.url("ep-spare")
+        status, headers, cold = http(url, body, {"Content-Type": "text/csv"})
+        assert status == 200 and headers["x-amzn-invoked-production-variant"] == "AllTraffic"
+        np.testing.assert_allclose(np.array(cold.split(), float), want, rtol=1e-6)
+        assert _live(session, "ep-spare")["AllTraffic"]["spare_requests"] == 1
+        _until(lambda: _handed_over(session, "ep-spare"), "the replica took over")
+        assert http(url, body, {"Content-Type": "text/csv"})[2] == cold  # now the replica's
+        assert _live(session, "ep-spare")["AllTraffic"]["spare_requests"] == 1
+        # the used spare is killed (it ran this variant's code: never reused); a fresh one waits
+        _until(lambda: _spares("DEAD") == dead + 1 and _spares("ALIVE") == 1,
+               "the used spare is replaced")  # fmt: skip
+    finally:
+        predictor.delete_endpoint()
     _until(lambda: _spares("ALIVE") == 0, "no spare is kept without a variant needing one")
 
 
