@@ -57,6 +57,7 @@ def run_transform_job(spec, ctx) -> dict:
         "model_uri": model["uri"],
         "model_sha256": model["sha256"],
         "code_uri": spec.source_dir,
+        "code_sha256": model.get("code_sha256"),
         "entry_point": spec.entry_point,
         "environment": dict(spec.environment),
         "store_env": settings.job_env(),
@@ -191,7 +192,9 @@ def _check_model(store, spec) -> tuple:
         raise type(e)(f"model_data: {e}") from None
     model = {"uri": uri, "sha256": sha256, "registry": version.ref if version else None}
     if version is not None and version.inference and not spec.entry_point:
-        spec = spec.model_copy(update=version.inference)
+        handler = dict(version.inference)
+        model["code_sha256"] = handler.pop("code_sha256", None)
+        spec = spec.model_copy(update=handler)
     if spec.entry_point:
         if spec.source_dir and not store.exists(join(store.key(spec.source_dir), spec.entry_point)):
             raise SpecError(f"entry_point {spec.entry_point!r} is not in {spec.source_dir}")

@@ -72,8 +72,12 @@ class TransformWorker:
         )
         code_dir = None
         if config.get("code_uri"):
-            code_dir = os.path.join(self.tmp, "code")
-            store.get_dir(store.key(config["code_uri"]), code_dir)
+            code_dir = artifacts.fetch_code(
+                store,
+                config["code_uri"],
+                os.path.join(self.tmp, "code"),
+                expected_sha256=config.get("code_sha256"),
+            )
         self.handler = Handler.load(model_dir, code_dir, config.get("entry_point"))
         self.builtin = self.handler.hooks is None
         self.threads = max(1, int(config.get("threads", 1)))  # the instance's cores

@@ -50,7 +50,8 @@ class ModelVersion:
     lineage: dict = field(default_factory=dict)
     description: str | None = None
     customer_metadata: dict = field(default_factory=dict)
-    inference: dict = field(default_factory=dict)  # {"entry_point", "source_dir"}: custom hooks
+    # custom hooks: {"entry_point", "source_dir", "code_sha256"} (the code is hash-checked)
+    inference: dict = field(default_factory=dict)
     status: str = "PendingManualApproval"
     history: list = field(default_factory=list)
 
@@ -233,8 +234,10 @@ class ModelRegistry:
     def _stage_code(self, group: str, entry_point: str, source_dir: str | None) -> dict:
         """The handler's code as a store URI: a local folder is copied into the registry."""
         import os
+        import tempfile
         import uuid
 
+        from raymaker.storage.artifacts import fetch_code, tree_sha256
         from raymaker.storage.staging import is_uri
 
         folder = source_dir or "."
@@ -248,7 +251,9 @@ class ModelRegistry:
             if not self.store.exists(join(key, entry_point)):
                 raise SpecError(f"entry_point {entry_point!r} is not in {folder}")
             uri = self.store.uri(key)
-        return {"entry_point": entry_point, "source_dir": uri}
+        with tempfile.TemporaryDirectory(prefix="raymaker-code-") as tmp:
+            code_sha256 = tree_sha256(fetch_code(self.store, uri, tmp))
+        return {"entry_point": entry_point, "source_dir": uri, "code_sha256": code_sha256}
 
     def _next_version(self, group: str) -> int:
         names = self.store.list(join(layout.REGISTRY, group, "versions"))

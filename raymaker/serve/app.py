@@ -35,14 +35,20 @@ class ModelServer:
         from raymaker.storage.store import store_for_settings
 
         store = store_for_settings(Settings.from_env())
-        uri, sha256, _ = resolve_model(store, model_data)
+        uri, sha256, version = resolve_model(store, model_data)
+        code_sha256 = None
+        if version is not None and version.inference and not entry_point:  # registered hooks
+            entry_point = version.inference["entry_point"]
+            source_dir = version.inference["source_dir"]
+            code_sha256 = version.inference.get("code_sha256")
         folder = tempfile.mkdtemp(prefix="raymaker-app-")
         model_dir = os.path.join(folder, "model")
         artifacts.download(store, uri, model_dir, expected_sha256=sha256)
         code_dir = None
         if entry_point and source_dir:
-            code_dir = os.path.join(folder, "code")
-            store.get_dir(store.key(source_dir), code_dir)
+            code_dir = artifacts.fetch_code(
+                store, source_dir, os.path.join(folder, "code"), expected_sha256=code_sha256
+            )
         self.handler = Handler.load(model_dir, code_dir, entry_point)
 
     async def __call__(self, request):

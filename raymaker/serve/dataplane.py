@@ -35,8 +35,12 @@ def fetch(
     artifacts.download(store, model_uri, model_dir, expected_sha256=expected_sha256)
     code_dir = None
     if config.get("code_uri"):
-        code_dir = os.path.join(target, "code")
-        store.get_dir(store.key(config["code_uri"]), code_dir)
+        code_dir = artifacts.fetch_code(
+            store,
+            config["code_uri"],
+            os.path.join(target, "code"),
+            expected_sha256=config.get("code_sha256"),
+        )
     return model_dir, code_dir
 
 

@@ -149,8 +149,11 @@ class Endpoints:
         variants = []
         for v in spec.variants:
             model_uri, model_sha256, registered, inference = self._model_uri(v)
+            code_sha256 = None
             if inference and not v.entry_point:  # the registered version's own handler
-                v = v.model_copy(update=inference)
+                handler = dict(inference)
+                code_sha256 = handler.pop("code_sha256", None)
+                v = v.model_copy(update=handler)
             code_uri = self._stage_code(name, v, generation, base_dir)
             row = {
                 "name": v.name,
@@ -158,6 +161,7 @@ class Endpoints:
                 "model_sha256": model_sha256,
                 "registry": registered,
                 "code_uri": code_uri,
+                "code_sha256": code_sha256,
                 "entry_point": v.entry_point,
                 "weight": v.weight,
                 "shadow": v.shadow,
@@ -464,6 +468,7 @@ class Endpoints:
             "model_data": v["model_data"],
             "model_sha256": v.get("model_sha256"),
             "code_uri": v["code_uri"],
+            "code_sha256": v.get("code_sha256"),
             "entry_point": v["entry_point"],
             "multi_model": v["multi_model"],
             "store_env": self.settings.job_env(),

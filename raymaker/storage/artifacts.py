@@ -136,6 +136,33 @@ def verify(model_dir: str) -> dict:
     return manifest
 
 
+def tree_sha256(local_dir: str) -> str:
+    """sha256 over a folder's files: each relative path and its content hash, in order."""
+    h = hashlib.sha256()
+    for dirpath, dirs, files in os.walk(local_dir):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, local_dir).replace(os.sep, "/")
+            h.update(f"{rel}\0{sha256_file(path)}\n".encode())
+    return h.hexdigest()
+
+
+def fetch_code(store: Store, uri: str, local_dir: str, *, expected_sha256: str | None = None):
+    """Download handler code; with ``expected_sha256`` (a registered version's), check it first.
+
+    Raises NotFound, DataError.
+    """
+    if not store.get_dir(store.key(uri), local_dir):
+        raise NotFound(f"no handler code at {uri}")
+    if expected_sha256 and tree_sha256(local_dir) != expected_sha256:
+        raise DataError(
+            f"the handler code at {uri} does not match the hash its registry version recorded "
+            "(changed after registration); register it again"
+        )
+    return local_dir
+
+
 def fingerprint(source) -> dict:
     """A data source's URI, files and content hash (sha256 over the files in order)."""
     h = hashlib.sha256()

@@ -295,9 +295,16 @@ def test_a_registered_handler_comes_with_its_version(env, tmp_path):
                                             source_dir=str(code), approval_status="Approved")  # fmt: skip
     assert v.inference["entry_point"] == "inference.py"
     assert v.inference["source_dir"].startswith(store.uri("registry/hooks/code/"))
+    assert len(v.inference["code_sha256"]) == 64
     store.write_bytes("data/reg/a.csv", b"1,2\n3,4\n")
     spec = parse_spec({"kind": "TransformJob", "model_data": "registry://hooks/approved",
                        "input": {"data_uri": "data/reg/a.csv"}, "execution": "driver"})  # fmt: skip
     record = run_spec(spec, name="t-reg-hooks", store=store, settings=settings)
     assert record.status == JobStatus.SUCCEEDED, record.failure_reason
     assert store.read_text("jobs/t-reg-hooks/output/a.csv.out") == "21\n23\n"
+    # the registered code is pinned: changed after registration, it is refused
+    code_key = store.key(v.inference["source_dir"])
+    store.write_text(f"{code_key}/inference.py", HANDLER + "\n# changed\n")
+    record = run_spec(spec, name="t-reg-hooks-changed", store=store, settings=settings)
+    assert record.status == JobStatus.FAILED
+    assert "does not match the hash its registry version recorded" in record.failure_reason

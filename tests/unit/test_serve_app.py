@@ -51,3 +51,26 @@ def test_build_needs_model_data():
     with pytest.raises(SpecError, match="args.model_data"):
         build({})
     assert type(build({"model_data": "models/m", "num_replicas": 2})).__name__ == "Application"
+
+
+def test_registered_hooks_are_served_hash_checked(model_dir, local_settings, monkeypatch, tmp_path):  # noqa: F811
+    from raymaker.errors import DataError
+    from raymaker.registry.registry import ModelRegistry
+
+    store = store_for_settings(local_settings)
+    store.put_dir(model_dir[0], "models/m")
+    code = tmp_path / "hooks"
+    code.mkdir()
+    (code / "inference.py").write_text(
+        "def model_fn(model_dir):\n    return 'm'\n\n"
+        "def transform_fn(model, body, content_type, accept):\n    return b'hooked', accept\n"
+    )
+    v = ModelRegistry(store=store).register("app-hooks", "models/m", entry_point="inference.py",
+                                            source_dir=str(code), approval_status="Approved")  # fmt: skip
+    monkeypatch.setenv("RAYMAKER_STORE", local_settings.store)
+    server = ModelServer("registry://app-hooks/approved")
+    answer = asyncio.run(server(http("POST", "/m/invocations", b"1", {"Accept": "text/csv"})))
+    assert answer.status_code == 200 and answer.body == b"hooked"
+    store.write_text(store.key(v.inference["source_dir"]) + "/inference.py", "# changed\n")
+    with pytest.raises(DataError, match="registry version recorded"):
+        ModelServer("registry://app-hooks/approved")
