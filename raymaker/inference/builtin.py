@@ -143,7 +143,7 @@ class Model:
         return rows
 
 
-def _import_xgboost():
+def import_xgboost():
     """``xgboost``, imported without scikit-learn when nothing has imported either yet.
 
     xgboost imports scikit-learn (~0.9 s here) only for its sklearn-style wrappers, which a
@@ -163,7 +163,7 @@ def _import_xgboost():
 
 class XGBoostModel(Model):
     def __init__(self, model_dir: str, manifest: dict):
-        xgb = _import_xgboost()
+        xgb = import_xgboost()
         super().__init__(model_dir, manifest)
         self.booster = xgb.Booster(model_file=os.path.join(model_dir, "model.ubj"))
         self.booster.set_param({"nthread": 1})

@@ -24,10 +24,6 @@ CONNECT_TIMEOUT_S = 2.0
 SPARE_LOAD_TIMEOUT_S = 30.0
 
 
-async def _awaited(ref):
-    return await ref
-
-
 class Unavailable(Exception):
     """No replica could answer (the caller answers 503)."""
 
@@ -120,12 +116,14 @@ class Pool:
         self._spare_actor = None
         self._spare_since = 0.0
         self._loading: asyncio.Future | None = None
+        self._spare_spent = False  # one stood in until it expired: none again before a replica
         self.spare_requests = 0
 
     def register(self, replica_id: str, host: str, port: int) -> None:
         conn = self.conns.get(replica_id)
         if conn is None or conn.broken or conn.address != (host, port):
             self.conns[replica_id] = Conn(replica_id, host, port, self.key)
+        self._spare_spent = False
         if self.spare is not None:  # a replica is here: the spare answers what it holds, goes
             self._retire_spare()
 
@@ -172,10 +170,11 @@ class Pool:
         if self.spare is not None:
             if not self.spare.broken and time.monotonic() - self._spare_since < MAX_STANDIN_S:
                 return self.spare
-            self._retire_spare()
+            self._retire_spare()  # broken, or no replica came in time: Serve's handle waits
+            self._spare_spent = True
             return None
         if self._loading is None:
-            if self.standin is None or self.spares is None:
+            if self.standin is None or self.spares is None or self._spare_spent:
                 return None
             taken = self.spares.take()
             if taken is None:
@@ -188,7 +187,7 @@ class Pool:
         """Have ``actor`` (maybe still starting: the call waits behind its start) load this
         variant; None when the replica came first, or the spare failed or took too long."""
         loaded = None
-        loading = asyncio.ensure_future(_awaited(actor.load.remote(self.standin)))
+        loading = asyncio.ensure_future(actor.load.remote(self.standin))
         deadline = time.monotonic() + SPARE_LOAD_TIMEOUT_S
         try:
             while not self.conns and time.monotonic() < deadline:

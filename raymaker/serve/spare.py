@@ -38,9 +38,9 @@ MAX_MODEL_BYTES = 1 << 30
 def warm_framework(framework: str | None) -> None:
     """Import what loading a model of ``framework`` imports."""
     if framework == "xgboost":
-        from raymaker.inference.builtin import _import_xgboost
+        from raymaker.inference.builtin import import_xgboost
 
-        _import_xgboost()
+        import_xgboost()
     elif framework in ("lightgbm", "torch", "sklearn"):
         importlib.import_module(framework)
 

@@ -144,6 +144,35 @@ def test_a_failing_spare_leaves_the_request_to_serve(local_settings):
     assert calls == [b"1,2,3"] and len(spares.released) == 1 and pool.spare is None
 
 
+def test_a_spare_stands_in_once_until_a_replica_comes(stored, monkeypatch):
+    """One that served its time is not followed by another: requests then wait for Serve."""
+    import raymaker.serve.pool as pool_module
+
+    spares = LocalSpares(InProcess(Spare([])))
+    calls = []
+
+    class HandlePool(QuietPool):
+        async def _via_handle(self, item, body, target_model):
+            calls.append(body)
+            return {"status": 200, "ct": "text/csv"}, b"serve\n"
+
+    async def scenario():
+        pool = HandlePool("rm-e", "k", standin=stored, spares=spares)
+        first = await pool.submit({"ct": "text/csv"}, csv(frame(1)[COLUMNS]))
+        monkeypatch.setattr(pool_module, "MAX_STANDIN_S", 0.0)
+        spares.spare = InProcess(Spare([]))  # another would be free
+        later = [await pool.submit({"ct": "text/csv"}, b"1") for _ in range(2)]
+        return pool, first, later
+
+    pool, first, later = asyncio.run(scenario())
+    assert first[1] != b"serve\n" and [body for _, body in later] == [b"serve\n"] * 2
+    assert pool.spare_requests == 1 and pool.woken == 1 and spares.spare is not None
+    pool.register("r1", "127.0.0.1", 1)  # a replica came: a later cold start may use a spare
+    assert not pool._spare_spent
+    for used in [*spares.released, spares.spare]:
+        used.spare.__del__()
+
+
 def test_spares_start_only_under_ray():
     import sys
 
