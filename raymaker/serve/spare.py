@@ -59,13 +59,12 @@ class Spare:
         self.lock = threading.Lock()
         self.warm(frameworks)
 
-    def warm(self, frameworks: list[str]) -> int:
+    def warm(self, frameworks: list[str]) -> None:
         for framework in frameworks:
             try:
                 warm_framework(framework)
             except ImportError as e:  # the replica will say so; the spare just stays cooler
                 log.warning("spare: cannot import %s: %s", framework, e)
-        return os.getpid()
 
     def load(self, config: dict) -> tuple[str, int]:
         """Load the variant of ``config`` (a replica's config) and serve it on loopback."""

@@ -57,6 +57,18 @@ class QuietPool(Pool):
         self.woken += 1
 
 
+class HandlePool(QuietPool):
+    """The pool, with Serve's handle answering ``serve`` and recording what it was sent."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = []
+
+    async def _via_handle(self, item, body, target_model):
+        self.calls.append(body)
+        return {"status": 200, "ct": "text/csv"}, b"serve\n"
+
+
 def config(local_settings, key="k") -> dict:
     return {"endpoint": "e", "variant": "AllTraffic", "app": "rm-e", "key": key,
             "model_data": store_for_settings(local_settings).uri("models/m"),
@@ -131,17 +143,11 @@ def test_the_pool_uses_the_spare_until_a_replica_registers(model_dir, stored, tm
 def test_a_failing_spare_leaves_the_request_to_serve(local_settings):
     broken = {**config(local_settings), "model_data": "models/missing"}
     spares = LocalSpares(InProcess(Spare([])))
-    calls = []
-
-    class HandlePool(QuietPool):
-        async def _via_handle(self, item, body, target_model):
-            calls.append(body)
-            return {"status": 200, "ct": "text/csv"}, b"serve\n"
 
     pool = HandlePool("rm-e", "k", standin=broken, spares=spares)
     assert asyncio.run(pool.submit({"ct": "text/csv"}, b"1,2,3")) == (
         {"status": 200, "ct": "text/csv"}, b"serve\n")  # fmt: skip
-    assert calls == [b"1,2,3"] and len(spares.released) == 1 and pool.spare is None
+    assert pool.calls == [b"1,2,3"] and len(spares.released) == 1 and pool.spare is None
 
 
 def test_a_spare_stands_in_once_until_a_replica_comes(stored, monkeypatch):
@@ -149,12 +155,6 @@ def test_a_spare_stands_in_once_until_a_replica_comes(stored, monkeypatch):
     import raymaker.serve.pool as pool_module
 
     spares = LocalSpares(InProcess(Spare([])))
-    calls = []
-
-    class HandlePool(QuietPool):
-        async def _via_handle(self, item, body, target_model):
-            calls.append(body)
-            return {"status": 200, "ct": "text/csv"}, b"serve\n"
 
     async def scenario():
         pool = HandlePool("rm-e", "k", standin=stored, spares=spares)
