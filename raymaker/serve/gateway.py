@@ -4,7 +4,8 @@
     GET  /ping                           liveness (no token needed)
     GET  /endpoints/{name}/ping          200 when the endpoint exists
 
-Per request: the bearer token (when one is set, which settings require beyond loopback), the
+Per request: the token (when one is set, which settings require beyond loopback: a bearer
+token, or a SigV4 signature made with it as the secret key, as boto3 sends; ``sigv4``), the
 body limit (413), the endpoint (404), its concurrency limit (429 for serverless, 503
 otherwise, with ``Retry-After``: never an unbounded queue), the variant (weights, or
 ``X-Amzn-SageMaker-Target-Variant``), a copy to each shadow variant, the answer with
@@ -26,6 +27,7 @@ import random
 import time
 import uuid
 
+from raymaker.serve import sigv4
 from raymaker.serve.capture import CaptureWriter, record
 from raymaker.serve.pool import Pool, Unavailable
 from raymaker.serve.spare import Spares
@@ -199,14 +201,25 @@ class Gateway:
             return await _error(send, 404, "NotFound", f"no route {method} {path}")
         name = parts[1]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if self.token and not self._authorized(headers):
-            return await _error(
-                send,
-                401,
-                "AuthError",
-                "missing or wrong bearer token",
-                extra=[(b"www-authenticate", b"Bearer")],
-            )
+        body = None
+        if self.token:
+            authorization = headers.get("authorization", "")
+            if sigv4.is_sigv4(authorization):  # boto3: signed with the token as secret key
+                body = await _read_body(receive, self.max_body)
+                if body is None:
+                    return await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
+                try:
+                    sigv4.verify(self.token, method, *_raw_request(scope), body)
+                except sigv4.SignatureError as e:
+                    return await _error(send, 401, "AuthError", str(e))
+            elif not self._bearer(authorization):
+                return await _error(
+                    send,
+                    401,
+                    "AuthError",
+                    "missing or wrong bearer token",
+                    extra=[(b"www-authenticate", b"Bearer")],
+                )
         config = self.endpoints.get(name)
         if config is None:
             return await _error(send, 404, "NotFound", f"endpoint {name!r} does not exist")
@@ -214,14 +227,14 @@ class Gateway:
             return await _reply(send, 200, b"", "text/plain")
         if method != "POST":
             return await _error(send, 405, "SpecError", "invocations take POST")
-        body = await _read_body(receive, self.max_body)
+        if body is None:
+            body = await _read_body(receive, self.max_body)
         if body is None:
             return await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
         await self._invoke(name, config, headers, body, send)
 
-    def _authorized(self, headers: dict) -> bool:
-        given = headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
+    def _bearer(self, authorization: str) -> bool:
+        scheme, _, value = authorization.partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), self.token)
 
     async def _invoke(self, name: str, config: dict, headers: dict, body: bytes, send) -> None:
@@ -331,6 +344,16 @@ def _save_routes(key: bytes, endpoints: dict) -> None:
         _internal_kv_put(key, json.dumps(endpoints).encode(), overwrite=True, namespace=b"raymaker")
     except Exception:  # noqa: BLE001 - outside Ray (unit tests)
         pass
+
+
+def _raw_request(scope) -> tuple[str, str, list[tuple[str, str]]]:
+    """The path and query as sent and the headers as received: what a signature covers."""
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    return (
+        raw_path.decode("latin-1"),
+        scope.get("query_string", b"").decode("latin-1"),
+        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+    )
 
 
 def _pick(variants: list[dict]) -> dict:

@@ -529,6 +529,20 @@ def test_beyond_loopback_needs_a_token(trained):
         right = {"Content-Type": "text/csv", "Authorization": "Bearer s3cret-token"}
         assert http(url, body, right)[0] == 200
         assert predictor.predict(body)["predictions"][0]["predicted_label"] in (0, 1)
+        # boto3 signs (SigV4) with the token as its secret key; any other key is refused
+        import boto3
+        from botocore.exceptions import ClientError
+
+        base = url.split("/endpoints/")[0]
+        runtime = boto3.client("sagemaker-runtime", endpoint_url=base, region_name="eu-west-1",
+                               aws_access_key_id="raymaker", aws_secret_access_key="s3cret-token")  # fmt: skip
+        reply = runtime.invoke_endpoint(EndpointName="ep-token", ContentType="text/csv", Body=body)
+        assert reply["Body"].read() == http(url, body, right)[2]
+        forged = boto3.client("sagemaker-runtime", endpoint_url=base, region_name="eu-west-1",
+                              aws_access_key_id="raymaker", aws_secret_access_key="guess")  # fmt: skip
+        with pytest.raises(ClientError) as err:
+            forged.invoke_endpoint(EndpointName="ep-token", ContentType="text/csv", Body=body)
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
     finally:
         predictor.delete_endpoint()
 

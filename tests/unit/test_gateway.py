@@ -105,6 +105,23 @@ def test_token_and_body_limit():
     assert status == 413 and b"over 500 bytes" in body
 
 
+def test_a_sigv4_signature_made_with_the_token_is_accepted():
+    from test_sigv4 import signed
+
+    gw = gateway(token="t0k")
+    url = "http://127.0.0.1:8080/endpoints/e/invocations"
+    status, _, body = run(call(gw, "/endpoints/e/invocations", b"1,2,3", signed(url)))
+    assert (status, body) == (200, b"1,2,3")
+    status, _, body = run(call(gw, "/endpoints/e/invocations", b"1,2,3", signed(url, secret="x")))
+    assert status == 401 and b"sign with the endpoint token" in body
+    # a signature is checked before the route: an unknown endpoint is not revealed
+    other = "http://127.0.0.1:8080/endpoints/zzz/invocations"
+    assert run(call(gw, "/endpoints/zzz/invocations", b"1", signed(other, b"1", "x")))[0] == 401
+    assert run(call(gw, "/endpoints/zzz/invocations", b"1", signed(other, b"1")))[0] == 404
+    get = signed(url.replace("invocations", "ping"), b"")  # signed as a POST: refused as a GET
+    assert run(call(gw, "/endpoints/e/ping", b"", get, method="GET"))[0] == 401
+
+
 @pytest.mark.parametrize(("serverless", "code"), [(True, 429), (False, 503)])
 def test_concurrency_limit_sheds_with_retry_after(serverless, code):
     gw = gateway(limit=2, serverless=serverless)
