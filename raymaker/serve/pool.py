@@ -40,6 +40,7 @@ class Conn:
         self.busy = False
         self.broken = False
         self._reader = self._writer = None
+        self._flusher: asyncio.Task | None = None  # held: asyncio keeps tasks weakly
         self._ids = itertools.count()
 
     def load(self) -> int:
@@ -50,7 +51,7 @@ class Conn:
         self.pending.append((item, body, fut))
         if not self.busy:
             self.busy = True
-            asyncio.get_running_loop().create_task(self._flush())
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
         return fut
 
     async def _flush(self) -> None:
@@ -118,6 +119,8 @@ class Pool:
         self._loading: asyncio.Future | None = None
         self._spare_spent = False  # one stood in until it expired: none again before a replica
         self.spare_requests = 0
+        self._tasks: set[asyncio.Task] = set()
+        self._waking = False  # a hello is out
 
     def register(self, replica_id: str, host: str, port: int) -> None:
         conn = self.conns.get(replica_id)
@@ -151,6 +154,8 @@ class Pool:
                     if not live and spare is not None:
                         self.spare_requests += 1
                         live = [spare]
+                    elif not live:
+                        self._wake()  # the request waits in Serve; the hello registers its replica
                 if self.multi_model or not live:
                     return await self._via_handle(item, body, target_model)
                 conn = min(live, key=Conn.load)
@@ -209,15 +214,34 @@ class Pool:
         return self.spare
 
     def _wake(self) -> None:
-        """An empty call through the handle: Serve starts a replica for it (scale from zero)."""
+        """Send one ``hello`` through the handle unless one is out: Serve starts a replica to
+        answer it (scale from zero), and its answer registers that replica, heartbeat or not."""
+        if self._waking:
+            return
+        self._waking = True
 
         async def call():
             try:
-                await self._via_handle(None, b"", None)
-            except Unavailable as e:
-                log.info("waking %s: %s", self.app, e)
+                hello = await self._hello()
+            except Exception as e:  # noqa: BLE001 - Serve's errors have no common base
+                log.warning("waking %s: %s: %s", self.app, type(e).__name__, e)
+                return
+            finally:
+                self._waking = False
+            if hello and hello[0] not in self.conns:
+                self.register(*hello)
 
-        asyncio.ensure_future(call())
+        self._spawn(call())
+
+    async def _hello(self) -> tuple[str, str, int] | None:
+        return await self._handle_for(None).hello.remote()
+
+    def _spawn(self, coro) -> None:
+        """Run ``coro`` in the background, held here until it ends (asyncio keeps only a weak
+        reference to a task)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _retire_spare(self) -> None:
         conn, actor = self.spare, self._spare_actor
@@ -231,27 +255,28 @@ class Pool:
             self.spares.release(actor)
 
         try:
-            asyncio.get_running_loop().create_task(retire())
+            asyncio.get_running_loop()
         except RuntimeError:  # no loop: nothing is in flight either
             conn.close()
             self.spares.release(actor)
+            return
+        self._spawn(retire())
 
-    async def _via_handle(self, item: dict, body: bytes, target_model: str | None):
+    def _handle_for(self, target_model: str | None):
         if self._handle is None:
             from ray import serve
 
             self._handle = serve.get_deployment_handle("replica", app_name=self.app)
-        handle = (
-            self._handle.options(multiplexed_model_id=target_model)
-            if target_model
-            else self._handle
-        )
-        batch = ([item], [body]) if item is not None else ([], [])
+        if target_model:
+            return self._handle.options(multiplexed_model_id=target_model)
+        return self._handle
+
+    async def _via_handle(self, item: dict, body: bytes, target_model: str | None):
         try:
-            items, bodies = await handle.invoke.remote(*batch)
+            items, bodies = await self._handle_for(target_model).invoke.remote([item], [body])
         except Exception as e:  # noqa: BLE001 - Serve's errors have no common base
             raise Unavailable(f"{type(e).__name__}: {e}") from None
-        return (items[0], bodies[0]) if items else (None, b"")
+        return items[0], bodies[0]
 
     async def drain(self, timeout_s: float = 30.0) -> None:
         """Wait until nothing is in flight here."""

@@ -49,12 +49,14 @@ class LocalSpares:
 
 
 class QuietPool(Pool):
-    """The pool, with its wake-up call through Serve's handle counted instead of sent."""
+    """The pool, with its hello through Serve's handle counted instead of sent; like a real
+    one at zero replicas, it stays out (no replica answers it here)."""
 
     woken = 0
 
-    def _wake(self):
+    async def _hello(self):
         self.woken += 1
+        await asyncio.Event().wait()
 
 
 class HandlePool(QuietPool):
@@ -184,3 +186,53 @@ def test_spares_start_only_under_ray():
     spares.close()
     Spares._stop(taken)
     assert not spares.wanted and spares.idle is None
+
+
+class HelloPool(HandlePool):
+    """Serve's handle answers the hello with ``replica``'s address once ``ready`` is set; the
+    replica's own heartbeat never comes (as when Ray does not deliver it)."""
+
+    def __init__(self, *args, replica=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.replica, self.ready, self.hellos = replica, asyncio.Event(), 0
+
+    async def _hello(self):
+        self.hellos += 1
+        await self.ready.wait()
+        return "r1", *self.replica.address
+
+
+@pytest.mark.parametrize("with_spare", [True, False])
+def test_the_hello_registers_a_replica_whose_heartbeat_never_came(stored, with_spare):
+    replica = DataPlane("k", "127.0.0.1", lambda items, bodies: (
+        [{"status": 200, "ct": "text/csv"}] * len(items), [b"replica\n"] * len(items)))  # fmt: skip
+    replica.start()
+    spares = LocalSpares(InProcess(Spare([]))) if with_spare else None
+
+    async def scenario():
+        pool = HelloPool("rm-e", "k", standin=stored if with_spare else None, spares=spares,
+                         replica=replica)  # fmt: skip
+        cold = await asyncio.gather(*(pool.submit({"ct": "text/csv"}, b"1") for _ in range(3)))
+        assert pool.hellos == 1  # one hello out at a time
+        pool.ready.set()  # Serve's replica is up and answers the hello
+        for _ in range(200):
+            if pool.conns and pool.spare is None:
+                break
+            await asyncio.sleep(0.01)
+        warm = await pool.submit({"ct": "text/csv"}, b"1")
+        return pool, cold, warm
+
+    try:
+        pool, cold, warm = asyncio.run(scenario())
+        assert list(pool.conns) == ["r1"] and pool.spare is None
+        assert warm[1] == b"replica\n"  # over the data plane, not the handle
+        if with_spare:
+            assert pool.spare_requests == 3 and pool.calls == []
+        else:
+            assert [body for _, body in cold] == [b"serve\n"] * 3 and len(pool.calls) == 3
+    finally:
+        replica.close()
+        if spares:
+            for used in [*spares.released, spares.spare]:
+                if used is not None:
+                    used.spare.__del__()
