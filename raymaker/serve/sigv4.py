@@ -22,13 +22,15 @@ import hmac
 import time
 from urllib.parse import quote
 
+from raymaker.errors import AuthError
+
 SCHEME = "aws4-hmac-sha256"
 SERVICE = "sagemaker"
 MAX_SKEW_S = 15 * 60  # AWS answers RequestTimeTooSkewed beyond 15 minutes
 UNSIGNED = {"UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}
 
 
-class SignatureError(Exception):
+class SignatureError(AuthError):
     """The request's signature is missing, malformed or wrong (the gateway answers 401)."""
 
 
