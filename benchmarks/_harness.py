@@ -118,7 +118,7 @@ def warm_session(prefix: str):
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
     from raymaker.cluster import LocalCluster
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     session = Session()
     started = False

@@ -232,7 +232,7 @@ def main() -> None:
 
         # 4. cold start from zero (serverless, idle timeout 2 s): with a spare standing in
         #    (the default), and without (Serve starts the replica while the request waits)
-        from raymaker.session import Session
+        from raymaker.sagemaker.session import Session
 
         cold, spare_requests, spare_rss_mb = {}, {}, None
         for label, spare in (("spare", True), ("serve", False)):

@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    # session, settings, cluster
-    "Session": "raymaker.session",
+    # session (the SDK layer, raymaker.sagemaker), settings, cluster
+    "Session": "raymaker.sagemaker.session",
     "Settings": "raymaker.settings",
     "LocalCluster": "raymaker.cluster",
     # errors
@@ -55,45 +55,45 @@ _EXPORTS = {
     "split_frame": "raymaker.data.splits",
     "profile": "raymaker.data.profile",
     # training
-    "Estimator": "raymaker.train.estimator",
-    "XGBoost": "raymaker.train.estimator",
-    "LightGBM": "raymaker.train.estimator",
-    "PyTorch": "raymaker.train.estimator",
-    "SKLearn": "raymaker.train.estimator",
-    "TrainingInput": "raymaker.train.estimator",
+    "Estimator": "raymaker.sagemaker.estimator",
+    "XGBoost": "raymaker.sagemaker.xgboost",
+    "LightGBM": "raymaker.sagemaker.lightgbm",
+    "PyTorch": "raymaker.sagemaker.pytorch",
+    "SKLearn": "raymaker.sagemaker.sklearn",
+    "TrainingInput": "raymaker.sagemaker.inputs",
     "report_metrics": "raymaker.train.metrics",
     # tuning
-    "HyperparameterTuner": "raymaker.tuning.tuner",
-    "ContinuousParameter": "raymaker.tuning.tuner",
-    "IntegerParameter": "raymaker.tuning.tuner",
-    "CategoricalParameter": "raymaker.tuning.tuner",
-    "WarmStartConfig": "raymaker.tuning.tuner",
-    "WarmStartTypes": "raymaker.tuning.tuner",
-    "StrategyConfig": "raymaker.tuning.tuner",
-    "HyperbandStrategyConfig": "raymaker.tuning.tuner",
-    "TuningJobCompletionCriteriaConfig": "raymaker.tuning.tuner",
-    "HyperparameterTuningJobAnalytics": "raymaker.tuning.tuner",
+    "HyperparameterTuner": "raymaker.sagemaker.tuner",
+    "ContinuousParameter": "raymaker.sagemaker.parameter",
+    "IntegerParameter": "raymaker.sagemaker.parameter",
+    "CategoricalParameter": "raymaker.sagemaker.parameter",
+    "WarmStartConfig": "raymaker.sagemaker.tuner",
+    "WarmStartTypes": "raymaker.sagemaker.tuner",
+    "StrategyConfig": "raymaker.sagemaker.tuner",
+    "HyperbandStrategyConfig": "raymaker.sagemaker.tuner",
+    "TuningJobCompletionCriteriaConfig": "raymaker.sagemaker.tuner",
+    "HyperparameterTuningJobAnalytics": "raymaker.sagemaker.tuner",
     # endpoints
-    "Model": "raymaker.serve.model",
-    "Predictor": "raymaker.serve.model",
-    "ProductionVariant": "raymaker.serve.model",
-    "AutoscalingConfig": "raymaker.serve.model",
-    "ServerlessInferenceConfig": "raymaker.serve.model",
-    "DataCaptureConfig": "raymaker.serve.model",
-    "CSVSerializer": "raymaker.serve.serializers",
-    "JSONSerializer": "raymaker.serve.serializers",
-    "JSONLinesSerializer": "raymaker.serve.serializers",
-    "NumpySerializer": "raymaker.serve.serializers",
-    "IdentitySerializer": "raymaker.serve.serializers",
-    "CSVDeserializer": "raymaker.serve.serializers",
-    "JSONDeserializer": "raymaker.serve.serializers",
-    "NumpyDeserializer": "raymaker.serve.serializers",
-    "BytesDeserializer": "raymaker.serve.serializers",
-    "StringDeserializer": "raymaker.serve.serializers",
+    "Model": "raymaker.sagemaker.model",
+    "Predictor": "raymaker.sagemaker.predictor",
+    "ProductionVariant": "raymaker.sagemaker.model",
+    "AutoscalingConfig": "raymaker.sagemaker.model",
+    "ServerlessInferenceConfig": "raymaker.sagemaker.serverless",
+    "DataCaptureConfig": "raymaker.sagemaker.model_monitor",
+    "CSVSerializer": "raymaker.sagemaker.serializers",
+    "JSONSerializer": "raymaker.sagemaker.serializers",
+    "JSONLinesSerializer": "raymaker.sagemaker.serializers",
+    "NumpySerializer": "raymaker.sagemaker.serializers",
+    "IdentitySerializer": "raymaker.sagemaker.serializers",
+    "CSVDeserializer": "raymaker.sagemaker.deserializers",
+    "JSONDeserializer": "raymaker.sagemaker.deserializers",
+    "NumpyDeserializer": "raymaker.sagemaker.deserializers",
+    "BytesDeserializer": "raymaker.sagemaker.deserializers",
+    "StringDeserializer": "raymaker.sagemaker.deserializers",
     # batch transform
-    "Transformer": "raymaker.batch.transformer",
+    "Transformer": "raymaker.sagemaker.transformer",
     # model registry
-    "ModelRegistry": "raymaker.registry.registry",
+    "ModelRegistry": "raymaker.sagemaker.model_registry",
     "ModelVersion": "raymaker.registry.registry",
     # storage
     "Store": "raymaker.storage.store",
@@ -117,10 +117,13 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from raymaker.batch.transformer import Transformer
     from raymaker.cluster import LocalCluster
     from raymaker.data.profile import profile
-    from raymaker.data.recipe import FittedRecipe, Recipe, load_recipe
+    from raymaker.data.recipe import (
+        FittedRecipe,
+        Recipe,
+        load_recipe,
+    )
     from raymaker.data.splits import split_frame
     from raymaker.errors import (
         AuthError,
@@ -136,33 +139,67 @@ if TYPE_CHECKING:  # pragma: no cover
         SpecError,
         WaitTimeout,
     )
-    from raymaker.jobs.client import JobHandle, JobsClient
-    from raymaker.jobs.records import JobRecord, JobStatus
-    from raymaker.jobs.runner import run_spec
-    from raymaker.registry.registry import ModelRegistry, ModelVersion
-    from raymaker.serve.model import (
-        AutoscalingConfig,
-        DataCaptureConfig,
-        Model,
-        Predictor,
-        ProductionVariant,
-        ServerlessInferenceConfig,
+    from raymaker.jobs.client import (
+        JobHandle,
+        JobsClient,
     )
-    from raymaker.serve.serializers import (
+    from raymaker.jobs.records import (
+        JobRecord,
+        JobStatus,
+    )
+    from raymaker.jobs.runner import run_spec
+    from raymaker.registry.registry import ModelVersion
+    from raymaker.sagemaker.deserializers import (
         BytesDeserializer,
         CSVDeserializer,
-        CSVSerializer,
-        IdentitySerializer,
         JSONDeserializer,
-        JSONLinesSerializer,
-        JSONSerializer,
         NumpyDeserializer,
-        NumpySerializer,
         StringDeserializer,
     )
-    from raymaker.session import Session
+    from raymaker.sagemaker.estimator import Estimator
+    from raymaker.sagemaker.inputs import TrainingInput
+    from raymaker.sagemaker.lightgbm import LightGBM
+    from raymaker.sagemaker.model import (
+        AutoscalingConfig,
+        Model,
+        ProductionVariant,
+    )
+    from raymaker.sagemaker.model_monitor import DataCaptureConfig
+    from raymaker.sagemaker.model_registry import ModelRegistry
+    from raymaker.sagemaker.parameter import (
+        CategoricalParameter,
+        ContinuousParameter,
+        IntegerParameter,
+    )
+    from raymaker.sagemaker.predictor import Predictor
+    from raymaker.sagemaker.pytorch import PyTorch
+    from raymaker.sagemaker.serializers import (
+        CSVSerializer,
+        IdentitySerializer,
+        JSONLinesSerializer,
+        JSONSerializer,
+        NumpySerializer,
+    )
+    from raymaker.sagemaker.serverless import ServerlessInferenceConfig
+    from raymaker.sagemaker.session import Session
+    from raymaker.sagemaker.sklearn import SKLearn
+    from raymaker.sagemaker.transformer import Transformer
+    from raymaker.sagemaker.tuner import (
+        HyperbandStrategyConfig,
+        HyperparameterTuner,
+        HyperparameterTuningJobAnalytics,
+        StrategyConfig,
+        TuningJobCompletionCriteriaConfig,
+        WarmStartConfig,
+        WarmStartTypes,
+    )
+    from raymaker.sagemaker.xgboost import XGBoost
     from raymaker.settings import Settings
-    from raymaker.specs import dump_spec, load_spec, parse_spec
+    from raymaker.specs import (
+        dump_spec,
+        load_spec,
+        parse_spec,
+    )
     from raymaker.specs.endpoint import Endpoint
     from raymaker.specs.jobs import (
         ProcessingInput,
@@ -173,25 +210,8 @@ if TYPE_CHECKING:  # pragma: no cover
         TransformJob,
         TuningJob,
     )
-    from raymaker.storage.store import Store, open_store
-    from raymaker.train.estimator import (
-        Estimator,
-        LightGBM,
-        PyTorch,
-        SKLearn,
-        TrainingInput,
-        XGBoost,
+    from raymaker.storage.store import (
+        Store,
+        open_store,
     )
     from raymaker.train.metrics import report_metrics
-    from raymaker.tuning.tuner import (
-        CategoricalParameter,
-        ContinuousParameter,
-        HyperbandStrategyConfig,
-        HyperparameterTuner,
-        HyperparameterTuningJobAnalytics,
-        IntegerParameter,
-        StrategyConfig,
-        TuningJobCompletionCriteriaConfig,
-        WarmStartConfig,
-        WarmStartTypes,
-    )

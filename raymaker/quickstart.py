@@ -18,7 +18,7 @@ import tempfile
 import time
 from importlib import resources
 
-from raymaker.session import Session
+from raymaker.sagemaker.session import Session
 
 CHURN_RECIPE = [
     {"op": "impute", "columns": ["total_charges"], "strategy": "median"},
@@ -112,7 +112,7 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         t_prep_done = time.perf_counter()
 
         echo("\ntraining the XGBoost built-in on the prepared data ...")
-        from raymaker.train.estimator import XGBoost
+        from raymaker.sagemaker.xgboost import XGBoost
 
         xgb = XGBoost(
             label="churn",
@@ -126,8 +126,8 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         trained = xgb.describe()
 
         echo("\ndeploying the model to a real-time endpoint (Ray Serve) ...")
-        from raymaker.serve.model import Predictor
-        from raymaker.serve.serializers import JSONSerializer
+        from raymaker.sagemaker.predictor import Predictor
+        from raymaker.sagemaker.serializers import JSONSerializer
 
         t_deploy = time.perf_counter()
         endpoint = session.endpoints.apply(xgb.create_model().endpoint_spec("quickstart-churn"))

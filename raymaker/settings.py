@@ -15,6 +15,7 @@
 | ``RAYMAKER_SERVE_TOKEN`` | unset | bearer token for invocations; required beyond loopback |
 | ``RAYMAKER_SERVE_MAX_BODY_MB`` | ``6`` | largest request body (413 above) |
 | ``RAYMAKER_SERVE_SPARE`` | ``1`` | a spare process warm for cold starts from zero (``0``: off) |
+| ``RAYMAKER_QUIET`` | ``0`` | no Ray/Serve log lines here (the CLI sets it unless ``-v``) |
 
 S3 credentials come from the usual AWS variables (``AWS_ACCESS_KEY_ID``, ...), never from a
 spec, so they are not written into the store or a job's visible runtime environment.
@@ -102,6 +103,7 @@ class Settings:
     serve_token: str | None = field(default=None, repr=False)
     serve_max_body_mb: float = 6.0
     serve_spare: bool = True
+    quiet: bool = False
     instance_types: dict[str, dict[str, float]] = field(default_factory=lambda: INSTANCE_TYPES)
 
     @classmethod
@@ -143,6 +145,7 @@ class Settings:
                 )
             ),
             serve_spare=_flag("RAYMAKER_SERVE_SPARE", env.get("RAYMAKER_SERVE_SPARE"), True),
+            quiet=_flag("RAYMAKER_QUIET", env.get("RAYMAKER_QUIET"), False),
         )
 
     def serve_loopback(self) -> bool:

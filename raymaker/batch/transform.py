@@ -32,8 +32,6 @@ SUCCESS_FILE = "_SUCCESS"
 
 def run_transform_job(spec, ctx) -> dict:
     """Run ``spec`` (a TransformJob). Raises SpecError, NotFound, DataError, JobFailed."""
-    from raymaker.session import Session
-
     store, settings = ctx.store, ctx.settings
     clock = _Clock()
     resources = settings.resources_for(spec.instance_type)
@@ -78,7 +76,9 @@ def run_transform_job(spec, ctx) -> dict:
     }
     in_driver = runs_in_driver(spec)
     if not in_driver:
-        Session(settings=settings).connect()
+        from raymaker.cluster import connect
+
+        connect(settings)
         clock.mark("connect")
     try:
         if in_driver:

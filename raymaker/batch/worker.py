@@ -29,11 +29,11 @@ import traceback
 
 from raymaker.batch import chunks
 from raymaker.batch.chunks import Block
-from raymaker.batch.jsonpath import compile_path
 from raymaker.batch.output import COVERED, Output, Prediction, Whole, csv_row, prediction_table
 from raymaker.batch.plan import InputFile, open_output
 from raymaker.errors import DataError, RaymakerError, SpecError
 from raymaker.inference import codecs
+from raymaker.specs.jsonpath import compile_path
 
 MAX_ERROR_RECORD = 1000  # characters of a bad record kept in the errors file
 SUMMARY = ("id", "rows", "out", "bad", "errors", "failure", "part", "rss_mb")

@@ -20,10 +20,10 @@ RECIPE_OUTPUT = "recipe"
 
 def run_recipe_job(spec, ctx) -> dict:
     """Returns ``{"outputs": {name: uri}, "rows": {name: n}, "bad_rows": n, "recipe": uri}``."""
+    from raymaker.cluster import connect
     from raymaker.data import splits
-    from raymaker.session import Session
 
-    Session(settings=ctx.settings).connect()
+    connect(ctx.settings)
     store = ctx.store
     item = spec.inputs[0]
     source = resolve(

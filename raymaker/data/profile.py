@@ -369,7 +369,8 @@ def _warnings(report: dict, merged: dict) -> list[dict]:
 
 
 def profile_source(
-    session,
+    store,
+    settings,
     uri: str,
     *,
     target: str | None = None,
@@ -388,16 +389,18 @@ def profile_source(
     from raymaker.specs.base import check_name
     from raymaker.storage import join, layout
 
-    source = resolve(session.store, uri, **read_options)
+    source = resolve(store, uri, **read_options)
     if use_ray:
-        session.connect()
+        from raymaker.cluster import connect
+
+        connect(settings)
         report = profile(read_dataset(source), target)
     else:
         report = profile(read_frame(source), target)
     report["source"] = uri
     name = check_name(name or f"profile-{time.strftime('%Y%m%d-%H%M%S')}")
     prefix = join(layout.PROFILES, name)
-    json_uri = session.store.write_text(join(prefix, "profile.json"), json.dumps(report, indent=2))
+    json_uri = store.write_text(join(prefix, "profile.json"), json.dumps(report, indent=2))
     page = render_html(report, title=f"Data profile: {uri}")
-    html_uri = session.store.write_text(join(prefix, "profile.html"), page)
+    html_uri = store.write_text(join(prefix, "profile.html"), page)
     return {"report": report, "json": json_uri, "html": html_uri, "name": name}

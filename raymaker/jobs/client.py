@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 
+from raymaker.cluster.rest import TERMINAL, RayJobsApi
 from raymaker.errors import (
     ClusterError,
     Conflict,
@@ -27,33 +28,22 @@ from raymaker.jobs.records import (
     JobRecord,
     JobStatus,
     create_record,
-    generate_name,
+    job_name,
     read_record,
     write_record,
 )
-from raymaker.jobs.rest import TERMINAL, RayJobsApi
+from raymaker.kinds import KINDS, load
 from raymaker.settings import Settings
 from raymaker.specs import dump_spec, parse_spec
-from raymaker.specs.base import ResourceSpec, check_name
+from raymaker.specs.base import ResourceSpec
 from raymaker.storage import Store, layout
-
-# kind -> "module:function(spec, settings) -> {"cpus": n, "gpus": n}": what a job's driver
-# itself computes with, reserved from Ray for it (a kind not listed only coordinates).
-DRIVER_RESOURCES = {
-    "TrainingJob": "raymaker.train.workers:driver_resources",
-    "TransformJob": "raymaker.batch.transform:driver_resources",
-}
 
 
 def driver_resources(spec, settings: Settings) -> dict:
-    """The CPUs/GPUs a job's driver needs reserved (empty when it only coordinates)."""
-    import importlib
-
-    target = DRIVER_RESOURCES.get(spec.kind)
-    if target is None:
-        return {}
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)(spec, settings)
+    """The CPUs/GPUs a job's driver needs reserved (the kind table's ``driver``; empty when
+    it only coordinates)."""
+    row = KINDS[spec.kind]
+    return load(row.driver)(spec, settings) if row.driver else {}
 
 
 class JobsClient:
@@ -95,7 +85,7 @@ class JobsClient:
         from raymaker.jobs.staging import stage
 
         spec = parse_spec(spec)
-        name = check_name(name or spec.name or generate_name(spec.kind))
+        name = job_name(spec, name)
         api = self.api  # resolve (or start) the cluster before claiming the name
         submission_id = f"raymaker-{name}-{secrets.token_hex(3)}"
         if resume and self.store.exists(layout.job_record(name)):
@@ -132,6 +122,24 @@ class JobsClient:
         if wait:
             handle.wait(timeout=timeout, logs=logs)
         return handle
+
+    def run(self, spec, *, name: str | None = None, resume: bool = False,
+            base_dir: str | None = None) -> JobRecord:  # fmt: skip
+        """Run ``spec`` (a spec, a file or a store URI) in this process, as ``raymaker run``
+        does, and return its final record. Raises SpecError, NotFound, Conflict."""
+        import os
+
+        from raymaker.jobs.runner import run_spec
+        from raymaker.specs import load_spec
+        from raymaker.storage.staging import is_uri
+
+        if isinstance(spec, str | os.PathLike):
+            path = os.fspath(spec)
+            if base_dir is None and not is_uri(path):
+                base_dir = os.path.dirname(os.path.abspath(path))
+            spec = load_spec(path, store=self.store)
+        return run_spec(parse_spec(spec), name=name, settings=self.settings, store=self.store,
+                        base_dir=base_dir, resume=resume)  # fmt: skip
 
     def _reopen(self, name: str, kind: str, submission_id: str) -> JobRecord:
         """Reset an interrupted job's record to PENDING for a resumed run. Raises Conflict."""

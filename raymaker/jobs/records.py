@@ -12,6 +12,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from raymaker.errors import Conflict
+from raymaker.kinds import KINDS
+from raymaker.specs.base import ResourceSpec, check_name
 from raymaker.storage import layout
 
 
@@ -98,3 +100,13 @@ def generate_name(kind: str) -> str:
 
     stem = kind.lower().removesuffix("job") or "job"
     return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def job_name(spec: ResourceSpec, name: str | None = None) -> str:
+    """The job's name: ``name``, else the spec's (for kinds whose name is the job's), else a
+    generated one (an Endpoint's apply: ``<endpoint>-apply-<time>-<hex>``). Raises SpecError."""
+    if name:
+        return check_name(name)
+    if KINDS[spec.kind].names_job and spec.name:
+        return check_name(spec.name)
+    return check_name(generate_name(f"{spec.name}-apply" if spec.name else spec.kind))

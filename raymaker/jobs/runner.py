@@ -3,12 +3,12 @@
 Every door ends here: the Python client and ``raymaker submit`` start ``raymaker run`` as a
 Ray Job, and ``ray job submit -- raymaker run spec.yaml`` does the same by hand. The runner
 claims (or creates) the job record, tees the output into the store, dispatches on the kind
-through ``RUNNERS`` and records the outcome, with the user's own traceback on failure.
+through the kind table (``raymaker.kinds``) and records the outcome, with the user's own
+traceback on failure.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -27,35 +27,23 @@ from raymaker.jobs.records import (
     JobRecord,
     JobStatus,
     create_record,
-    generate_name,
+    job_name,
     read_record,
     write_record,
 )
+from raymaker.kinds import KINDS, load
 from raymaker.settings import Settings
 from raymaker.specs import dump_spec
-from raymaker.specs.base import ResourceSpec, check_name
+from raymaker.specs.base import ResourceSpec
 from raymaker.storage import Store, layout, store_for_settings
-
-# kind -> "module:function(spec, ctx) -> dict"
-RUNNERS = {
-    "ProcessingJob": "raymaker.data.processing:run_processing_job",
-    "TrainingJob": "raymaker.train.runner:run_training_job",
-    "TuningJob": "raymaker.tuning.runner:run_tuning_job",
-    "TransformJob": "raymaker.batch.transform:run_transform_job",
-}
 
 
 def runner_for(kind: str):
-    """The function that runs ``kind``. Raises SpecError when this version has none."""
-    target = RUNNERS.get(kind)
-    if target is None:
-        runnable = ", ".join(sorted(RUNNERS))
-        raise SpecError(
-            f"kind {kind!r} validates but cannot run in this version of raymaker; "
-            f"runnable kinds: {runnable}"
-        )
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    """The function that runs ``kind`` (the kind table's ``run``). Raises SpecError."""
+    row = KINDS.get(kind)
+    if row is None:
+        raise SpecError(f"kind {kind!r} is not a known kind; allowed: {', '.join(KINDS)}")
+    return load(row.run)
 
 
 @dataclass
@@ -113,8 +101,8 @@ def run_spec(
 
     settings = settings or Settings.from_env()
     store = store or store_for_settings(settings)
-    name = check_name(name or spec.name or generate_name(spec.kind))
     fn = runner_for(spec.kind)
+    name = job_name(spec, name)
     record = _claim(store, name, spec, resume=resume, parent=parent)
     workdir = Path(tempfile.mkdtemp(prefix=f"raymaker-{name}-"))
     ctx = JobContext(name=name, store=store, settings=settings, workdir=workdir, record=record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from raymaker.errors import NotFound
+from raymaker.kinds import KINDS, load
 from raymaker.specs.base import ResourceSpec
 from raymaker.storage import Store, join, layout
 from raymaker.storage.staging import is_uri, local_path
@@ -35,7 +36,7 @@ def _local_data(value: str | None, base_dir: str | None, store: Store) -> str | 
     return None if os.path.abspath(path).startswith(root) else path
 
 
-def _stage_processing(spec, store: Store, name: str, base_dir: str | None):
+def stage_processing(spec, store: Store, name: str, base_dir: str | None):
     changes: dict = {}
     code_prefix = join(layout.job_dir(name), "code")
     if spec.recipe is not None:
@@ -118,7 +119,7 @@ def _stage_entry_point(spec, store: Store, code_prefix: str, base_dir: str | Non
     return changes
 
 
-def _stage_training(spec, store: Store, name: str, base_dir: str | None):
+def stage_training(spec, store: Store, name: str, base_dir: str | None):
     """Upload the script (with its source_dir), a local recipe file and local channels."""
     code_prefix = join(layout.job_dir(name), "code")
     changes = _stage_entry_point(spec, store, code_prefix, base_dir)
@@ -143,13 +144,13 @@ def _stage_training(spec, store: Store, name: str, base_dir: str | None):
     return spec.model_copy(update=changes)
 
 
-def _stage_tuning(spec, store: Store, name: str, base_dir: str | None):
+def stage_tuning(spec, store: Store, name: str, base_dir: str | None):
     """The training template's files, staged once under the tuning job for every trial."""
-    training = _stage_training(spec.training, store, name, base_dir)
+    training = stage_training(spec.training, store, name, base_dir)
     return spec.model_copy(update={"training": training})
 
 
-def _stage_transform(spec, store: Store, name: str, base_dir: str | None):
+def stage_transform(spec, store: Store, name: str, base_dir: str | None):
     """Upload the handler code and a local input."""
     changes = _stage_entry_point(spec, store, join(layout.job_dir(name), "code"), base_dir)
     src = _local_data(spec.input.data_uri, base_dir, store)
@@ -159,16 +160,27 @@ def _stage_transform(spec, store: Store, name: str, base_dir: str | None):
     return spec.model_copy(update=changes)
 
 
-# kind -> staging function; kinds not listed carry no local files.
-STAGERS = {
-    "ProcessingJob": _stage_processing,
-    "TrainingJob": _stage_training,
-    "TuningJob": _stage_tuning,
-    "TransformJob": _stage_transform,
-}
+def stage_endpoint(spec, store: Store, name: str, base_dir: str | None):
+    """Upload each variant's local handler folder (``source_dir`` with its ``entry_point``)."""
+    variants = []
+    for v in spec.variants:
+        if v.entry_point:
+            prefix = join(layout.job_dir(name), "code", v.name)
+            src = _local(v.source_dir or ".", base_dir)
+            if src is None and not is_uri(v.source_dir or ""):
+                raise NotFound(f"variants.{v.name}.source_dir {v.source_dir!r} does not exist")
+            if src:
+                if not os.path.isfile(os.path.join(src, v.entry_point)):
+                    raise NotFound(
+                        f"variants.{v.name}.entry_point {v.entry_point!r} is not in {src}"
+                    )
+                v = v.model_copy(update={"source_dir": store.put_dir(src, prefix)})
+        variants.append(v)
+    return spec.model_copy(update={"variants": variants})
 
 
 def stage(spec: ResourceSpec, store: Store, name: str, base_dir: str | None = None) -> ResourceSpec:
-    """A copy of ``spec`` whose local files are uploaded and named by URI. Raises NotFound."""
-    stager = STAGERS.get(spec.kind)
-    return stager(spec, store, name, base_dir) if stager else spec
+    """A copy of ``spec`` whose local files are uploaded and named by URI (the kind table's
+    ``stage``; a kind without one names no local files). Raises NotFound."""
+    row = KINDS[spec.kind]
+    return load(row.stage)(spec, store, name, base_dir) if row.stage else spec

@@ -98,16 +98,9 @@ def _who() -> str:
 
 
 class ModelRegistry:
-    """Model package groups and versions in a session's store (SageMaker Model Registry)."""
+    """Model package groups and versions in one store (SageMaker Model Registry)."""
 
-    def __init__(self, session=None, *, store=None):
-        if store is None:
-            if session is None:
-                from raymaker.session import Session
-
-                session = Session()
-            store = session.store
-        self.session = session
+    def __init__(self, store):
         self.store = store
 
     # -- keys --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import os
 import secrets
 import time
 
+from raymaker.cluster import connect
 from raymaker.errors import ClusterError, DataError, NotFound, SpecError
 from raymaker.inference.builtin import check_builtin
 from raymaker.specs.endpoint import Endpoint
@@ -34,12 +35,11 @@ def state_key(name: str) -> str:
 
 
 class Endpoints:
-    """Deploy, update, describe, list and delete endpoints of one session."""
+    """Deploy, update, describe, list and delete the endpoints of one store and cluster."""
 
-    def __init__(self, session):
-        self.session = session
-        self.store = session.store
-        self.settings = session.settings
+    def __init__(self, settings, store):
+        self.store = store
+        self.settings = settings
         self.gateway_name = f"raymaker-gateway-{self.settings.serve_port}"
 
     # -- reading -------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ class Endpoints:
             dep = app.deployments.get("replica")
             counts = dict(dep.replica_states) if dep else {}
             out[v["name"]] = {
-                "status": str(app.status),
+                "status": getattr(app.status, "value", str(app.status)),
                 "running": int(counts.get("RUNNING", 0)),
                 "starting": int(counts.get("STARTING", 0)),
             }
@@ -208,7 +208,7 @@ class Endpoints:
         started = time.perf_counter()
         fresh = [v for v in variants if v["app"] not in {p["app"] for p in old.values()}]
         try:
-            self.session.connect()
+            connect(self.settings)
             gateway = self._gateway()
             self._run_apps(spec, fresh)
             import ray
@@ -241,34 +241,25 @@ class Endpoints:
         live = exists and self.state(spec.name)["status"] != "Failed"
         return self.deploy(spec, update=bool(live), base_dir=base_dir)
 
-    def invoke(
-        self,
-        name: str,
-        body: bytes,
-        *,
-        content_type: str = "text/csv",
-        accept: str | None = None,
-        variant: str | None = None,
-        target_model: str | None = None,
-        custom_attributes: str | None = None,
-        inference_id: str | None = None,
-    ) -> tuple[dict, bytes]:
-        """POST ``body`` to the endpoint over HTTP; ``(response headers, body)``.
-
-        Raises SpecError (4xx), NotFound, AuthError, RaymakerError (5xx).
-        """
-        from raymaker.serve.model import Predictor, request_headers
-
-        headers = request_headers(
-            content_type, accept, variant=variant, target_model=target_model,
-            custom_attributes=custom_attributes, inference_id=inference_id,
-        )  # fmt: skip
-        _, reply_headers, data = Predictor(name, session=self.session).invoke(body, headers)
-        return reply_headers, data
-
     def update(self, name: str, spec: Endpoint, *, base_dir: str | None = None) -> dict:
         """Change ``name`` to ``spec``: a rolling update (no request fails meanwhile)."""
         return self.deploy(spec.model_copy(update={"name": name}), update=True, base_dir=base_dir)
+
+    def rolled_spec(self, name: str, *, model_data: str | None = None,
+                    instance_count: int | None = None, entry_point: str | None = None,
+                    source_dir: str | None = None) -> Endpoint:  # fmt: skip
+        """``name``'s spec with every variant rolled to another model and/or replica count."""
+        from raymaker.specs import parse_spec
+
+        raw = self.state(name)["spec"]
+        for v in raw["variants"]:
+            if model_data is not None:
+                v["model_data"] = model_data
+            if entry_point is not None:
+                v.update(entry_point=entry_point, source_dir=source_dir)
+            if instance_count is not None:
+                v["instance_count"] = instance_count
+        return parse_spec({"kind": "Endpoint", **raw}, source=f"endpoint {name}")
 
     def roll(
         self,
@@ -280,23 +271,15 @@ class Endpoints:
         source_dir: str | None = None,
     ) -> dict:
         """Roll every variant of ``name`` to another model and/or replica count."""
-        from raymaker.specs import parse_spec
-
-        raw = self.state(name)["spec"]
-        for v in raw["variants"]:
-            if model_data is not None:
-                v["model_data"] = model_data
-            if entry_point is not None:
-                v.update(entry_point=entry_point, source_dir=source_dir)
-            if instance_count is not None:
-                v["instance_count"] = instance_count
-        return self.deploy(parse_spec(raw, source=f"endpoint {name}"), update=True)
+        spec = self.rolled_spec(name, model_data=model_data, instance_count=instance_count,
+                                entry_point=entry_point, source_dir=source_dir)  # fmt: skip
+        return self.deploy(spec, update=True)
 
     def delete(self, name: str) -> None:
         """Stop routing, stop the replicas, forget the state (captured data stays)."""
         state = self.state(name)
         try:
-            self.session.connect()
+            connect(self.settings)
             import ray
 
             gateway = self._gateway(start=False)
@@ -549,3 +532,10 @@ def _scaling(spec: Endpoint) -> dict:
         )
         auto["initial_replicas"] = auto["min_replicas"]
     return {"autoscaling": auto, "limit": limit}
+
+
+def run_endpoint(spec: Endpoint, ctx) -> dict:
+    """The ``Endpoint`` kind's run: apply the desired state (create, or update in place) from
+    the job's driver. Returns the endpoint's name, status, URL and generation."""
+    state = Endpoints(ctx.settings, ctx.store).apply(spec)
+    return {k: state.get(k) for k in ("name", "status", "url", "generation", "deploy_seconds")}

@@ -6,36 +6,30 @@ everything past this point trusts it.
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
 from pydantic import ValidationError
 
 from raymaker.errors import NotFound, SpecError
+from raymaker.kinds import KINDS, load
 from raymaker.specs.base import ResourceSpec, check_name, format_validation_error
-
-# kind -> "module:class"
-KINDS = {
-    "ProcessingJob": "raymaker.specs.jobs:ProcessingJob",
-    "TrainingJob": "raymaker.specs.jobs:TrainingJob",
-    "TuningJob": "raymaker.specs.jobs:TuningJob",
-    "TransformJob": "raymaker.specs.jobs:TransformJob",
-    "Endpoint": "raymaker.specs.endpoint:Endpoint",
-}
 
 
 def spec_class(kind: Any) -> type[ResourceSpec]:
     """The model class of ``kind``. Raises SpecError listing the known kinds."""
-    target = KINDS.get(kind) if isinstance(kind, str) else None
-    if target is None:
+    row = KINDS.get(kind) if isinstance(kind, str) else None
+    if row is None:
+        import difflib
+
         allowed = ", ".join(KINDS)
         shown = "missing" if kind is None else repr(kind)
+        close = difflib.get_close_matches(str(kind), list(KINDS), n=1) if kind else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise SpecError(
-            f"invalid spec:\n  spec.kind: {shown} is not a known kind; allowed: {allowed}"
+            f"invalid spec:\n  spec.kind: {shown} is not a known kind; allowed: {allowed}{hint}"
         )
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return load(row.spec)
 
 
 def parse_spec(data: Any, *, source: str = "spec") -> ResourceSpec:

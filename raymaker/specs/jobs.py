@@ -414,7 +414,7 @@ class TransformJob(ResourceSpec, Resources):
 
     @model_validator(mode="after")
     def _filters(self):
-        from raymaker.batch.jsonpath import compile_path
+        from raymaker.specs.jsonpath import compile_path
 
         for field in ("input_filter", "output_filter"):
             try:

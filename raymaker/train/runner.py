@@ -136,9 +136,9 @@ class _Clock:
 def connect_for(plan: Plan, ctx) -> None:
     """Join the cluster (local head or ``RAY_ADDRESS``) when workers run under Ray Train."""
     if not plan.runs_in_driver():
-        from raymaker.session import Session
+        from raymaker.cluster import connect
 
-        Session(settings=ctx.settings).connect()
+        connect(ctx.settings)
 
 
 def job_keys(spec, ctx) -> dict:
@@ -180,9 +180,9 @@ def _recipe(spec, ctx, train_source):
     size = sum(i.size for i in source.filesystem.get_file_info(source.paths))
     if size <= PANDAS_FIT_BYTES:  # Ray Data costs ~2 s a pass here; small data fits faster
         return recipe.fit(read_frame(source))
-    from raymaker.session import Session
+    from raymaker.cluster import connect
 
-    Session(settings=ctx.settings).connect()
+    connect(ctx.settings)
     return recipe.fit(read_dataset(source))
 
 

@@ -69,9 +69,9 @@ def run_tuning_job(spec, ctx) -> dict:
     )
     ctx.progress(stage="tuning", total=total, force=True)
 
-    from raymaker.session import Session
+    from raymaker.cluster import connect
 
-    Session(settings=settings).connect()
+    connect(settings)
     os.environ.update(TUNE_ENV)
     # without Tune's own result files its analysis warns about every trial; records are ours
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)

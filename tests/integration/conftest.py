@@ -20,13 +20,13 @@ def ray_head():
 @pytest.fixture
 def session(ray_head, settings):
     """A Session on a fresh store (file and s3 params) and the session's Ray head."""
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     return Session(settings=settings)
 
 
 @pytest.fixture
 def local_session(ray_head, local_settings):
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     return Session(settings=local_settings)

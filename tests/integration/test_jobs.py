@@ -35,7 +35,7 @@ def wait_for_status(handle, status, timeout=60):
 
 
 def test_three_doors_give_the_same_record(ray_head, tmp_path):
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     session = Session()  # the default store, which the head's own environment names too
     spec = load_spec(os.path.join(JOBS, "hello.yaml"))
@@ -132,7 +132,7 @@ def test_a_killed_driver_is_reconciled_from_ray(local_session, tmp_path):
 
 
 def test_records_outlive_the_cluster(local_session, tmp_path):
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     spec = script_spec(tmp_path, "print('kept')")
     local_session.jobs.submit(spec, name="kept", wait=True)
@@ -144,7 +144,7 @@ def test_records_outlive_the_cluster(local_session, tmp_path):
 
 
 def test_the_head_requires_ray_token(ray_head):
-    from raymaker.jobs.rest import RayJobsApi
+    from raymaker.cluster.rest import RayJobsApi
 
     with pytest.raises(AuthError, match="401"):
         RayJobsApi(ray_head["dashboard_url"]).list()
@@ -152,7 +152,7 @@ def test_the_head_requires_ray_token(ray_head):
 
 @pytest.mark.s3
 def test_a_job_on_an_s3_store(ray_head, s3_root, tmp_path):
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     session = Session(store=s3_root)
     (tmp_path / "in").mkdir()

@@ -19,7 +19,7 @@ from raymaker.specs import parse_spec
 def ray_connected(ray_head):
     import ray
 
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     Session().connect()
     yield
@@ -103,7 +103,7 @@ def test_dedupe_on_a_dataset_is_global(ray_connected):
 
 
 def test_recipe_job_writes_parquet_to_s3_with_a_split(ray_head, s3_root, tmp_path):
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     session = Session(store=s3_root)
     buf = io.StringIO()

@@ -6,7 +6,7 @@ import pytest
 def test_connect_joins_the_local_head(ray_head, local_settings):
     import ray
 
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     session = Session(settings=local_settings)
     session.connect()
@@ -25,7 +25,7 @@ def test_connect_joins_the_local_head(ray_head, local_settings):
 
 def test_connect_to_an_unreachable_address_is_a_cluster_error(local_settings):
     from raymaker.errors import ClusterError
-    from raymaker.session import Session
+    from raymaker.sagemaker.session import Session
 
     session = Session(settings=local_settings.replace(ray_address="127.0.0.1:9"))
     with pytest.raises(ClusterError, match="127.0.0.1:9"):

@@ -16,7 +16,7 @@ from raymaker.serve.capture import capture_key, record
 from raymaker.serve.endpoints import _scaling
 from raymaker.serve.gateway import Gateway
 from raymaker.serve.pool import Unavailable
-from raymaker.serve.serializers import CSVSerializer, JSONSerializer
+from raymaker.sagemaker.serializers import CSVSerializer, JSONSerializer
 from raymaker.settings import Settings
 from raymaker.specs import parse_spec
 

@@ -87,18 +87,22 @@ def test_names_are_unique(local_settings, tmp_path):
         run_spec(spec, name="once", settings=local_settings, store=store)
 
 
-def test_a_kind_without_a_runner_is_a_clear_error(local_settings, monkeypatch):
-    from raymaker.jobs import runner
+def test_every_row_of_the_kind_table_loads():
+    """Adding a kind is one row: its spec, run, stage and driver entries all resolve."""
+    from raymaker.kinds import KINDS, load
+    from raymaker.specs import spec_class
 
-    monkeypatch.delitem(runner.RUNNERS, "TransformJob")  # as a version without it
-    spec = parse_spec(
-        {"kind": "TransformJob", "model_data": "models/m", "input": {"data_uri": "d"}}
-    )
-    with pytest.raises(
-        SpecError,
-        match="cannot run in this version.*runnable kinds: ProcessingJob, TrainingJob, TuningJob",
-    ):
-        run_spec(spec, name="t", settings=local_settings)
+    assert set(KINDS) >= {"ProcessingJob", "TrainingJob", "TuningJob", "TransformJob", "Endpoint"}
+    for kind, row in KINDS.items():
+        assert spec_class(kind).model_fields["kind"].default == kind
+        for target in (row.spec, row.run, row.stage, row.driver):
+            if target:
+                assert callable(load(target)), target
+
+
+def test_an_unknown_kind_names_the_kinds_and_a_close_one():
+    with pytest.raises(SpecError, match="allowed: ProcessingJob.*did you mean 'TrainingJob'"):
+        parse_spec({"kind": "TrainingJb"})
 
 
 def test_missing_code_and_bad_instance_type_fail_the_job_clearly(local_settings, tmp_path):

@@ -3,7 +3,7 @@ import os
 import pytest
 
 from raymaker.errors import InvalidKey, NotFound
-from raymaker.session import Session
+from raymaker.sagemaker.session import Session
 
 
 @pytest.fixture

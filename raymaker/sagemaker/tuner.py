@@ -1,4 +1,4 @@
-"""SageMaker-SDK-v2-shaped tuning: ``HyperparameterTuner`` and its parameter ranges.
+"""``sagemaker.tuner``: ``HyperparameterTuner`` (its ranges are in ``parameter``, as in SDK v2).
 
     tuner = rm.HyperparameterTuner(
         rm.XGBoost(label="y", hyperparameters={"num_round": 100}),
@@ -19,51 +19,13 @@ from enum import StrEnum
 from typing import Any
 
 from raymaker.errors import SpecError
-
-
-class _Range:
-    type = ""
-
-    def __init__(self, min_value, max_value, scaling_type: str = "Auto"):
-        self.min_value, self.max_value, self.scaling_type = min_value, max_value, scaling_type
-
-    def as_range(self) -> dict:
-        return {
-            "type": self.type,
-            "min_value": self.min_value,
-            "max_value": self.max_value,
-            "scaling_type": self.scaling_type,
-        }
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.min_value!r}, {self.max_value!r})"
-
-
-class ContinuousParameter(_Range):
-    """A real-valued range; ``scaling_type`` Auto, Linear, Logarithmic or ReverseLogarithmic."""
-
-    type = "Continuous"
-
-
-class IntegerParameter(_Range):
-    """An integer range (both bounds included); ``scaling_type`` Auto, Linear or Logarithmic."""
-
-    type = "Integer"
-
-
-class CategoricalParameter:
-    """A choice among ``values``."""
-
-    type = "Categorical"
-
-    def __init__(self, values):
-        self.values = list(values) if isinstance(values, list | tuple) else [values]
-
-    def as_range(self) -> dict:
-        return {"type": "Categorical", "values": self.values}
-
-    def __repr__(self) -> str:
-        return f"CategoricalParameter({self.values!r})"
+from raymaker.sagemaker.parameter import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+)
+from raymaker.sagemaker.session import default_session
+from raymaker.sagemaker.utils import name_from_base
 
 
 class WarmStartTypes(StrEnum):
@@ -195,7 +157,6 @@ class HyperparameterTuner:
     def tuning_job_spec(self, inputs=None, job_name: str | None = None):
         """The ``TuningJob`` spec ``fit`` would submit. Raises SpecError."""
         from raymaker.specs import parse_spec
-        from raymaker.train.estimator import _job_name
 
         training = self.estimator.training_job_spec(inputs)
         template = training.model_dump(mode="json", exclude_defaults=True, by_alias=True)
@@ -204,7 +165,7 @@ class HyperparameterTuner:
             template["metric_definitions"] = list(self.metric_definitions)
         body: dict[str, Any] = {
             "kind": "TuningJob",
-            "name": job_name or _job_name(self.base_tuning_job_name),
+            "name": job_name or name_from_base(self.base_tuning_job_name),
             "training": template,
             "objective": {"metric_name": self.objective_metric_name, "type": self.objective_type},
             "hyperparameter_ranges": {
@@ -232,9 +193,9 @@ class HyperparameterTuner:
     @classmethod
     def attach(cls, tuning_job_name: str, sagemaker_session=None, *, session=None):
         """A tuner for an existing tuning job, with ``latest_tuning_job`` set."""
-        from raymaker.train.estimator import Estimator, _default_session
+        from raymaker.sagemaker.estimator import Estimator
 
-        sess = session or sagemaker_session or _default_session()
+        sess = session or sagemaker_session or default_session()
         handle = sess.jobs.get(tuning_job_name)
         spec = handle.describe().spec
         estimator = Estimator.from_spec(spec.get("training", {}), session=sess)
@@ -273,7 +234,7 @@ class HyperparameterTuner:
 
     def best_estimator(self):
         """An estimator attached to the best trial (its ``model_data`` is the best model)."""
-        from raymaker.train.estimator import Estimator
+        from raymaker.sagemaker.estimator import Estimator
 
         return Estimator.attach(self.best_training_job(), session=self._session())
 
@@ -298,9 +259,7 @@ class HyperparameterTuner:
 
     def _session(self):
         if self.session is None:
-            from raymaker.train.estimator import _default_session
-
-            self.session = _default_session()
+            self.session = default_session()
         return self.session
 
 
@@ -309,10 +268,8 @@ class HyperparameterTuningJobAnalytics:
 
     def __init__(self, hyperparameter_tuning_job_name: str, sagemaker_session=None, *,
                  session=None):  # fmt: skip
-        from raymaker.train.estimator import _default_session
-
         self.name = hyperparameter_tuning_job_name
-        self.session = session or sagemaker_session or _default_session()
+        self.session = session or sagemaker_session or default_session()
 
     def leaderboard(self) -> dict:
         """``{"objective": ..., "trials": [...]}``, best first."""
@@ -369,3 +326,17 @@ def _from_range(r: dict):
         return CategoricalParameter(r["values"])
     cls = ContinuousParameter if r.get("type") == "Continuous" else IntegerParameter
     return cls(r.get("min_value"), r.get("max_value"), r.get("scaling_type", "Auto"))
+
+
+__all__ = [
+    "CategoricalParameter",
+    "ContinuousParameter",
+    "HyperbandStrategyConfig",
+    "HyperparameterTuner",
+    "HyperparameterTuningJobAnalytics",
+    "IntegerParameter",
+    "StrategyConfig",
+    "TuningJobCompletionCriteriaConfig",
+    "WarmStartConfig",
+    "WarmStartTypes",
+]

@@ -1,7 +1,6 @@
-"""SageMaker SDK v2's serializers and deserializers, as in ``sagemaker.serializers``.
+"""SageMaker SDK v2's serializers, as in ``sagemaker.serializers``.
 
-A serializer turns ``predict``'s argument into a body and names its ``CONTENT_TYPE``; a
-deserializer reads the response body and names what it ``ACCEPT``s.
+A serializer turns ``predict``'s argument into a body and names its ``CONTENT_TYPE``.
 """
 
 from __future__ import annotations
@@ -73,40 +72,3 @@ class NumpySerializer:
         from raymaker.inference.codecs import encode_npy
 
         return encode_npy(np.asarray(data))
-
-
-class BytesDeserializer:
-    ACCEPT = ("*/*",)
-
-    def deserialize(self, body: bytes, content_type: str):
-        return body
-
-
-class StringDeserializer:
-    ACCEPT = ("application/json",)
-
-    def deserialize(self, body: bytes, content_type: str):
-        return body.decode("utf-8")
-
-
-class JSONDeserializer:
-    ACCEPT = ("application/json",)
-
-    def deserialize(self, body: bytes, content_type: str):
-        return json.loads(body) if body else None
-
-
-class CSVDeserializer:
-    ACCEPT = ("text/csv",)
-
-    def deserialize(self, body: bytes, content_type: str):
-        return list(csv.reader(io.StringIO(body.decode("utf-8"))))
-
-
-class NumpyDeserializer:
-    ACCEPT = ("application/x-npy",)
-
-    def deserialize(self, body: bytes, content_type: str):
-        from raymaker.inference.codecs import decode_npy
-
-        return decode_npy(body)

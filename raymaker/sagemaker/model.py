@@ -1,14 +1,14 @@
-"""SageMaker SDK v2's hosting surface: ``Model``, ``Predictor`` and the deploy configs."""
+"""``sagemaker.model``: ``Model`` (deploy, register, transformer), ``ProductionVariant`` and
+raymaker's ``AutoscalingConfig``. ``Predictor`` is in ``predictor``, as in SDK v2."""
 
 from __future__ import annotations
 
-import http.client
 import time
-import urllib.parse
 from typing import Any
 
-from raymaker.errors import AuthError, NotFound, RaymakerError, SpecError
-from raymaker.serve.serializers import CSVSerializer, JSONDeserializer
+from raymaker.errors import SpecError
+from raymaker.sagemaker.predictor import Predictor
+from raymaker.sagemaker.session import default_session
 
 
 class AutoscalingConfig:
@@ -23,49 +23,6 @@ class AutoscalingConfig:
 
     def to_spec(self) -> dict:
         return dict(vars(self))
-
-
-class ServerlessInferenceConfig:
-    """Serverless: scale to zero after ``idle_timeout_s``, at most ``max_concurrency`` in flight."""
-
-    def __init__(
-        self,
-        memory_size_in_mb: int = 2048,
-        max_concurrency: int = 5,
-        idle_timeout_s: float = 300.0,
-        **_ignored: Any,
-    ):
-        self.memory_size_in_mb = memory_size_in_mb
-        self.max_concurrency = max_concurrency
-        self.idle_timeout_s = idle_timeout_s
-
-    def to_spec(self) -> dict:
-        return dict(vars(self))
-
-
-class DataCaptureConfig:
-    """Capture ``sampling_percentage`` of requests and responses under ``destination_uri``."""
-
-    def __init__(
-        self,
-        enable_capture: bool = True,
-        sampling_percentage: float = 20,
-        destination_s3_uri: str | None = None,
-        *,
-        destination_uri: str | None = None,
-        **_ignored: Any,
-    ):
-        self.enable_capture = enable_capture
-        self.sampling_percentage = sampling_percentage
-        self.destination_uri = destination_uri or destination_s3_uri
-
-    def to_spec(self) -> dict | None:
-        if not self.enable_capture:
-            return None
-        return {
-            "sampling_percentage": self.sampling_percentage,
-            "destination_uri": self.destination_uri,
-        }
 
 
 class ProductionVariant:
@@ -245,7 +202,7 @@ class Model:
         """Register this model's artifact as the next version of ``model_package_group_name``
         (SageMaker's ``Model.register``); returns the ``ModelVersion``
         (``.model_package_arn`` is its ``registry://group/<n>`` reference)."""
-        from raymaker.registry.registry import ModelRegistry
+        from raymaker.sagemaker.model_registry import ModelRegistry
 
         if not model_package_group_name:
             raise SpecError("model_package_group_name: the model group to register into")
@@ -278,7 +235,7 @@ class Model:
         **kwargs: Any,
     ):
         """A ``Transformer`` for batch predictions with this model and its handler."""
-        from raymaker.batch.transformer import Transformer
+        from raymaker.sagemaker.transformer import Transformer
 
         return Transformer(
             instance_count=instance_count,
@@ -299,153 +256,8 @@ class Model:
 
     def _session(self):
         if self.session is None:
-            from raymaker.session import Session
-
-            self.session = Session()
+            self.session = default_session()
         return self.session
-
-
-class Predictor:
-    """Call an endpoint over HTTP, as SageMaker's ``Predictor`` does."""
-
-    def __init__(
-        self,
-        endpoint_name: str,
-        sagemaker_session=None,
-        serializer=None,
-        deserializer=None,
-        *,
-        session=None,
-    ):
-        self.endpoint_name = endpoint_name
-        self.session = session or sagemaker_session
-        self.serializer = serializer or CSVSerializer()
-        self.deserializer = deserializer or JSONDeserializer()
-        self._conn = None
-        self._url = None
-
-    def __repr__(self) -> str:
-        return f"Predictor(endpoint_name={self.endpoint_name!r})"
-
-    @property
-    def content_type(self) -> str:
-        return self.serializer.CONTENT_TYPE
-
-    @property
-    def accept(self) -> tuple[str, ...]:
-        return tuple(self.deserializer.ACCEPT)
-
-    def predict(
-        self,
-        data,
-        initial_args: dict | None = None,
-        target_model: str | None = None,
-        target_variant: str | None = None,
-        inference_id: str | None = None,
-        custom_attributes: str | None = None,
-    ):
-        """The deserialized answer. Raises SpecError (4xx), RaymakerError (5xx), NotFound."""
-        headers = request_headers(
-            self.content_type, ", ".join(self.accept), variant=target_variant,
-            target_model=target_model, custom_attributes=custom_attributes,
-            inference_id=inference_id,
-        )  # fmt: skip
-        for key, value in (initial_args or {}).items():
-            if key == "ContentType":
-                headers["Content-Type"] = value
-            elif key == "Accept":
-                headers["Accept"] = value
-        status, reply_headers, body = self.invoke(self.serializer.serialize(data), headers)
-        return self.deserializer.deserialize(body, reply_headers.get("content-type", ""))
-
-    def invoke(self, body: bytes, headers: dict) -> tuple[int, dict, bytes]:
-        """POST ``body``; ``(status, headers, body)`` of a 200. Raises on an error status."""
-        session = self._session()
-        if self._url is None:
-            self._url = urllib.parse.urlsplit(session.endpoints.url(self.endpoint_name))
-        token = session.settings.serve_token
-        if token:
-            headers = {**headers, "Authorization": f"Bearer {token}"}
-        for attempt in range(2):
-            try:
-                if self._conn is None:
-                    self._conn = http.client.HTTPConnection(
-                        self._url.hostname, self._url.port, timeout=300
-                    )
-                self._conn.request("POST", self._url.path, body=body, headers=headers)
-                reply = self._conn.getresponse()
-                data = reply.read()
-                break
-            except (http.client.HTTPException, OSError):
-                self._conn = None
-                if attempt:
-                    raise
-        reply_headers = {k.lower(): v for k, v in reply.getheaders()}
-        if reply.status != 200:
-            raise _error(reply.status, data)
-        return reply.status, reply_headers, data
-
-    def delete_endpoint(self, delete_endpoint_config: bool = True) -> None:
-        self._session().endpoints.delete(self.endpoint_name)
-
-    def describe(self) -> dict:
-        return self._session().endpoints.describe(self.endpoint_name)
-
-    def update_endpoint(
-        self, model=None, initial_instance_count: int | None = None, **_ignored: Any
-    ) -> None:
-        """Roll the endpoint to another model (a ``Model`` or a URI) or replica count; no
-        request fails meanwhile."""
-        spec = {}
-        if model is not None:
-            m = model if isinstance(model, Model) else Model(model_data=model)
-            spec = {
-                k: v
-                for k, v in m.variant_spec().items()
-                if k in ("model_data", "entry_point", "source_dir")
-            }
-        self._session().endpoints.roll(
-            self.endpoint_name, instance_count=initial_instance_count, **spec
-        )
-
-    def _session(self):
-        if self.session is None:
-            from raymaker.session import Session
-
-            self.session = Session()
-        return self.session
-
-
-def request_headers(content_type: str, accept: str | None = None, *, variant: str | None = None,
-                    target_model: str | None = None, custom_attributes: str | None = None,
-                    inference_id: str | None = None) -> dict[str, str]:  # fmt: skip
-    """InvokeEndpoint's request headers, the unset ones left out."""
-    headers = {"Content-Type": content_type}
-    for header, value in (
-        ("Accept", accept),
-        ("X-Amzn-SageMaker-Target-Variant", variant),
-        ("X-Amzn-SageMaker-Target-Model", target_model),
-        ("X-Amzn-SageMaker-Custom-Attributes", custom_attributes),
-        ("X-Amzn-SageMaker-Inference-Id", inference_id),
-    ):
-        if value:
-            headers[header] = value
-    return headers
-
-
-def _error(status: int, body: bytes) -> RaymakerError:
-    import json
-
-    try:
-        message = json.loads(body).get("message") or body.decode()
-    except ValueError:
-        message = body.decode("utf-8", errors="replace")
-    cls = {401: AuthError, 404: NotFound}.get(
-        status, SpecError if 400 <= status < 500 else RaymakerError
-    )
-    err = cls(f"HTTP {status}: {message}")
-    err.http_status = status
-    return err
 
 
 def _default_name() -> str:

@@ -1,4 +1,5 @@
-"""The Session: settings, the store, the job client and (when needed) an in-process Ray.
+"""``sagemaker.session``: the Session — settings, the store, the job client and (when needed)
+an in-process Ray.
 
 Shaped like ``sagemaker.Session``: ``upload_data``, ``download_data``, ``default_bucket``.
 Creating a Session is instant; Ray is reached only when something needs it.
@@ -6,11 +7,10 @@ Creating a Session is instant; Ray is reached only when something needs it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Any
 
-from raymaker.errors import ClusterError, InvalidKey
+from raymaker.errors import InvalidKey
 from raymaker.settings import Settings
 from raymaker.storage import Store, join, layout, store_for_settings
 from raymaker.storage.uri import split_scheme
@@ -62,15 +62,22 @@ class Session:
     def endpoints(self):
         """The endpoints of this session (deploy, update, describe, list, delete)."""
         if self._endpoints is None:
-            from raymaker.serve.endpoints import Endpoints
+            from raymaker.sagemaker.endpoints import Endpoints
 
             self._endpoints = Endpoints(self)
         return self._endpoints
 
     @property
+    def cluster(self):
+        """The embedded local Ray head of these settings (``up``, ``down``, ``info``)."""
+        from raymaker.cluster import LocalCluster
+
+        return LocalCluster(self.settings)
+
+    @property
     def registry(self):
         """The model registry in this session's store (groups, versions, approvals)."""
-        from raymaker.registry.registry import ModelRegistry
+        from raymaker.sagemaker.model_registry import ModelRegistry
 
         return ModelRegistry(self)
 
@@ -153,7 +160,9 @@ class Session:
         """
         from raymaker.data.profile import profile_source
 
-        return profile_source(self, uri, target=target, name=name, use_ray=not local, **options)
+        return profile_source(
+            self.store, self.settings, uri, target=target, name=name, use_ray=not local, **options
+        )
 
     def metrics(self, job_name: str) -> list[dict]:
         """A training job's metric points (``name``, ``value``, ``step``, ``time``).
@@ -165,6 +174,12 @@ class Session:
 
         read_record(self.store, job_name)
         return read_series(self.store, layout.job_metrics(job_name))
+
+    def metrics_summary(self, job_name: str, points: list[dict] | None = None) -> list[dict]:
+        """Per metric: its last, best and count of points (``jobs metrics``' table)."""
+        from raymaker.train.metrics import summarize
+
+        return summarize(self.metrics(job_name) if points is None else points)
 
     def metrics_html(self, job_name: str, points: list[dict] | None = None) -> str:
         """The job's metrics as one HTML page of line charts."""
@@ -218,76 +233,11 @@ class Session:
 
         Raises ClusterError.
         """
-        import ray
+        from raymaker.cluster import connect
 
-        if ray.is_initialized():
-            return
-        from raymaker.cluster import gcs_address
-
-        address = gcs_address(self.settings)
-        if address not in (None, "auto"):
-            _check_reachable(address)
-        with _keep_sigterm_handler():
-            _init(self.settings, address)
+        connect(self.settings)
 
 
-@contextlib.contextmanager
-def _keep_sigterm_handler():
-    """``ray.init`` in a main thread replaces the SIGTERM handler with one that exits; a job
-    runner's own handler (SIGTERM: record STOPPED) must stay in place."""
-    import signal
-    import threading
-
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGTERM) if main else None
-    try:
-        yield
-    finally:
-        if main and callable(previous):
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _init(settings: Settings, address: str | None) -> None:
-    import ray
-
-    try:
-        if address is not None:
-            if address.startswith("127.0.0.1:") and "RAY_AUTH_MODE" not in os.environ:
-                _enable_ray_token_auth()  # the local head has token auth on
-            ray.init(address=address, logging_level="WARNING", log_to_driver=True)
-        else:
-            ray.init(
-                address="local",  # a new embedded instance, never a stale pointer's
-                num_cpus=settings.num_cpus,
-                object_store_memory=settings.object_store_mb << 20,
-                include_dashboard=False,
-                logging_level="WARNING",
-            )
-    except (Exception, SystemExit) as exc:  # ray raises ConnectionError, exits, ...
-        raise ClusterError(f"cannot start or reach Ray ({address or 'embedded'}): {exc}") from exc
-
-
-def _enable_ray_token_auth() -> None:
-    """Turn on Ray token auth in this process, also after ``import ray``.
-
-    Ray reads RAY_AUTH_MODE into its config at import; its own helper refreshes that config.
-    """
-    os.environ["RAY_AUTH_MODE"] = "token"
-    try:
-        from ray._private.authentication.authentication_token_setup import _enable_token_auth
-    except ImportError:  # pragma: no cover - older/newer Ray: the env var must do
-        return
-    _enable_token_auth()
-
-
-def _check_reachable(address: str, timeout: float = 3.0) -> None:
-    """Fail fast (ClusterError) when nothing listens at ``host:port``: ray.init would retry
-    for minutes before giving up."""
-    import socket
-
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    try:
-        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
-            return
-    except (OSError, ValueError) as exc:
-        raise ClusterError(f"cannot reach Ray at {address}: {exc}") from None
+def default_session() -> Session:
+    """A Session from the environment (what an SDK object uses when given none)."""
+    return Session()

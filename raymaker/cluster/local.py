@@ -246,7 +246,7 @@ def _forget_current_cluster(gcs_address: str) -> None:
 
 def _stop_running_jobs(url: str, wait_s: float = 5.0) -> None:
     """Ask Ray to stop the head's unfinished jobs, so their drivers do not outlive it."""
-    from raymaker.jobs.rest import TERMINAL, RayJobsApi
+    from raymaker.cluster.rest import TERMINAL, RayJobsApi
 
     api = RayJobsApi(url, headers=auth_headers(url), timeout=5.0)
     try:

@@ -1,6 +1,7 @@
-"""SageMaker-SDK-v2-shaped estimators: ``Estimator``, ``XGBoost``, ``LightGBM``, ``PyTorch``,
-``SKLearn``. The constructor stores its arguments; ``fit`` builds a ``TrainingJob`` spec and
-submits it through the job layer, the same path as ``raymaker submit``.
+"""``sagemaker.estimator``: the ``Estimator`` every framework's estimator extends (``XGBoost``,
+``LightGBM``, ``PyTorch``, ``SKLearn`` live in their framework's package, as in SDK v2).
+The constructor stores its arguments; ``fit`` builds a ``TrainingJob`` spec and submits it
+through the job layer, the same path as ``raymaker submit``.
 
     est = rm.XGBoost(label="churn", hyperparameters={"num_round": 50}, instance_count=2)
     est.fit({"train": "s3://bucket/train/", "validation": "s3://bucket/val/"})
@@ -12,17 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from raymaker.errors import SpecError
-
-
-class TrainingInput:
-    """A channel's data (SageMaker's ``TrainingInput``): a URI and an optional content type."""
-
-    def __init__(self, s3_data: str, content_type: str | None = None, **_ignored: Any):
-        self.s3_data = s3_data
-        self.content_type = content_type
-
-    def __repr__(self) -> str:
-        return f"TrainingInput({self.s3_data!r})"
+from raymaker.sagemaker.inputs import TrainingInput
+from raymaker.sagemaker.session import default_session
+from raymaker.sagemaker.utils import name_from_base
 
 
 class Estimator:
@@ -117,7 +110,7 @@ class Estimator:
         algorithm = self.algorithm or (None if self.entry_point else self._default_algorithm)
         body = {
             "kind": "TrainingJob",
-            "name": job_name or _job_name(self.base_job_name),
+            "name": job_name or name_from_base(self.base_job_name),
             "algorithm": algorithm,
             "entry_point": self.entry_point,
             "source_dir": self.source_dir,
@@ -143,7 +136,7 @@ class Estimator:
     @classmethod
     def attach(cls, training_job_name: str, sagemaker_session=None, *, session=None) -> Estimator:
         """An estimator for an existing job (its spec), with ``latest_training_job`` set."""
-        sess = session or sagemaker_session or _default_session()
+        sess = session or sagemaker_session or default_session()
         handle = sess.jobs.get(training_job_name)
         est = cls.from_spec(handle.describe().spec, session=sess)
         est.latest_training_job = handle
@@ -199,7 +192,7 @@ class Estimator:
     ):
         """A ``Model`` of the last job's artifact. A script-mode job's own script (in its staged
         source folder) is the handler unless ``entry_point`` names another."""
-        from raymaker.serve.model import Model
+        from raymaker.sagemaker.model import Model
 
         spec = self._job().describe().spec
         if self.entry_point and entry_point is None:
@@ -296,34 +289,8 @@ class Estimator:
 
     def _session(self):
         if self.session is None:
-            self.session = _default_session()
+            self.session = default_session()
         return self.session
-
-
-class XGBoost(Estimator):
-    """XGBoost: the built-in algorithm (no ``entry_point``) or an XGBoost script."""
-
-    _framework = "xgboost"
-    _default_algorithm = "xgboost"
-
-
-class LightGBM(Estimator):
-    """LightGBM: the built-in algorithm (no ``entry_point``) or a LightGBM script."""
-
-    _framework = "lightgbm"
-    _default_algorithm = "lightgbm"
-
-
-class PyTorch(Estimator):
-    """A PyTorch script (``torch.distributed`` ready), or a built-in (``algorithm="mlp"``)."""
-
-    _framework = "pytorch"
-
-
-class SKLearn(Estimator):
-    """A scikit-learn script (script mode; one worker)."""
-
-    _framework = "sklearn"
 
 
 # SageMaker arguments that have no meaning here and are accepted so scripts run unchanged.
@@ -371,17 +338,3 @@ def _channels(inputs) -> dict[str, str]:
             raise SpecError(f"inputs.{name}: expected a URI or TrainingInput, got {value!r}")
         out[name] = uri
     return out
-
-
-def _job_name(base: str | None) -> str | None:
-    if not base:
-        return None
-    from raymaker.jobs.records import generate_name
-
-    return generate_name(base)
-
-
-def _default_session():
-    from raymaker.session import Session
-
-    return Session()

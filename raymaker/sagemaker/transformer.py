@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from raymaker.errors import SpecError
+from raymaker.sagemaker.session import default_session
+from raymaker.sagemaker.utils import name_from_base
 
 
 class Transformer:
@@ -86,7 +88,7 @@ class Transformer:
 
         body = {
             "kind": "TransformJob",
-            "name": job_name or _job_name(self.base_transform_job_name),
+            "name": job_name or name_from_base(self.base_transform_job_name),
             "model_data": self.model_data,
             "entry_point": self.entry_point,
             "source_dir": self.source_dir,
@@ -178,9 +180,7 @@ class Transformer:
 
     def _session(self):
         if self.session is None:
-            from raymaker.session import Session
-
-            self.session = Session()
+            self.session = default_session()
         return self.session
 
 
@@ -191,11 +191,3 @@ def _content_type(data: str) -> str:
     return {"parquet": "application/x-parquet", "jsonl": "application/jsonlines"}.get(
         fmt or "", "text/csv"
     )
-
-
-def _job_name(base: str | None) -> str | None:
-    if not base:
-        return None
-    from raymaker.jobs.records import generate_name
-
-    return generate_name(base)

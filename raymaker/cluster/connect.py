@@ -1,0 +1,107 @@
+"""Connect this process to Ray: ``RAY_ADDRESS``, else the local head, else an embedded Ray.
+
+Every engine that needs Ray in its process (a job's driver, the endpoints' control plane, a
+profile on Ray Data) calls ``connect(settings)``; the SDK's ``Session.connect`` is the same
+call. The local head has Ray's token auth on, so this turns it on for the process too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from raymaker.errors import ClusterError
+from raymaker.settings import Settings
+
+
+def connect(settings: Settings | None = None) -> None:
+    """Join Ray once per process (a no-op when already connected). Raises ClusterError."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    from raymaker.cluster.local import gcs_address
+
+    settings = settings or Settings.from_env()
+    address = gcs_address(settings)
+    if address not in (None, "auto"):
+        _check_reachable(address)
+    if settings.quiet:
+        _quiet_loggers()
+    with _keep_sigterm_handler():
+        _init(settings, address)
+
+
+def _quiet_loggers() -> None:
+    """Ray's and Serve's own loggers print INFO lines to stderr; a quiet process shows none."""
+    import logging
+
+    for name in ("ray", "ray.serve", "ray.data", "ray.train", "ray.tune"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def _keep_sigterm_handler():
+    """``ray.init`` in a main thread replaces the SIGTERM handler with one that exits; a job
+    runner's own handler (SIGTERM: record STOPPED) must stay in place."""
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and callable(previous):
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _init(settings: Settings, address: str | None) -> None:
+    import ray
+
+    try:
+        if address is not None:
+            if address.startswith("127.0.0.1:") and "RAY_AUTH_MODE" not in os.environ:
+                _enable_ray_token_auth()  # the local head has token auth on
+            ray.init(
+                address=address,
+                logging_level="ERROR" if settings.quiet else "WARNING",
+                log_to_driver=not settings.quiet,  # a job's driver shows its workers' output
+            )
+        else:
+            ray.init(
+                address="local",  # a new embedded instance, never a stale pointer's
+                num_cpus=settings.num_cpus,
+                object_store_memory=settings.object_store_mb << 20,
+                include_dashboard=False,
+                logging_level="ERROR" if settings.quiet else "WARNING",
+                log_to_driver=not settings.quiet,
+            )
+    except (Exception, SystemExit) as exc:  # ray raises ConnectionError, exits, ...
+        raise ClusterError(f"cannot start or reach Ray ({address or 'embedded'}): {exc}") from exc
+
+
+def _enable_ray_token_auth() -> None:
+    """Turn on Ray token auth in this process, also after ``import ray``.
+
+    Ray reads RAY_AUTH_MODE into its config at import; its own helper refreshes that config.
+    """
+    os.environ["RAY_AUTH_MODE"] = "token"
+    try:
+        from ray._private.authentication.authentication_token_setup import _enable_token_auth
+    except ImportError:  # pragma: no cover - older/newer Ray: the env var must do
+        return
+    _enable_token_auth()
+
+
+def _check_reachable(address: str, timeout: float = 3.0) -> None:
+    """Fail fast (ClusterError) when nothing listens at ``host:port``: ray.init would retry
+    for minutes before giving up."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return
+    except (OSError, ValueError) as exc:
+        raise ClusterError(f"cannot reach Ray at {address}: {exc}") from None

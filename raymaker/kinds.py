@@ -1,0 +1,68 @@
+"""The table of resource kinds: one row per kind, every entry a ``"module:attr"`` string.
+
+    spec    the pydantic model of the kind (``raymaker.specs`` validates with it)
+    run     ``run(spec, ctx) -> dict``: what ``raymaker run`` executes in the job's driver
+    stage   ``stage(spec, store, job_name, base_dir) -> spec``: uploads the local files the
+            spec names before it is submitted (None: it names none)
+    driver  ``driver(spec, settings) -> {"cpus": n, "gpus": n}``: what the job's driver
+            computes with, reserved from Ray for it (None: the driver only coordinates)
+    names_job  whether the spec's ``name`` is the job's name (an ``Endpoint``'s name is the
+            endpoint's: each apply of it is a job of its own, named ``<name>-apply-...``)
+
+Adding a kind is one row here (plus its spec model and its run function in its own room).
+Nothing is imported here: rows are loaded on first use with ``load``, so the table sits at the
+foundation and every layer can read it (specs, jobs and the CLI alike).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Kind:
+    spec: str
+    run: str
+    stage: str | None = None
+    driver: str | None = None
+    names_job: bool = True
+
+
+KINDS: dict[str, Kind] = {
+    "ProcessingJob": Kind(
+        spec="raymaker.specs.jobs:ProcessingJob",
+        run="raymaker.data.processing:run_processing_job",
+        stage="raymaker.jobs.staging:stage_processing",
+    ),
+    "TrainingJob": Kind(
+        spec="raymaker.specs.jobs:TrainingJob",
+        run="raymaker.train.runner:run_training_job",
+        stage="raymaker.jobs.staging:stage_training",
+        driver="raymaker.train.workers:driver_resources",
+    ),
+    "TuningJob": Kind(
+        spec="raymaker.specs.jobs:TuningJob",
+        run="raymaker.tuning.runner:run_tuning_job",
+        stage="raymaker.jobs.staging:stage_tuning",
+    ),
+    "TransformJob": Kind(
+        spec="raymaker.specs.jobs:TransformJob",
+        run="raymaker.batch.transform:run_transform_job",
+        stage="raymaker.jobs.staging:stage_transform",
+        driver="raymaker.batch.transform:driver_resources",
+    ),
+    "Endpoint": Kind(
+        spec="raymaker.specs.endpoint:Endpoint",
+        run="raymaker.serve.endpoints:run_endpoint",
+        stage="raymaker.jobs.staging:stage_endpoint",
+        names_job=False,
+    ),
+}
+
+
+def load(target: str) -> Any:
+    """The object a ``"module:attr"`` row names."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,5 @@
+"""``sagemaker.lightgbm``: LightGBM on raymaker."""
+
+from raymaker.sagemaker.lightgbm.estimator import LightGBM
+
+__all__ = ["LightGBM"]

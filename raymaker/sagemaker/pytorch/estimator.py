@@ -1,0 +1,11 @@
+"""``sagemaker.pytorch.estimator``: the PyTorch estimator."""
+
+from __future__ import annotations
+
+from raymaker.sagemaker.estimator import Estimator
+
+
+class PyTorch(Estimator):
+    """A PyTorch script (``torch.distributed`` ready), or a built-in (``algorithm="mlp"``)."""
+
+    _framework = "pytorch"

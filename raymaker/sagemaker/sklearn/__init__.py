@@ -1,0 +1,6 @@
+"""``sagemaker.sklearn``: scikit-learn on raymaker."""
+
+from raymaker.sagemaker.sklearn.estimator import SKLearn
+from raymaker.sagemaker.sklearn.processing import SKLearnProcessor
+
+__all__ = ["SKLearn", "SKLearnProcessor"]
