@@ -17,12 +17,12 @@ from test_inference import COLUMNS, expected, frame, model_dir  # noqa: F401 - a
 
 from raymaker.batch import chunks
 from raymaker.batch import plan as planning
-from raymaker.specs.jsonpath import compile_path
 from raymaker.errors import SpecError
 from raymaker.inference.handler import Handler, Request
 from raymaker.jobs.records import JobStatus
 from raymaker.jobs.runner import run_spec
 from raymaker.specs import parse_spec
+from raymaker.specs.jsonpath import compile_path
 from raymaker.storage import store_for_settings
 
 

@@ -10,13 +10,13 @@ import time
 import pytest
 
 from raymaker.errors import SpecError
+from raymaker.sagemaker.serializers import CSVSerializer, JSONSerializer
 from raymaker.serve import wire
 from raymaker.serve.autoscale import policy
 from raymaker.serve.capture import capture_key, record
 from raymaker.serve.endpoints import _scaling
 from raymaker.serve.gateway import Gateway
 from raymaker.serve.pool import Unavailable
-from raymaker.sagemaker.serializers import CSVSerializer, JSONSerializer
 from raymaker.settings import Settings
 from raymaker.specs import parse_spec
 
