@@ -29,5 +29,9 @@ def test_every_first_level_room_is_in_a_layer():
             layered |= {m.strip().removeprefix("raymaker.") for m in layer.split("|")}
     package = ROOT / "raymaker"
     rooms = {p.stem for p in package.glob("*.py") if p.stem != "__init__"}
-    rooms |= {p.name for p in package.iterdir() if p.is_dir() and not p.name.startswith("_") and any(p.glob("*.py"))}
+    rooms |= {
+        p.name
+        for p in package.iterdir()
+        if p.is_dir() and not p.name.startswith("_") and any(p.glob("*.py"))
+    }
     assert rooms <= layered, f"rooms outside the layers contract: {sorted(rooms - layered)}"
