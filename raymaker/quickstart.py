@@ -1,11 +1,15 @@
 """``raymaker quickstart``: the main job, end to end on the embedded default.
 
-Today: generate a small churn data set, upload it, run a SageMaker-style processing script on
-it through the job layer (a real Ray Job), then prepare it with a data recipe (impute, scale,
-one-hot; fitted on Ray Data, split stratified into train/test Parquet), train the XGBoost
-built-in on the prepared data (validation on the test split), deploy it to a real-time
-endpoint and score test rows over HTTP, batch-score the whole test split with a transform job,
-and print a summary.
+Today: generate a small churn data set, split it (stratified) and upload it, run a
+SageMaker-style processing script on it through the job layer (a real Ray Job), fit a data
+recipe on the training split (impute, scale, one-hot; a recipe job on Ray Data), train the
+XGBoost built-in on the raw split with that fitted recipe inside the model (validation on the
+test split), deploy it to a real-time endpoint and score raw rows over HTTP, batch-score the
+raw scoring set with a transform job, and print a summary.
+
+It leaves what the README's examples use: in the store ``data/churn/`` (``churn.csv``,
+``train/``, ``test/``) and ``data/churn-scoring/``; locally ``raymaker-quickstart/`` with
+``train.csv``, ``test.csv``, ``scoring.csv`` and ``rows.csv`` (five raw rows to invoke with).
 Each capability that lands adds its step here (prep -> train -> tune -> deploy -> predict ->
 batch -> register).
 """
@@ -14,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from importlib import resources
 
@@ -59,10 +62,43 @@ def make_churn_data(rows: int, seed: int = 7):
     )
 
 
-def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) -> dict:
+def write_example_data(rows: int, folder: str) -> dict[str, str]:
+    """The churn data, split stratified, as the local files the README's examples use."""
+    from raymaker.data.splits import split_frame
+    from raymaker.specs.jobs import SplitSpec
+
+    os.makedirs(folder, exist_ok=True)
+    frame = make_churn_data(rows)
+    parts = split_frame(frame, SplitSpec(method="stratified", label="churn", seed=7))
+    test = parts["test"]
+    files = {
+        "churn": frame,
+        "train": parts["train"],
+        "test": test,
+        "scoring": test.drop(columns=["churn"]),
+        "rows": pd_concat_rows(test),
+    }
+    paths = {}
+    for name, table in files.items():
+        paths[name] = os.path.join(folder, f"{name}.csv")
+        # a batch file has no header, as SageMaker's do; the rest name their columns
+        table.to_csv(paths[name], index=False, header=name != "scoring")
+    return paths
+
+
+def pd_concat_rows(test):
+    """Five raw rows (two churners, three stayers) without the label: what ``invoke`` sends."""
+    import pandas as pd
+
+    rows = pd.concat([test[test["churn"] == 1].head(2), test[test["churn"] == 0].head(3)])
+    return rows.drop(columns=["churn"])
+
+
+def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print,
+                   folder: str = "raymaker-quickstart") -> dict:  # fmt: skip
     """Run the quickstart; returns the summary it prints. Raises JobFailed, ClusterError."""
     from raymaker.cluster import LocalCluster
-    from raymaker.specs.jobs import ProcessingInput, ProcessingJob, ProcessingOutput, SplitSpec
+    from raymaker.specs.jobs import ProcessingInput, ProcessingJob, ProcessingOutput
 
     t0 = time.perf_counter()
     session = Session()
@@ -73,11 +109,13 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         _, started_cluster = LocalCluster(session.settings).up()
     t_cluster = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "churn.csv")
-            make_churn_data(rows).to_csv(path, index=False)
-            data_uri = session.upload_data(path, key_prefix="quickstart/raw")
-        echo(f"uploaded {rows} rows to {data_uri}")
+        local = write_example_data(rows, folder)
+        data_uri = session.upload_data(local["churn"], key_prefix="churn")
+        train_uri = session.upload_data(local["train"], key_prefix="churn/train")
+        test_uri = session.upload_data(local["test"], key_prefix="churn/test")
+        scoring_uri = session.upload_data(local["scoring"], key_prefix="churn-scoring")
+        echo(f"uploaded {rows} rows to {data_uri} (split: churn/train, churn/test; "
+             f"churn-scoring without the label); local copies in {folder}/")  # fmt: skip
 
         script = resources.files("raymaker") / "_assets" / "quickstart_summarize.py"
         spec = ProcessingJob(
@@ -101,27 +139,25 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         out_uri = record.result["outputs"]["summary"]
         summary = json.loads(session.store.read_bytes(session.store.key(out_uri) + "/summary.json"))
 
-        echo("\npreparing the data with a recipe (fit on Ray Data, stratified split) ...")
+        echo("\nfitting a data recipe on the training split (a recipe job on Ray Data) ...")
         prep = ProcessingJob(
-            recipe=CHURN_RECIPE,
-            inputs=[ProcessingInput(name="raw", source=data_uri)],
-            split=SplitSpec(method="stratified", label="churn", test_fraction=0.2, seed=7),
+            recipe=CHURN_RECIPE, inputs=[ProcessingInput(name="raw", source=train_uri)]
         )
         t_prep = time.perf_counter()
         prepared = session.jobs.submit(prep).wait()
         t_prep_done = time.perf_counter()
 
-        echo("\ntraining the XGBoost built-in on the prepared data ...")
+        echo("\ntraining the XGBoost built-in on the raw split, the fitted recipe inside ...")
         from raymaker.sagemaker.xgboost import XGBoost
 
         xgb = XGBoost(
             label="churn",
+            recipe=prepared.result["recipe"],
             hyperparameters={"num_round": 40, "max_depth": 4, "eta": 0.2},
             session=session,
         )
-        outputs = prepared.result["outputs"]
         t_train = time.perf_counter()
-        xgb.fit({"train": outputs["train"], "validation": outputs["test"]}, logs=False)
+        xgb.fit({"train": train_uri, "validation": test_uri}, logs=False)
         t_train_done = time.perf_counter()
         trained = xgb.describe()
 
@@ -135,27 +171,34 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         predictor = Predictor("quickstart-churn", session=session, serializer=JSONSerializer())
         import pandas as pd
 
-        test = session.read_pandas(outputs["test"])  # two churners and three stayers
-        rows = pd.concat([test[test["churn"] == 1].head(2), test[test["churn"] == 0].head(3)])
-        answer = predictor.predict({"instances": rows.drop(columns=["churn"]).to_dict("records")})
+        raw = pd.read_csv(local["rows"])  # raw rows: the recipe inside the model prepares them
+        labels = [1, 1, 0, 0, 0]
+        answer = predictor.predict({"instances": raw.to_dict("records")})
         scored = [
-            (round(p["score"], 3), int(label))
-            for p, label in zip(answer["predictions"], rows["churn"], strict=True)
+            (round(p["score"], 3), label)
+            for p, label in zip(answer["predictions"], labels, strict=True)
         ]
         url = session.endpoints.url("quickstart-churn")
-        echo(f"POST {url}: (score, true label) {scored}")
+        echo(f"POST {url}: raw rows -> (score, true label) {scored}")
         if not keep_cluster:
             predictor.delete_endpoint()
 
-        echo("\nbatch-scoring the test split (a TransformJob with the endpoint's handler) ...")
+        echo("\nbatch-scoring the raw scoring set (a TransformJob with the endpoint's handler) ...")
         transformer = xgb.transformer(instance_count=1, instance_type="cpu.1")
         t_batch = time.perf_counter()
-        transformer.transform(outputs["test"], content_type="application/x-parquet",
-                              split_type="Line", join_source="Input", logs=False)  # fmt: skip
+        transformer.transform(scoring_uri, content_type="text/csv", split_type="Line",
+                              logs=False)  # fmt: skip
         t_batch_done = time.perf_counter()
         batch = transformer.describe().result
-        scored_test = session.read_pandas(batch["output_path"])
-        batch_accuracy = float((scored_test["predicted_label"] == scored_test["churn"]).mean())
+        scores = [
+            float(line)
+            for key in session.store.list(session.store.key(batch["output_path"]))
+            if key.endswith(".out")
+            for line in session.store.read_text(key).split()
+        ]
+        truth = pd.read_csv(local["test"])["churn"].tolist()
+        batch_accuracy = sum((s > 0.5) == bool(t) for s, t in zip(scores, truth, strict=True))
+        batch_accuracy /= max(1, len(truth))
         echo(f"{batch['rows_out']} rows scored into {batch['output_path']}")
     finally:
         if started_cluster and not keep_cluster:
@@ -169,7 +212,6 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         "output": out_uri,
         "prep_job": prepared.name,
         "prepared_rows": prepared.result["rows"],
-        "prepared_train": prepared.result["outputs"]["train"],
         "fitted_recipe": prepared.result["recipe"],
         "training_job": trained.name,
         "validation_logloss": round(trained.result["metrics"]["validation-logloss"], 4),
@@ -184,8 +226,10 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print) 
         "endpoint_status": endpoint["status"],
         "batch_output": batch["output_path"],
         "batch_rows": batch["rows_out"],
+        "scoring_rows": len(truth),
         "batch_accuracy": round(batch_accuracy, 4),
         "batch_job_s": round(t_batch_done - t_batch, 2),
+        "example_files": folder,
         "total_s": round(time.perf_counter() - t0, 2),
     }
     echo("\nquickstart summary")

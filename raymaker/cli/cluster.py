@@ -74,8 +74,10 @@ def config(output):
 @click.command()
 @click.option("--keep-cluster", is_flag=True, help="Leave the local Ray head running.")
 @click.option("--rows", default=5000, show_default=True, help="Rows in the generated data set.")
-def quickstart(keep_cluster, rows):
+@click.option("--dir", "folder", default="raymaker-quickstart", show_default=True,
+              help="Where the example files (train.csv, rows.csv, ...) are written.")  # fmt: skip
+def quickstart(keep_cluster, rows, folder):
     """Run the main job end to end on the embedded default and print a summary."""
     from raymaker.quickstart import run_quickstart
 
-    run_quickstart(keep_cluster=keep_cluster, rows=rows, echo=click.echo)
+    run_quickstart(keep_cluster=keep_cluster, rows=rows, echo=click.echo, folder=folder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import click
@@ -28,8 +29,13 @@ def _plain(value: Any) -> Any:
 
 
 def emit(value: Any, fmt: str, *, columns: list[str] | None = None) -> None:
-    """Print ``value`` (a dict, a list of dicts, or pydantic models) as ``fmt``."""
+    """Print ``value`` (a dict, a list of dicts, or pydantic models) as ``fmt``.
+
+    JSON and YAML keep times as epoch seconds; a table shows them as local dates.
+    """
     value = _plain(value)
+    if fmt == "table":
+        value = _dates(value)
     if fmt == "json":
         click.echo(json.dumps(value, indent=2, default=str))
     elif fmt == "yaml":
@@ -40,6 +46,17 @@ def emit(value: Any, fmt: str, *, columns: list[str] | None = None) -> None:
         click.echo(table(value, columns))
     else:
         click.echo(key_values(value))
+
+
+def _dates(value: Any, key: str = "") -> Any:
+    """Epoch seconds under a ``*_at`` key (``created_at``, ``updated_at``, ...) as dates."""
+    if isinstance(value, dict):
+        return {k: _dates(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates(v, key) for v in value]
+    if key.endswith("_at") and isinstance(value, int | float) and not isinstance(value, bool):
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+    return value
 
 
 def table(rows: list[dict], columns: list[str] | None = None) -> str:

@@ -94,7 +94,9 @@ class JobsClient:
             record = JobRecord(name=name, kind=spec.kind, submission_id=submission_id)
             create_record(self.store, record)  # claims the name atomically, or raises Conflict
         try:
-            spec = stage(spec, self.store, name, base_dir).model_copy(update={"name": name})
+            spec = stage(spec, self.store, name, base_dir)
+            if KINDS[spec.kind].names_job:
+                spec = spec.model_copy(update={"name": name})
             record.spec_uri = self.store.write_text(layout.job_spec(name), dump_spec(spec))
             record.spec = spec.model_dump(mode="json", exclude_defaults=True)
             write_record(self.store, record)

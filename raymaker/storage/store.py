@@ -180,3 +180,13 @@ def store_for_settings(settings) -> Store:
 
 
 __all__ = ["BACKENDS", "InvalidKey", "Store", "open_store", "store_for_settings"]
+
+
+def store_from_env(env: dict[str, str] | None = None) -> Store:
+    """The store a job's (or a model process's) environment names: ``env`` (a
+    ``Settings.job_env()``) over this process's environment."""
+    import os
+
+    from raymaker.settings import Settings
+
+    return store_for_settings(Settings.from_env({**os.environ, **(env or {})}))

@@ -197,7 +197,7 @@ def test_quickstart_runs_end_to_end(ray_head, tmp_path, monkeypatch):
 
     monkeypatch.setenv("RAYMAKER_STORE", str(tmp_path / "qs-store"))
     lines = []
-    report = run_quickstart(rows=800, echo=lines.append)
+    report = run_quickstart(rows=800, echo=lines.append, folder=str(tmp_path / "examples"))
     assert report["status"] == "SUCCEEDED"
     assert report["rows"] == 800
     assert 0.05 < report["churn_rate"] < 0.8
@@ -206,5 +206,9 @@ def test_quickstart_runs_end_to_end(ray_head, tmp_path, monkeypatch):
     assert 0 < report["validation_logloss"] < 0.69  # better than a coin
     assert report["endpoint_status"] == "InService" and len(report["endpoint_predictions"]) == 5
     assert all(0 <= score <= 1 for score, _ in report["endpoint_predictions"])
-    assert report["batch_rows"] == report["prepared_rows"]["test"]
+    assert report["batch_rows"] == report["scoring_rows"] == 160  # the raw test split
     assert 0.5 < report["batch_accuracy"] <= 1
+    # the endpoint took raw rows (strings, missing values): the fitted recipe is in the model
+    assert {"train.csv", "test.csv", "scoring.csv", "rows.csv"} <= set(
+        os.listdir(tmp_path / "examples")
+    )
