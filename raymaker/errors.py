@@ -150,3 +150,21 @@ __all__ = [
 
 def _rebuild_job_failed(cls, message, job_name, traceback):
     return cls(message, job_name=job_name, traceback=traceback)
+
+
+def user_message(exc: BaseException) -> str:
+    """What to tell a user about ``exc``: the error a Ray wrapper carries (Ray keeps a task's
+    original exception as ``cause``; its own text holds Ray's traceback), without the retry
+    advice Ray Data appends to a failed read's message."""
+    import re
+
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        cause = getattr(exc, "cause", None)
+        if not isinstance(cause, BaseException):
+            break
+        exc = cause
+    text = str(exc)
+    ray_note = re.search(r"\nFailed to [^\n]* after \d+/\d+ attempts \(total backoff", text)
+    return text[: ray_note.start()] if ray_note else text

@@ -166,7 +166,8 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print,
         from raymaker.sagemaker.serializers import JSONSerializer
 
         t_deploy = time.perf_counter()
-        endpoint = session.endpoints.apply(xgb.create_model().endpoint_spec("quickstart-churn"))
+        model = xgb.create_model()  # half a core: the endpoint stays while a laptop runs jobs
+        endpoint = session.endpoints.apply(model.endpoint_spec("quickstart-churn", 1, "cpu.0.5"))
         t_deploy_done = time.perf_counter()
         predictor = Predictor("quickstart-churn", session=session, serializer=JSONSerializer())
         import pandas as pd

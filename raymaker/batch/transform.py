@@ -21,9 +21,11 @@ import time
 
 from raymaker.batch import plan as planning
 from raymaker.batch.plan import open_output
-from raymaker.errors import DataError, JobFailed, NotFound, SpecError
+from raymaker.errors import DataError, JobFailed, SpecError
 from raymaker.inference import codecs
+from raymaker.inference.reference import resolve
 from raymaker.storage import join, layout
+from raymaker.storage.artifacts import read_manifest
 
 OUTPUT_TYPES = (codecs.CSV, codecs.JSONLINES, codecs.JSON, codecs.PARQUET)
 ERRORS_FILE = "_errors.jsonl"
@@ -35,10 +37,14 @@ def run_transform_job(spec, ctx) -> dict:
     store, settings = ctx.store, ctx.settings
     clock = _Clock()
     resources = settings.resources_for(spec.instance_type)
-    spec, manifest, model = _check_model(store, spec)
+    ref = resolve(
+        store, spec.model_data, entry_point=spec.entry_point, code_uri=spec.source_dir,
+        environment=dict(spec.environment), store_env=settings.job_env(),
+    )  # fmt: skip
     fmt = planning.input_format(spec.input.content_type, spec.input.split_type)
     accept = output_type(spec, fmt)
-    builtin = spec.entry_point is None
+    builtin = ref.entry_point is None
+    manifest = read_manifest(store, ref.uri) if builtin else None
     columns = list((manifest or {}).get("input_schema") or {}) if builtin else None
     ctx.progress(stage="planning", force=True)
     fs, files, items = planning.plan(
@@ -52,13 +58,7 @@ def run_transform_job(spec, ctx) -> dict:
     staging = layout.job_staging(ctx.name)
     store.delete(staging, recursive=True)
     config = {
-        "model_uri": model["uri"],
-        "model_sha256": model["sha256"],
-        "code_uri": spec.source_dir,
-        "code_sha256": model.get("code_sha256"),
-        "entry_point": spec.entry_point,
-        "environment": dict(spec.environment),
-        "store_env": settings.job_env(),
+        "model": ref.to_dict(),
         "files": [f.to_dict() for f in files],
         "format": fmt,
         "content_type": codecs.media_type(spec.input.content_type),
@@ -114,7 +114,7 @@ def run_transform_job(spec, ctx) -> dict:
         "worker_peak_rss_mb": round(max((s["rss_mb"] for s in summaries), default=0.0), 1),
         "published": published,
         "execution": "driver" if in_driver else "ray_data",
-        "model": model,
+        "model": {"uri": ref.uri, "sha256": ref.sha256, "registry": ref.registry},
         "timings_s": clock.marks,
     }
 
@@ -136,9 +136,12 @@ class _Clock:
 
 
 def runs_in_driver(spec) -> bool:
-    """One instance works in the job's driver (its cores reserved there, no actor to start);
-    more are a Ray Data actor pool."""
-    return spec.execution == "driver" or (spec.execution == "auto" and spec.instance_count == 1)
+    """A transform's placement (``placement.runs_in_driver``): one instance works in the job's
+    driver, its cores (and GPU) reserved there as the entrypoint's resources; more are a Ray
+    Data actor pool."""
+    from raymaker.placement import runs_in_driver as decide
+
+    return decide(spec.execution, instances=spec.instance_count)
 
 
 def driver_resources(spec, settings) -> dict:
@@ -175,37 +178,6 @@ def output_type(spec, fmt: str) -> str:
             "hold a JSON record"
         )
     return accept
-
-
-def _check_model(store, spec) -> tuple:
-    """``(spec, manifest, {"uri", "sha256", "registry"})``: a registry reference resolved, its
-    artifact checked and its registered handler taken when the spec names none; checked as a
-    deploy checks them, before any worker starts."""
-    from raymaker.inference.builtin import check_builtin
-    from raymaker.registry.registry import resolve_model
-    from raymaker.storage.artifacts import read_manifest
-
-    try:
-        uri, sha256, version = resolve_model(store, spec.model_data)
-        manifest = read_manifest(store, uri)
-    except (NotFound, SpecError, DataError) as e:
-        raise type(e)(f"model_data: {e}") from None
-    model = {"uri": uri, "sha256": sha256, "registry": version.ref if version else None}
-    if version is not None and version.inference and not spec.entry_point:
-        handler = dict(version.inference)
-        model["code_sha256"] = handler.pop("code_sha256", None)
-        spec = spec.model_copy(update=handler)
-    if spec.entry_point:
-        if spec.source_dir and not store.exists(join(store.key(spec.source_dir), spec.entry_point)):
-            raise SpecError(f"entry_point {spec.entry_point!r} is not in {spec.source_dir}")
-        return spec, manifest, model
-    if manifest is None:
-        raise SpecError(
-            "model_data: not a raymaker model (no raymaker-model.json beside it); give an "
-            "entry_point with model_fn to load it"
-        )
-    check_builtin(manifest)
-    return spec, manifest, model
 
 
 def _in_driver(ctx, config, items, clock) -> list[dict]:

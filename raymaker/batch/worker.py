@@ -57,28 +57,14 @@ class TransformWorker:
             traceback.print_exc()
 
     def _load(self, config: dict) -> None:
-        from raymaker.inference.handler import Handler
-        from raymaker.settings import Settings
-        from raymaker.storage import artifacts
-        from raymaker.storage.store import store_for_settings
+        from raymaker.inference.reference import ModelRef, load
+        from raymaker.storage.store import store_from_env
 
-        env = config.get("environment") or {}
-        self._saved_env = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        store = store_for_settings(Settings.from_env({**os.environ, **config["store_env"]}))
-        model_dir = os.path.join(self.tmp, "model")
-        artifacts.download(
-            store, config["model_uri"], model_dir, expected_sha256=config.get("model_sha256")
-        )
-        code_dir = None
-        if config.get("code_uri"):
-            code_dir = artifacts.fetch_code(
-                store,
-                config["code_uri"],
-                os.path.join(self.tmp, "code"),
-                expected_sha256=config.get("code_sha256"),
-            )
-        self.handler = Handler.load(model_dir, code_dir, config.get("entry_point"))
+        ref = ModelRef.from_dict(config["model"])
+        self._saved_env = {k: os.environ.get(k) for k in ref.environment}
+        os.environ.update(ref.environment)
+        self.handler = load(ref, self.tmp)
+        store = store_from_env(ref.store_env)
         self.builtin = self.handler.hooks is None
         self.threads = max(1, int(config.get("threads", 1)))  # the instance's cores
         if self.builtin:

@@ -14,7 +14,7 @@ import traceback
 import click
 
 from raymaker.cli import batch, cluster, data, endpoints, jobs, models, tuning
-from raymaker.errors import RaymakerError
+from raymaker.errors import RaymakerError, user_message
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,6 +37,17 @@ for group in (jobs, endpoints, batch, models, tuning, data, cluster):
 
 def main(argv=None) -> None:
     """Entry point: run the CLI, turning errors into one-line messages and exit codes."""
+    quiet = os.environ.get("RAYMAKER_QUIET")
+    try:
+        _main(argv)
+    finally:  # called in-process (tests, notebooks): leave the environment as it was
+        if quiet is None:
+            os.environ.pop("RAYMAKER_QUIET", None)
+        else:
+            os.environ["RAYMAKER_QUIET"] = quiet
+
+
+def _main(argv) -> None:
     try:
         cli.main(args=argv, prog_name="raymaker", standalone_mode=False)
     except click.exceptions.Abort:
@@ -49,7 +60,7 @@ def main(argv=None) -> None:
         sys.exit(exc.exit_code)
     except RaymakerError as exc:
         _verbose_traceback()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {user_message(exc)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -33,9 +33,12 @@ def connect(settings: Settings | None = None) -> None:
 
 
 def _quiet_loggers() -> None:
-    """Ray's and Serve's own loggers print INFO lines to stderr; a quiet process shows none."""
+    """Ray's and Serve's own loggers print INFO lines to stderr; a quiet process shows none.
+    Ray Data configures its loggers when imported, from RAY_DATA_LOG_LEVEL (its errors repeat
+    the task's traceback, which the caller reports itself)."""
     import logging
 
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "CRITICAL")
     for name in ("ray", "ray.serve", "ray.data", "ray.train", "ray.tune"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

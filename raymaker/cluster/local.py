@@ -157,7 +157,8 @@ class LocalCluster:
             f"--object-store-memory={self.settings.object_store_mb << 20}",
             "--disable-usage-stats",
         ]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+        # The head and its jobs' drivers keep their logs whatever this process prints.
+        env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAYMAKER_QUIET")}
         env.update(RAY_AUTH_MODE="token", RAY_USAGE_STATS_ENABLED="0")
         # Jobs find this environment's `raymaker` first (and skip shims such as pyenv's).
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])

@@ -15,7 +15,6 @@ declared in Kubernetes.
 
 from __future__ import annotations
 
-import os
 import tempfile
 
 from ray import serve
@@ -28,28 +27,14 @@ class ModelServer:
 
     def __init__(self, model_data: str, entry_point: str | None = None,
                  source_dir: str | None = None):  # fmt: skip
-        from raymaker.inference.handler import Handler
-        from raymaker.registry.registry import resolve_model
+        from raymaker.inference.reference import load, resolve
         from raymaker.settings import Settings
-        from raymaker.storage import artifacts
         from raymaker.storage.store import store_for_settings
 
-        store = store_for_settings(Settings.from_env())
-        uri, sha256, version = resolve_model(store, model_data)
-        code_sha256 = None
-        if version is not None and version.inference and not entry_point:  # registered hooks
-            entry_point = version.inference["entry_point"]
-            source_dir = version.inference["source_dir"]
-            code_sha256 = version.inference.get("code_sha256")
-        folder = tempfile.mkdtemp(prefix="raymaker-app-")
-        model_dir = os.path.join(folder, "model")
-        artifacts.download(store, uri, model_dir, expected_sha256=sha256)
-        code_dir = None
-        if entry_point and source_dir:
-            code_dir = artifacts.fetch_code(
-                store, source_dir, os.path.join(folder, "code"), expected_sha256=code_sha256
-            )
-        self.handler = Handler.load(model_dir, code_dir, entry_point)
+        settings = Settings.from_env()
+        ref = resolve(store_for_settings(settings), model_data, entry_point=entry_point,
+                      code_uri=source_dir, store_env=settings.job_env())  # fmt: skip
+        self.handler = load(ref, tempfile.mkdtemp(prefix="raymaker-app-"))
 
     async def __call__(self, request):
         from starlette.responses import Response as HTTPResponse

@@ -127,11 +127,7 @@ class CaptureWriter:
     def _store(self, store_env: tuple):
         store = self.stores.get(store_env)
         if store is None:
-            import os
+            from raymaker.storage.store import store_from_env
 
-            from raymaker.settings import Settings
-            from raymaker.storage.store import store_for_settings
-
-            settings = Settings.from_env({**os.environ, **dict(store_env)})
-            store = self.stores[store_env] = store_for_settings(settings)
+            store = self.stores[store_env] = store_from_env(dict(store_env))
         return store

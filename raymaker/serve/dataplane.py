@@ -13,49 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import os
 import socket
 import threading
 from collections.abc import Callable
 
 from raymaker.inference.handler import Handler, Request, Response
+from raymaker.inference.reference import ModelRef, load
 from raymaker.serve import wire
 
 
-def fetch(
-    config: dict, target: str, model_uri: str, expected_sha256: str | None = None
-) -> tuple[str, str | None]:
-    """Download the model (and the code) into ``target``; returns their local folders."""
-    from raymaker.settings import Settings
-    from raymaker.storage import artifacts
-    from raymaker.storage.store import store_for_settings
-
-    store = store_for_settings(Settings.from_env({**os.environ, **config.get("store_env", {})}))
-    model_dir = os.path.join(target, "model")
-    artifacts.download(store, model_uri, model_dir, expected_sha256=expected_sha256)
-    code_dir = None
-    if config.get("code_uri"):
-        code_dir = artifacts.fetch_code(
-            store,
-            config["code_uri"],
-            os.path.join(target, "code"),
-            expected_sha256=config.get("code_sha256"),
-        )
-    return model_dir, code_dir
-
-
-def load_handler(
-    config: dict, target: str, model_uri: str, expected_sha256: str | None = None
-) -> Handler:
-    """The variant's handler, its files fetched into ``target`` and hash-checked."""
-    model_dir, code_dir = fetch(config, target, model_uri, expected_sha256)
-    return Handler.load(
-        model_dir,
-        code_dir,
-        config.get("entry_point"),
-        endpoint=config["endpoint"],
-        variant=config["variant"],
-    )
+def load_handler(config: dict, target: str, ref: ModelRef | None = None) -> Handler:
+    """The variant's handler (``config["model"]``, or one model ``ref`` of a multi-model
+    prefix), its files fetched into ``target`` and hash-checked."""
+    ref = ref or ModelRef.from_dict(config["model"])
+    return load(ref, target, endpoint=config["endpoint"], variant=config["variant"])
 
 
 def answer(responses: list[Response]) -> tuple[list[dict], list[bytes]]:

@@ -28,6 +28,7 @@ from ray import serve
 
 from raymaker.errors import SpecError
 from raymaker.inference.handler import Handler, Response
+from raymaker.inference.reference import ModelRef
 from raymaker.serve.dataplane import DataPlane, answer, load_handler, requests_of
 
 log = logging.getLogger("ray.serve")
@@ -43,15 +44,13 @@ class EndpointReplica:
     def __init__(self, config: dict):
         started = time.perf_counter()
         self.config = config
-        os.environ.update(config.get("environment") or {})  # Model(env=...): the handler's own
+        os.environ.update(config["model"].get("environment") or {})  # the handler's own env
         self.workdir = tempfile.mkdtemp(prefix="raymaker-replica-")
         self.lock = threading.Lock()
         self.inflight = 0
         self.handler = None
         if not config.get("multi_model"):
-            self.handler = load_handler(
-                config, self.workdir, config["model_data"], config.get("model_sha256")
-            )
+            self.handler = load_handler(config, self.workdir)
         self.replica_id = _replica_id()
         self._closed = False
         self.plane = DataPlane(
@@ -128,8 +127,8 @@ class EndpointReplica:
         if not _MODEL_ID.match(model_id) or ".." in model_id.split("/"):
             raise SpecError(f"target model {model_id!r} is not a relative model path")
         target = os.path.join(self.workdir, "models", model_id.replace("/", "__"))
-        uri = self.config["model_data"].rstrip("/") + "/" + model_id
-        return await asyncio.to_thread(load_handler, self.config, target, uri)
+        ref = ModelRef.from_dict(self.config["model"]).child(model_id)
+        return await asyncio.to_thread(load_handler, self.config, target, ref)
 
     def record_autoscaling_stats(self) -> dict:
         return {"inflight": float(self.inflight)}

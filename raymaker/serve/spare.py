@@ -70,11 +70,9 @@ class Spare:
         """Load the variant of ``config`` (a replica's config) and serve it on loopback."""
         if self.plane is not None:
             raise RuntimeError("a spare stands in for one variant, once")
-        os.environ.update(config.get("environment") or {})  # Model(env=...): the handler's own
+        os.environ.update(config["model"].get("environment") or {})  # the handler's own env
         self.workdir = tempfile.mkdtemp(prefix="raymaker-spare-")
-        self.handler = load_handler(
-            config, self.workdir, config["model_data"], config.get("model_sha256")
-        )
+        self.handler = load_handler(config, self.workdir)
         self.plane = DataPlane(config["key"], "127.0.0.1", self._run)
         self.plane.start()
         log.info("spare stands in for %s/%s", config["endpoint"], config["variant"])

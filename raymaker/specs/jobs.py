@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from raymaker.specs.base import Name, ResourceSpec, SpecModel, Uri
 
 Scalar = str | int | float | bool
+
+# "In the job's driver or on Ray?": one vocabulary for training and transform. The older
+# per-kind names (ray_train, ray_data) are still read.
+Execution = Annotated[
+    Literal["auto", "driver", "ray"],
+    BeforeValidator(lambda v: {"ray_train": "ray", "ray_data": "ray"}.get(v, v)),
+]
 
 
 class Resources(SpecModel):
@@ -158,10 +165,10 @@ class TrainingJob(ResourceSpec, Resources):
         description="Built-ins save a checkpoint at most this often (0: every round/epoch; "
         "null: never).",
     )
-    execution: Literal["auto", "driver", "ray_train"] = Field(
+    execution: Execution = Field(
         "auto",
         description="auto: one CPU worker without retries runs in the job's driver (no Ray "
-        "Train start-up); anything else runs as a Ray Train worker group.",
+        "Train start-up); anything else (or ray) runs as a Ray Train worker group.",
     )
     requirements: str | None = Field(
         None, description="Script mode: a requirements file (default source_dir/requirements.txt)."
@@ -400,10 +407,10 @@ class TransformJob(ResourceSpec, Resources):
     output_filter: str | None = Field(
         None, description="JSONPath selecting what is written from the (joined) output: $[0,-1]."
     )
-    execution: Literal["auto", "driver", "ray_data"] = Field(
+    execution: Execution = Field(
         "auto",
         description="auto: instance_count 1 runs in the job's driver, with the instance's "
-        "cores reserved there (no actor to start); more run on a Ray Data actor pool.",
+        "cores reserved there (no actor to start); more (or ray) run on a Ray Data actor pool.",
     )
     on_bad_rows: Literal["fail", "skip"] = Field(
         "fail",

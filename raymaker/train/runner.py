@@ -17,7 +17,15 @@ import threading
 from contextlib import contextmanager
 
 from raymaker.errors import JobStopped, SpecError
-from raymaker.storage import artifacts, join, layout
+from raymaker.storage import artifacts, layout
+from raymaker.train.job import (
+    connect_for,
+    final_metrics,
+    job_keys,
+    lineage,
+    output_prefix,
+    version_of,
+)
 from raymaker.train.workers import Plan, plan_for, run_workers
 
 BUILTIN_CHANNELS = ("train", "validation")
@@ -133,33 +141,8 @@ class _Clock:
         self._last = now
 
 
-def connect_for(plan: Plan, ctx) -> None:
-    """Join the cluster (local head or ``RAY_ADDRESS``) when workers run under Ray Train."""
-    if not plan.runs_in_driver():
-        from raymaker.cluster import connect
-
-        connect(ctx.settings)
-
-
-def job_keys(spec, ctx) -> dict:
-    store = ctx.store
-    checkpoints = store.key(spec.checkpoint_uri) if spec.checkpoint_uri else None
-    return {
-        "metrics_key": layout.job_metrics(ctx.name),
-        "checkpoint_key": checkpoints or layout.job_checkpoints(ctx.name),
-        "model_staging": layout.job_staging(ctx.name, "model"),
-        "checkpoint_interval_s": spec.checkpoint_interval_s,
-    }
-
-
 def _worker_env(ctx) -> dict[str, str]:
     return ctx.settings.job_env()
-
-
-def output_prefix(spec, ctx) -> str:
-    if spec.output_path:
-        return join(ctx.store.key(spec.output_path), ctx.name, "output")
-    return layout.job_output(ctx.name)
 
 
 def _recipe(spec, ctx, train_source):
@@ -191,15 +174,6 @@ def _download(store, prefix: str, local_dir: str) -> None:
         raise RuntimeError("the training workers wrote no model files")
 
 
-def final_metrics(store, key: str) -> dict[str, float]:
-    from raymaker.train.metrics import read_series
-
-    out: dict[str, float] = {}
-    for point in read_series(store, key):
-        out[point["name"]] = point["value"]
-    return out
-
-
 def _output_of(task: str, classes) -> dict:
     if task == "binary":
         return {"type": "probability", "positive_class": classes[1], "classes": classes}
@@ -208,36 +182,11 @@ def _output_of(task: str, classes) -> dict:
     return {"type": "value"}
 
 
-def lineage(spec, ctx, data: dict, code_sha256: str) -> dict:
-    return {
-        "job": ctx.name,
-        "kind": spec.kind,
-        "job_uri": ctx.store.uri(layout.job_dir(ctx.name)),
-        "data": data,
-        "code_sha256": code_sha256,
-        "hyperparameters": dict(spec.hyperparameters),
-        "recipe": spec.recipe,
-        "instance_type": spec.instance_type,
-        "instance_count": spec.instance_count,
-        "tuning_job": ctx.record.parent,
-        "parents": [],
-    }
-
-
 def _code_hash(algo) -> str:
     """A built-in's code identity: the source of its module and raymaker's version."""
     module = importlib.import_module(type(algo).__module__)
     with open(module.__file__, "rb") as f:
         return hashlib.sha256(f.read() + version_of("raymaker").encode()).hexdigest()
-
-
-def version_of(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package) if package else "unknown"
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class _Background:

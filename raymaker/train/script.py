@@ -36,8 +36,7 @@ CHECKPOINT_SYNC_S = 2.0
 
 def run_script_job(spec, ctx, plan: Plan) -> dict:
     """Run the script on ``plan.num_workers`` workers and publish ``SM_MODEL_DIR``."""
-    from raymaker.train.metrics import LineParser
-    from raymaker.train.runner import (
+    from raymaker.train.job import (
         connect_for,
         final_metrics,
         job_keys,
@@ -45,6 +44,7 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
         output_prefix,
         version_of,
     )
+    from raymaker.train.metrics import LineParser
 
     store = ctx.store
     if not spec.source_dir:

@@ -48,10 +48,9 @@ class WorkerContext:
 
     def store(self):
         """The job's store, opened from the settings the job was started with."""
-        from raymaker.settings import Settings
-        from raymaker.storage import store_for_settings
+        from raymaker.storage.store import store_from_env
 
-        return store_for_settings(Settings.from_env({**os.environ, **self.env}))
+        return store_from_env(self.env)
 
     def host(self) -> str:
         return f"algo-{self.node_rank + 1}"
@@ -66,13 +65,15 @@ class Plan:
     gpus: float
     max_retries: int = 0
     backend: str | None = None
-    in_driver: bool | None = None  # None: decide from the rest
+    execution: str = "auto"  # the spec's: auto, driver or ray
     instance_type: str = "?"
 
     def runs_in_driver(self) -> bool:
-        if self.in_driver is not None:
-            return self.in_driver
-        return self.num_workers == 1 and not self.gpus and not self.max_retries
+        from raymaker.placement import runs_in_driver
+
+        return runs_in_driver(
+            self.execution, instances=self.num_workers, gpus=self.gpus, retries=self.max_retries
+        )
 
 
 def plan_for(spec, settings) -> Plan:
@@ -84,7 +85,7 @@ def plan_for(spec, settings) -> Plan:
         cpus=preset["cpus"],
         gpus=preset["gpus"] if use_gpu else 0,
         max_retries=spec.max_retry_attempts,
-        in_driver={"auto": None, "driver": True, "ray_train": False}[spec.execution],
+        execution=spec.execution,
         instance_type=spec.instance_type,
     )
 

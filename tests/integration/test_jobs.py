@@ -212,3 +212,45 @@ def test_quickstart_runs_end_to_end(ray_head, tmp_path, monkeypatch):
     assert {"train.csv", "test.csv", "scoring.csv", "rows.csv"} <= set(
         os.listdir(tmp_path / "examples")
     )
+
+
+def test_cli_submit_prints_the_name_and_ctrl_c_leaves_the_job_running(local_session, tmp_path):
+    import json
+    import signal
+
+    env = {**os.environ, "RAYMAKER_STORE": local_session.settings.store}
+    spec = tmp_path / "sleepy.yaml"
+    (tmp_path / "sleepy.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(30)\n")
+    spec.write_text("kind: ProcessingJob\ncode: sleepy.py\n")
+
+    def raymaker(*args, **kw):
+        return subprocess.run([sys.executable, "-m", "raymaker", *args], env=env,
+                              capture_output=True, text=True, timeout=120, **kw)  # fmt: skip
+
+    quick = tmp_path / "quick.yaml"
+    (tmp_path / "quick.py").write_text("print('hi')\n")
+    quick.write_text("kind: ProcessingJob\ncode: quick.py\n")
+    proc = raymaker("submit", str(quick), "--name", "cli-nowait")
+    assert proc.returncode == 0 and proc.stdout == "cli-nowait\n", proc.stderr
+    proc = raymaker("submit", str(quick), "--name", "cli-json", "-o", "json")
+    assert json.loads(proc.stdout)["name"] == "cli-json"
+
+    waiting = subprocess.Popen([sys.executable, "-m", "raymaker", "submit", str(spec), "--name",
+                                "cli-sleepy", "--wait"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    handle = local_session.jobs
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if "up" in handle.get("cli-sleepy").logs():
+                break
+        except Exception:  # noqa: BLE001 - not submitted yet
+            pass
+        time.sleep(0.2)
+    waiting.send_signal(signal.SIGINT)
+    out, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 130, err
+    assert "still running" in err and "raymaker jobs stop cli-sleepy" in err
+    assert "Traceback" not in err
+    assert handle.get("cli-sleepy").describe().status == JobStatus.RUNNING
+    assert handle.get("cli-sleepy").stop().status == JobStatus.STOPPED

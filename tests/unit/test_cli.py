@@ -130,3 +130,32 @@ def test_run_a_training_job_then_read_its_metrics_and_plot(store_env, tmp_path):
     # a finished job resumes only when asked, and only if it did not succeed
     again = cli("run", "--resume", str(tmp_path / "job.yaml"), env=store_env)
     assert again.returncode != 0 and "already exists (SUCCEEDED)" in again.stderr
+
+
+def test_an_unexpected_error_is_one_line_and_verbose_adds_the_traceback(store_env, capsys,
+                                                                         monkeypatch):  # fmt: skip
+    from raymaker.sagemaker.session import Session
+
+    def broken(self):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(Session, "jobs", property(broken))
+    code, out, err = run_main(capsys, "jobs", "list")
+    assert code == 1 and "Traceback" not in err
+    assert err.strip().splitlines() == [
+        "error: ConnectionRefusedError: [Errno 111] Connection refused "
+        "(run with --verbose for details)"
+    ]
+    code, out, err = run_main(capsys, "--verbose", "jobs", "list")
+    assert code == 1 and "Traceback" in err
+
+
+def test_tables_show_times_as_dates_and_json_keeps_numbers(store_env, capsys):
+    code, out, _ = run_main(capsys, "run", "--name", "dated", "jobs/hello.yaml")
+    code, out, _ = run_main(capsys, "jobs", "describe", "dated")
+    assert code == 0 and "e+09" not in out
+    import re
+
+    assert re.search(r"created_at: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d", out)
+    code, out, _ = run_main(capsys, "jobs", "describe", "dated", "-o", "json")
+    assert isinstance(json.loads(out)["created_at"], float)

@@ -47,3 +47,23 @@ def test_not_found_message_is_not_quoted():
 def test_missing_dependency_names_the_install_command():
     exc = errors.MissingDependency.for_package("s3fs", "the s3:// store")
     assert "pip install s3fs" in str(exc)
+
+
+def test_user_message_unwraps_a_ray_task_error_and_drops_ray_datas_retry_advice():
+    from raymaker.errors import DataError, user_message
+
+    inner = DataError(
+        "malformed CSV in a.csv: line 3: Expected 3 columns, got 2\n"
+        "Failed to read stream iteratively after 1/10 attempts (total backoff 0.0s).\n"
+        "To change retry attempts, configure `ray.data.DataContext.get_current()`"
+    )
+
+    class RayTaskError(DataError):  # the shape Ray gives a task's error: its text, a .cause
+        def __init__(self, cause):
+            super().__init__("ray::ReadCSV() (pid=1, ip=1.2.3.4)\n  File ...\n" + str(cause))
+            self.cause = cause
+
+    assert user_message(RayTaskError(inner)) == (
+        "malformed CSV in a.csv: line 3: Expected 3 columns, got 2"
+    )
+    assert user_message(DataError("a\nb")) == "a\nb"  # a multi-line message of ours stays

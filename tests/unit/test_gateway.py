@@ -14,8 +14,8 @@ from raymaker.sagemaker.serializers import CSVSerializer, JSONSerializer
 from raymaker.serve import wire
 from raymaker.serve.autoscale import policy
 from raymaker.serve.capture import capture_key, record
-from raymaker.serve.endpoints import _scaling
 from raymaker.serve.gateway import Gateway
+from raymaker.serve.plan import scaling as _scaling
 from raymaker.serve.pool import Unavailable
 from raymaker.settings import Settings
 from raymaker.specs import parse_spec

@@ -72,10 +72,12 @@ class HandlePool(QuietPool):
 
 
 def config(local_settings, key="k") -> dict:
+    from raymaker.inference.reference import ModelRef
+
+    ref = ModelRef(uri=store_for_settings(local_settings).uri("models/m"),
+                   store_env=local_settings.job_env(), framework="xgboost")  # fmt: skip
     return {"endpoint": "e", "variant": "AllTraffic", "app": "rm-e", "key": key,
-            "model_data": store_for_settings(local_settings).uri("models/m"),
-            "code_uri": None, "entry_point": None, "environment": {},
-            "store_env": local_settings.job_env(), "framework": "xgboost"}  # fmt: skip
+            "model": ref.to_dict(), "framework": "xgboost"}  # fmt: skip
 
 
 @pytest.fixture
@@ -102,7 +104,7 @@ def test_a_spare_loads_a_variant_once_and_answers_as_its_replica_would(model_dir
         assert item["status"] == 200
         np.testing.assert_allclose(np.array(body.split(), float), expected(model_dir, rows),
                                    rtol=1e-6)  # fmt: skip
-        replica = load_handler(stored, str(spare.workdir) + "-replica", stored["model_data"])
+        replica = load_handler(stored, str(spare.workdir) + "-replica")
         want = answer(replica.invoke(requests_of([{"ct": "text/csv"}], [csv(rows)])))
         assert body == want[1][0]  # byte for byte the replica's answer
     finally:
