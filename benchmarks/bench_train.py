@@ -106,7 +106,7 @@ def run(session, uri: str, local_data: str, args) -> None:
     paths = {
         "native xgboost.train": native,
         "raymaker, 1 worker (driver)": job(instance_type="cpu.2"),
-        "raymaker, 1 worker (Ray Train)": job(instance_type="cpu.2", execution="ray_train"),
+        "raymaker, 1 worker (Ray Train)": job(instance_type="cpu.2", execution="ray"),
         "raymaker, 2 workers (Ray Train)": job(instance_type="cpu.1", instance_count=2),
     }
     for fn in paths.values():  # warm-up: page cache, worker pools, imports on disk

@@ -8,6 +8,7 @@ to Ray Jobs. ``JobHandle`` gives every job the same verbs: describe, wait, logs,
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import shlex
 import sys
@@ -44,6 +45,13 @@ def driver_resources(spec, settings: Settings) -> dict:
     it only coordinates)."""
     row = KINDS[spec.kind]
     return load(row.driver)(spec, settings) if row.driver else {}
+
+
+# Lines Ray's job manager writes into every job's log ahead of the job's own output.
+_RAY_LINES = re.compile(
+    r"(?m)^(?:\d{4}-\d\d-\d\d [\d:,]+\tINFO job_manager\.py:\d+ -- [^\n]*"
+    r"|Running entrypoint for job [^\n]*)\n"
+)
 
 
 class JobsClient:
@@ -219,7 +227,7 @@ class JobsClient:
         if not record.submission_id:
             return None
         try:
-            return self.api.logs(record.submission_id)
+            return _RAY_LINES.sub("", self.api.logs(record.submission_id))
         except (NotFound, ClusterError):
             return None
 

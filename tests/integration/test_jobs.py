@@ -220,7 +220,9 @@ def test_cli_submit_prints_the_name_and_ctrl_c_leaves_the_job_running(local_sess
 
     env = {**os.environ, "RAYMAKER_STORE": local_session.settings.store}
     spec = tmp_path / "sleepy.yaml"
-    (tmp_path / "sleepy.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(30)\n")
+    (tmp_path / "sleepy.py").write_text(
+        "import time\nprint('sleepy-started', flush=True)\ntime.sleep(30)\n"
+    )
     spec.write_text("kind: ProcessingJob\ncode: sleepy.py\n")
 
     def raymaker(*args, **kw):
@@ -242,7 +244,7 @@ def test_cli_submit_prints_the_name_and_ctrl_c_leaves_the_job_running(local_sess
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if "up" in handle.get("cli-sleepy").logs():
+            if "sleepy-started" in handle.get("cli-sleepy").logs():
                 break
         except Exception:  # noqa: BLE001 - not submitted yet
             pass
