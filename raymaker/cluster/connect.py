@@ -33,14 +33,15 @@ def connect(settings: Settings | None = None) -> None:
 
 
 def _quiet_loggers() -> None:
-    """Ray's and Serve's own loggers print INFO lines to stderr; a quiet process shows none.
-    Ray Data configures its loggers when imported, from RAY_DATA_LOG_LEVEL (its errors repeat
-    the task's traceback, which the caller reports itself)."""
+    """Ray's, Serve's and Ray Data's loggers print INFO lines to stderr; a quiet process shows
+    none. Ray Data reads RAY_DATA_LOG_LEVEL when imported (its errors repeat the task's
+    traceback, which the caller reports itself)."""
     import logging
 
     os.environ.setdefault("RAY_DATA_LOG_LEVEL", "CRITICAL")
-    for name in ("ray", "ray.serve", "ray.data", "ray.train", "ray.tune"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # Serve and Data set their loggers' levels when imported, after this: below ERROR, no
+    # logging call of this process prints (what a quiet process tells the user, it echoes).
+    logging.disable(logging.WARNING)
 
 
 @contextlib.contextmanager

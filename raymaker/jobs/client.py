@@ -167,6 +167,7 @@ class JobsClient:
                 "ended_at": None,
                 "failure_reason": None,
                 "traceback": None,
+                "error": None,
                 "attempts": record.attempts + 1,
             }
         )
@@ -331,7 +332,9 @@ class JobHandle:
         raise cls(
             f"job {self.name!r} {record.status.value}: {reason}",
             job_name=self.name,
-            traceback=record.traceback,
+            # a script's own traceback is the user's to read; raymaker's own (under a clear
+            # error such as NotFound) stays in the record, for `raymaker jobs describe`
+            traceback=None if record.error else record.traceback,
         )
 
     def stop(self, *, timeout: float = 30.0) -> JobRecord:

@@ -45,6 +45,11 @@ class JobRecord(BaseModel):
     ended_at: float | None = None
     failure_reason: str | None = None
     traceback: str | None = None
+    error: str | None = Field(
+        None,
+        description="The raymaker error that failed the job (SpecError, NotFound, ...): its "
+        "message says what is wrong, and the traceback (raymaker's own) stays in the record.",
+    )
     result: dict[str, Any] = Field(default_factory=dict)
     logs_uri: str | None = None
     progress: dict[str, Any] | None = None

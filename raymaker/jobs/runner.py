@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from raymaker.errors import Conflict, JobFailed, JobStopped, NotFound, SpecError
+from raymaker.errors import Conflict, JobFailed, JobStopped, NotFound, RaymakerError, SpecError
 from raymaker.jobs.records import (
     JobRecord,
     JobStatus,
@@ -129,6 +129,8 @@ def run_spec(
             else:
                 record.failure_reason = f"{type(exc).__name__}: {exc}"
                 record.traceback = "".join(traceback.format_exception(exc))
+                if isinstance(exc, RaymakerError):  # a clear error: its message says it all
+                    record.error = type(exc).__name__
                 print(record.traceback, file=sys.stderr, flush=True)
         finally:
             record.ended_at = time.time()
@@ -154,7 +156,7 @@ def _claim(
         resumable = resume and record.status in (JobStatus.FAILED, JobStatus.STOPPED)
         if resumable:
             record.attempts += 1
-            record.ended_at = record.failure_reason = record.traceback = None
+            record.ended_at = record.failure_reason = record.traceback = record.error = None
         if not (ours or resumable):
             raise Conflict(f"a job named {name!r} already exists ({record.status.value})")
         record.status = JobStatus.RUNNING
