@@ -14,11 +14,11 @@ from typing import Any
 
 from raymaker.errors import SpecError
 from raymaker.sagemaker.inputs import TrainingInput
-from raymaker.sagemaker.session import default_session
+from raymaker.sagemaker.session import UsesSession, default_session
 from raymaker.sagemaker.utils import name_from_base
 
 
-class Estimator:
+class Estimator(UsesSession):
     """A training job to be: a built-in ``algorithm`` or the user's ``entry_point`` script."""
 
     _framework: str | None = None
@@ -286,11 +286,6 @@ class Estimator:
         if record.status.value != "SUCCEEDED":
             raise SpecError(f"training job {record.name} is {record.status.value}: no model yet")
         return record.result
-
-    def _session(self):
-        if self.session is None:
-            self.session = default_session()
-        return self.session
 
 
 # SageMaker arguments that have no meaning here and are accepted so scripts run unchanged.

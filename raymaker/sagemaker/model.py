@@ -8,7 +8,7 @@ from typing import Any
 
 from raymaker.errors import SpecError
 from raymaker.sagemaker.predictor import Predictor
-from raymaker.sagemaker.session import default_session
+from raymaker.sagemaker.session import UsesSession
 
 
 class AutoscalingConfig:
@@ -56,7 +56,7 @@ class ProductionVariant:
         }
 
 
-class Model:
+class Model(UsesSession):
     """A model artifact to host: ``model_data`` (a URI) and optionally the handler code."""
 
     def __init__(
@@ -253,11 +253,6 @@ class Model:
             session=self.session,
             **kwargs,
         )
-
-    def _session(self):
-        if self.session is None:
-            self.session = default_session()
-        return self.session
 
 
 def _default_name() -> str:

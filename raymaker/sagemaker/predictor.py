@@ -9,10 +9,10 @@ from typing import Any
 from raymaker.errors import AuthError, NotFound, RaymakerError, SpecError
 from raymaker.sagemaker.deserializers import JSONDeserializer
 from raymaker.sagemaker.serializers import CSVSerializer
-from raymaker.sagemaker.session import default_session
+from raymaker.sagemaker.session import UsesSession
 
 
-class Predictor:
+class Predictor(UsesSession):
     """Call an endpoint over HTTP, as SageMaker's ``Predictor`` does."""
 
     def __init__(
@@ -116,11 +116,6 @@ class Predictor:
         self._session().endpoints.roll(
             self.endpoint_name, instance_count=initial_instance_count, **spec
         )
-
-    def _session(self):
-        if self.session is None:
-            self.session = default_session()
-        return self.session
 
 
 def request_headers(content_type: str, accept: str | None = None, *, variant: str | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from raymaker.errors import SpecError
-from raymaker.sagemaker.session import default_session
+from raymaker.sagemaker.session import UsesSession
 from raymaker.sagemaker.utils import name_from_base
 
 
@@ -44,7 +44,7 @@ class ProcessingOutput:
         return {**spec, "destination": self.destination} if self.destination else spec
 
 
-class ScriptProcessor:
+class ScriptProcessor(UsesSession):
     """Run a script as a processing job (``command`` is its interpreter, ``["python3"]``)."""
 
     def __init__(
@@ -107,11 +107,6 @@ class ScriptProcessor:
         if wait:
             handle.wait(logs=logs)
         return handle
-
-    def _session(self):
-        if self.session is None:
-            self.session = default_session()
-        return self.session
 
 
 def _item(value, index: int, cls) -> dict:

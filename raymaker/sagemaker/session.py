@@ -241,3 +241,14 @@ class Session:
 def default_session() -> Session:
     """A Session from the environment (what an SDK object uses when given none)."""
     return Session()
+
+
+class UsesSession:
+    """An SDK object's session: the one it was given, else the environment's (made once)."""
+
+    session = None
+
+    def _session(self) -> Session:
+        if self.session is None:
+            self.session = default_session()
+        return self.session

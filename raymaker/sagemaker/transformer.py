@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from raymaker.errors import SpecError
-from raymaker.sagemaker.session import default_session
+from raymaker.sagemaker.session import UsesSession
 from raymaker.sagemaker.utils import name_from_base
 
 
-class Transformer:
+class Transformer(UsesSession):
     """Batch predictions of one model (``model_data``, and a handler ``entry_point`` if any)."""
 
     def __init__(
@@ -177,11 +177,6 @@ class Transformer:
         if self.latest_transform_job is None:
             raise SpecError("this transformer has not run a transform yet")
         return self.latest_transform_job
-
-    def _session(self):
-        if self.session is None:
-            self.session = default_session()
-        return self.session
 
 
 def _content_type(data: str) -> str:

@@ -24,7 +24,7 @@ from raymaker.sagemaker.parameter import (
     ContinuousParameter,
     IntegerParameter,
 )
-from raymaker.sagemaker.session import default_session
+from raymaker.sagemaker.session import UsesSession, default_session
 from raymaker.sagemaker.utils import name_from_base
 
 
@@ -77,7 +77,7 @@ class TuningJobCompletionCriteriaConfig:
         }
 
 
-class HyperparameterTuner:
+class HyperparameterTuner(UsesSession):
     """Tune an estimator's hyperparameters: a TuningJob whose trials are training jobs."""
 
     def __init__(
@@ -256,11 +256,6 @@ class HyperparameterTuner:
             reason = f": {record.failure_reason}" if record.failure_reason else ""
             raise SpecError(f"tuning job {record.name} is {record.status.value}{reason}")
         return record.result
-
-    def _session(self):
-        if self.session is None:
-            self.session = default_session()
-        return self.session
 
 
 class HyperparameterTuningJobAnalytics:
