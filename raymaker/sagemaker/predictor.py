@@ -6,7 +6,7 @@ import http.client
 import urllib.parse
 from typing import Any
 
-from raymaker.errors import AuthError, NotFound, RaymakerError, SpecError
+from raymaker.errors import AuthError, ClusterError, NotFound, RaymakerError, SpecError
 from raymaker.sagemaker.deserializers import JSONDeserializer
 from raymaker.sagemaker.serializers import CSVSerializer
 from raymaker.sagemaker.session import UsesSession
@@ -66,7 +66,8 @@ class Predictor(UsesSession):
         return self.deserializer.deserialize(body, reply_headers.get("content-type", ""))
 
     def invoke(self, body: bytes, headers: dict) -> tuple[int, dict, bytes]:
-        """POST ``body``; ``(status, headers, body)`` of a 200. Raises on an error status."""
+        """POST ``body``; ``(status, headers, body)`` of a 200. Raises on an error status, and
+        ClusterError when the gateway does not answer."""
         session = self._session()
         if self._url is None:
             self._url = urllib.parse.urlsplit(session.endpoints.url(self.endpoint_name))
@@ -83,10 +84,14 @@ class Predictor(UsesSession):
                 reply = self._conn.getresponse()
                 data = reply.read()
                 break
-            except (http.client.HTTPException, OSError):
+            except (http.client.HTTPException, OSError) as e:
                 self._conn = None
                 if attempt:
-                    raise
+                    where = f"{self._url.hostname}:{self._url.port}"
+                    raise ClusterError(
+                        f"endpoint {self.endpoint_name!r}: the endpoints' gateway at {where} "
+                        f"does not answer ({type(e).__name__}: {e}); is the cluster up?"
+                    ) from e
         reply_headers = {k.lower(): v for k, v in reply.getheaders()}
         if reply.status != 200:
             raise _error(reply.status, data)

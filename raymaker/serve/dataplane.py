@@ -73,7 +73,8 @@ class DataPlane:
     async def _connection(self, reader, writer) -> None:
         try:
             header, _ = await wire.read_frame(reader)
-            if not hmac.compare_digest(str(header.get("key", "")), self.key):
+            given = str(header.get("key", "")).encode("utf-8", "surrogateescape")
+            if not hmac.compare_digest(given, self.key.encode()):
                 return
             while not self.closed:
                 header, bodies = await wire.read_frame(reader)

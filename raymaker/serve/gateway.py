@@ -235,7 +235,9 @@ class Gateway:
 
     def _bearer(self, authorization: str) -> bool:
         scheme, _, value = authorization.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), self.token)
+        # bytes: compare_digest refuses a str with non-ASCII characters (a 500, not a 401)
+        given = value.strip().encode("utf-8", "surrogateescape")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given, self.token.encode())
 
     async def _invoke(self, name: str, config: dict, headers: dict, body: bytes, send) -> None:
         started = time.perf_counter()

@@ -154,7 +154,8 @@ def verify(
     to_sign = "\n".join(
         ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
     )
-    if not hmac.compare_digest(signature(secret, day, region, service, to_sign), auth["signature"]):
+    expected = signature(secret, day, region, service, to_sign).encode()
+    if not hmac.compare_digest(expected, auth["signature"].encode("utf-8", "surrogateescape")):
         raise SignatureError(
             "the signature does not match: sign with the endpoint token as the secret access key"
         )

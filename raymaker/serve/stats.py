@@ -72,7 +72,8 @@ class Stats:
 
 
 def _quantile(buckets: list[int], q: float) -> float | None:
-    """The upper bound (ms) of the bucket holding quantile ``q``."""
+    """The upper bound (ms) of the bucket holding quantile ``q``; None when there is no data, or
+    when it lies past the last bucket (no bound to report; JSON has no Infinity)."""
     total = sum(buckets)
     if not total:
         return None
@@ -80,5 +81,5 @@ def _quantile(buckets: list[int], q: float) -> float | None:
     for i, n in enumerate(buckets):
         seen += n
         if seen >= q * total:
-            return BOUNDS[i] * 1000 if i < len(BOUNDS) else float("inf")
+            return BOUNDS[i] * 1000 if i < len(BOUNDS) else None
     return None

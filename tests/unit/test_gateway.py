@@ -271,3 +271,47 @@ def test_serializers():
     assert json.loads(JSONSerializer().serialize(pd.DataFrame({"a": [1]}))) == {
         "instances": [{"a": 1}]
     }
+
+
+def test_a_non_ascii_token_or_signature_is_a_401_not_a_500():
+    from test_sigv4 import signed
+
+    gw = gateway(token="t0k")
+    path = "/endpoints/e/invocations"
+    assert run(call(gw, path, b"1", {"Authorization": "Bearer tökén"}))[0] == 401
+    headers = signed("http://127.0.0.1:8080/endpoints/e/invocations")
+    headers["Authorization"] = headers["Authorization"][:-3] + "é€ü"
+    assert run(call(gw, path, b"1,2,3", headers))[0] == 401
+
+
+def test_a_p99_past_the_last_latency_bucket_is_valid_json():
+    import json
+
+    from raymaker.serve.stats import BOUNDS, Stats
+
+    stats = Stats()
+    for _ in range(10):
+        stats.add("e", "v", 200, BOUNDS[-1] * 10)  # slower than the last bucket's bound
+    figures = stats.summary("e", "v")
+    json.dumps(figures, allow_nan=False)  # Infinity would raise here
+    assert figures["latency_p99_ms"] is None and figures["requests"] == 10
+
+
+def test_invoking_a_gateway_that_is_down_is_a_cluster_error():
+    import socket
+    import types
+
+    from raymaker.errors import ClusterError
+    from raymaker.sagemaker.predictor import Predictor
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    session = types.SimpleNamespace(
+        endpoints=types.SimpleNamespace(
+            url=lambda name: f"http://127.0.0.1:{port}/endpoints/{name}/invocations"
+        ),
+        settings=types.SimpleNamespace(serve_token=None),
+    )
+    with pytest.raises(ClusterError, match="does not answer"):
+        Predictor("e", session=session).predict("1,2,3")
