@@ -76,7 +76,7 @@ def write_example_data(rows: int, folder: str) -> dict[str, str]:
         "train": parts["train"],
         "test": test,
         "scoring": test.drop(columns=["churn"]),
-        "rows": pd_concat_rows(test),
+        "rows": _invoke_rows(test),
     }
     paths = {}
     for name, table in files.items():
@@ -86,7 +86,7 @@ def write_example_data(rows: int, folder: str) -> dict[str, str]:
     return paths
 
 
-def pd_concat_rows(test):
+def _invoke_rows(test):
     """Five raw rows (two churners, three stayers) without the label: what ``invoke`` sends."""
     import pandas as pd
 
