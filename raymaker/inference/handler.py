@@ -114,27 +114,41 @@ class Handler:
 
     def invoke(self, requests: list[Request]) -> list[Response]:
         """One response per request, in order; never raises."""
-        if self.hooks:
-            return [self._custom(r) for r in requests]
-        return self._builtin(requests)
+        try:
+            if self.hooks:
+                return [self._custom(r) for r in requests]
+            return self._builtin(requests)
+        except Exception as e:  # noqa: BLE001 - last resort: the replica must keep serving
+            log.error("the handler failed\n%s", traceback.format_exc())
+            return [Response.error(500, f"the handler failed: {type(e).__name__}")] * len(requests)
 
     # -- built-in ----------------------------------------------------------------------------
     def _builtin(self, requests: list[Request]) -> list[Response]:
         out: list[Response | None] = [None] * len(requests)
         frames, accepts, index = [], [], []
         parse = getattr(self.model, "parse_matrix", None)
+        columns = self.model.columns
+        schema = self.manifest.get("input_schema") or {}
         for i, r in enumerate(requests):
             try:
                 kind = codecs.media_type(r.content_type, default=codecs.CSV)
                 accept = codecs.negotiate(r.accept, kind)
+                codecs.check_shape(r.body, kind, columns)
                 matrix = parse(r.body) if parse is not None and kind == codecs.CSV else None
                 if matrix is None:
-                    matrix = codecs.decode_rows(r.body, r.content_type, self.model.columns)
+                    matrix = codecs.decode_rows(r.body, r.content_type, columns)
+                    codecs.check_frame(matrix, schema, kind)
                 frames.append(matrix)
                 accepts.append(accept)
                 index.append(i)
             except RaymakerError as e:
                 out[i] = Response.error(e.http_status, str(e), type(e).__name__)
+            except Exception as e:  # noqa: BLE001 - whatever a body does to a parser is a 400
+                out[i] = Response.error(
+                    400,
+                    f"{r.content_type}: the body could not be read ({type(e).__name__})",
+                    "SpecError",
+                )
         if not index:
             return out
         try:

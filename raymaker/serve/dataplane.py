@@ -5,7 +5,10 @@ one during a cold start (``spare``). Neither Serve nor Ray is imported here.
 
 ``DataPlane`` listens on a TCP port of its own and answers the gateway's batched frames
 (``wire``) on a thread of its own, one frame at a time, each predicted as one matrix. The first
-frame on a connection must carry the variant's key.
+frame on a connection must carry the variant's key: it is read with a 4 KiB cap and a
+``KEY_TIMEOUT_S`` deadline, so a peer without the key can make the process hold nothing; later
+frames are capped by the body limit (``wire.frame_limit``) and must arrive whole within
+``wire.FRAME_TIMEOUT_S`` once begun.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Callable
 from raymaker.inference.handler import Handler, Request, Response
 from raymaker.inference.reference import ModelRef, load
 from raymaker.serve import wire
+
+KEY_TIMEOUT_S = 10.0
 
 
 def load_handler(config: dict, target: str, ref: ModelRef | None = None) -> Handler:
@@ -46,8 +51,17 @@ def requests_of(items: list[dict], bodies: list[bytes]) -> list[Request]:
 class DataPlane:
     """A listening socket answering frames with ``run(items, bodies) -> (items, bodies)``."""
 
-    def __init__(self, key: str, host: str, run: Callable[[list, list], tuple[list, list]]):
+    def __init__(
+        self,
+        key: str,
+        host: str,
+        run: Callable[[list, list], tuple[list, list]],
+        max_body: int = 6 << 20,
+    ):
         self.key = key
+        self.max_frame = wire.frame_limit(max_body)
+        self.key_timeout_s = KEY_TIMEOUT_S
+        self.frame_timeout_s = wire.FRAME_TIMEOUT_S
         self.run = run
         self.closed = False
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -72,16 +86,26 @@ class DataPlane:
 
     async def _connection(self, reader, writer) -> None:
         try:
-            header, _ = await wire.read_frame(reader)
+            # The key comes first, in a small frame, soon: a peer without it is dropped
+            # before it can make this process buffer anything.
+            header, _ = await wire.read_frame(
+                reader,
+                max_bytes=0,
+                max_header=wire.KEY_FRAME,
+                timeout_s=self.key_timeout_s,
+                first_byte_timeout_s=self.key_timeout_s,
+            )
             given = str(header.get("key", "")).encode("utf-8", "surrogateescape")
             if not hmac.compare_digest(given, self.key.encode()):
                 return
             while not self.closed:
-                header, bodies = await wire.read_frame(reader)
+                header, bodies = await wire.read_frame(
+                    reader, self.max_frame, timeout_s=self.frame_timeout_s
+                )
                 items, out = self.run(header["items"], bodies)
                 writer.write(wire.frame({"id": header.get("id")}, items, out))
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError, TimeoutError, KeyError):
             pass
         finally:
             writer.close()

@@ -73,6 +73,7 @@ def replica_config(name: str, v: VariantState, settings, gateway: str) -> dict:
         "multi_model": v.multi_model,
         "gateway": gateway,
         "model": v.model_ref(settings.job_env()).to_dict(),
+        "max_body": int(settings.serve_max_body_mb * (1 << 20)),
     }
 
 

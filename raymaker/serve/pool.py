@@ -20,8 +20,21 @@ from raymaker.serve.spare import MAX_STANDIN_S
 
 log = logging.getLogger("raymaker.serve")
 MAX_BATCH = 64
+FRAME_BYTES = wire.MAX_BATCH_BYTES  # a frame's bodies together (one body may be larger)
 CONNECT_TIMEOUT_S = 2.0
 SPARE_LOAD_TIMEOUT_S = 30.0
+
+
+def _batch_size(pending: list) -> int:
+    """How many of ``pending`` go in the next frame: at most MAX_BATCH and FRAME_BYTES of
+    bodies, and always one."""
+    n, size = 0, 0
+    for _, body, _ in pending[:MAX_BATCH]:
+        size += len(body)
+        if n and size > FRAME_BYTES:
+            break
+        n += 1
+    return n
 
 
 class Unavailable(Exception):
@@ -63,7 +76,8 @@ class Conn:
                 )
                 self._writer.write(wire.frame({"key": self.key}, [], []))
             while self.pending:
-                batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                n = _batch_size(self.pending)
+                batch, self.pending = self.pending[:n], self.pending[n:]
                 self.inflight = len(batch)
                 items = [dict(item) for item, _, _ in batch]
                 self._writer.write(
@@ -80,8 +94,8 @@ class Conn:
             self.broken = True
             log.info("replica %s at %s:%s went away: %s", self.replica_id, *self.address, e)
             for _, _, fut in batch + self.pending:
-                if not fut.done():
-                    fut.set_exception(Unavailable(str(e)))
+                if not fut.done():  # the cause is in the log; a client never sees Ray's words
+                    fut.set_exception(Unavailable("the replica's connection closed"))
             self.pending = []
             self.close()
         finally:
@@ -275,7 +289,9 @@ class Pool:
         try:
             items, bodies = await self._handle_for(target_model).invoke.remote([item], [body])
         except Exception as e:  # noqa: BLE001 - Serve's errors have no common base
-            raise Unavailable(f"{type(e).__name__}: {e}") from None
+            # Serve's message names the replica's pid, node and actor: logged, never answered
+            log.warning("the Serve handle of %s failed: %s: %s", self.app, type(e).__name__, e)
+            raise Unavailable("the replica did not answer") from None
         return items[0], bodies[0]
 
     async def drain(self, timeout_s: float = 30.0) -> None:

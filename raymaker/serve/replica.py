@@ -57,6 +57,7 @@ class EndpointReplica:
             config["key"],
             config.get("bind_host") or _node_ip(),
             lambda items, bodies: self._run(self.handler, items, bodies),
+            config.get("max_body") or 6 << 20,
         )
         self.address = self.plane.address
         if self.handler is not None:

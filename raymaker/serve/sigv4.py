@@ -108,38 +108,61 @@ def canonical_query(raw_query: str) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs)
 
 
+def check(headers: list[tuple[str, str]], now: float | None = None) -> dict:
+    """What can be checked before the body is read: the Authorization header's form, the
+    service, the request time. Returns the parsed header; raises SignatureError."""
+    values = _values(headers)
+    auth = parse((values.get("authorization") or [""])[0])
+    amz_date = (values.get("x-amz-date") or [""])[0]
+    if not amz_date:
+        raise SignatureError("a SigV4-signed request needs an X-Amz-Date header")
+    check_time(amz_date, auth["credential"][1], now)
+    for name in auth["signed_headers"]:
+        if name not in values:
+            raise SignatureError(f"signed header {name!r} is not in the request")
+    return auth
+
+
+def signed_payload_hash(headers: list[tuple[str, str]]) -> str | None:
+    """The body's SHA-256 the client signed in X-Amz-Content-SHA256, when it sent one: then
+    the signature is checked before the body is read, and the body against it afterwards."""
+    claimed = (_values(headers).get("x-amz-content-sha256") or [""])[0].lower()
+    return claimed if len(claimed) == 64 and all(c in "0123456789abcdef" for c in claimed) else None
+
+
 def verify(
     secret: str,
     method: str,
     raw_path: str,
     raw_query: str,
     headers: list[tuple[str, str]],
-    body: bytes,
+    body: bytes | None,
     now: float | None = None,
 ) -> str:
     """Check a SigV4-signed request against ``secret``; returns the access key id.
 
-    ``headers`` are the request's (name, value) pairs as received. Raises SignatureError.
+    ``headers`` are the request's (name, value) pairs as received. ``body`` None checks the
+    signature over the signed X-Amz-Content-SHA256 (``signed_payload_hash``) before the body
+    is read; the caller compares the body with it. Raises SignatureError.
     """
-    values: dict[str, list[str]] = {}
-    for name, value in headers:
-        values.setdefault(name.lower(), []).append(value)
-    auth = parse((values.get("authorization") or [""])[0])
+    values = _values(headers)
+    auth = check(headers, now)
     key_id, day, region, service, _ = auth["credential"]
-    amz_date = (values.get("x-amz-date") or [""])[0]
-    if not amz_date:
-        raise SignatureError("a SigV4-signed request needs an X-Amz-Date header")
-    check_time(amz_date, day, now)
-    digest = hashlib.sha256(body).hexdigest()
+    amz_date = values["x-amz-date"][0]
     claimed = (values.get("x-amz-content-sha256") or [None])[0]
+    if body is None:
+        digest = signed_payload_hash(headers)
+        if digest is None:
+            raise SignatureError("the body is needed to check this signature")
+    else:
+        digest = hashlib.sha256(body).hexdigest()
     if claimed is not None and claimed != digest:
         why = "is not signed" if claimed in UNSIGNED else "does not match the body's SHA-256"
         raise SignatureError(f"the payload {why} (X-Amz-Content-SHA256)")
-    lines = []
-    for name in auth["signed_headers"]:
-        if name not in values:
-            raise SignatureError(f"signed header {name!r} is not in the request")
-        lines.append(f"{name}:{','.join(' '.join(v.split()) for v in values[name])}")
+    lines = [
+        f"{name}:{','.join(' '.join(v.split()) for v in values[name])}"
+        for name in auth["signed_headers"]
+    ]
     canonical = "\n".join(
         [
             method.upper(),
@@ -160,6 +183,13 @@ def verify(
             "the signature does not match: sign with the endpoint token as the secret access key"
         )
     return key_id
+
+
+def _values(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for name, value in headers:
+        values.setdefault(name.lower(), []).append(value)
+    return values
 
 
 def signature(secret: str, day: str, region: str, service: str, string_to_sign: str) -> str:

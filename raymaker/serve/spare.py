@@ -73,7 +73,9 @@ class Spare:
         os.environ.update(config["model"].get("environment") or {})  # the handler's own env
         self.workdir = tempfile.mkdtemp(prefix="raymaker-spare-")
         self.handler = load_handler(config, self.workdir)
-        self.plane = DataPlane(config["key"], "127.0.0.1", self._run)
+        self.plane = DataPlane(
+            config["key"], "127.0.0.1", self._run, config.get("max_body") or 6 << 20
+        )
         self.plane.start()
         log.info("spare stands in for %s/%s", config["endpoint"], config["variant"])
         return self.plane.address

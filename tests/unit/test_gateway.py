@@ -315,3 +315,84 @@ def test_invoking_a_gateway_that_is_down_is_a_cluster_error():
     )
     with pytest.raises(ClusterError, match="does not answer"):
         Predictor("e", session=session).predict("1,2,3")
+
+
+def test_a_sigv4_request_is_judged_before_its_body_is_read():
+    import hashlib
+
+    from test_sigv4 import signed
+
+    gw = gateway(token="t0k", max_body=500)
+    path, url = "/endpoints/e/invocations", "http://127.0.0.1:8080/endpoints/e/invocations"
+    reads = []
+
+    async def call_counting(headers, body):
+        sent = []
+
+        async def receive():
+            reads.append(len(body))
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "path": path, "method": "POST",
+                 "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}  # fmt: skip
+        await gw.app(scope, receive, send)
+        return sent[0]["status"]
+
+    # a wrong key over a signed payload hash: 401 with no byte of the body read
+    body = b"1,2,3"
+    digest = {"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()}
+    assert run(call_counting(signed(url, body, "wrong", headers=digest), body)) == 401
+    # a malformed or stale authorization header: 401 unread
+    stale = signed(url, body)
+    stale["X-Amz-Date"] = "20200101T000000Z"
+    assert run(call_counting(stale, body)) == 401
+    # a declared length over the limit: 413 unread
+    big = b"x" * 600
+    assert run(call_counting({**signed(url, big), "Content-Length": "600"}, big)) == 413
+    assert reads == []
+    # signed hash and the right key: read once, answered
+    assert run(call_counting(signed(url, body, headers=digest), body)) == 200
+    # a body that is not the one whose hash was signed: 401
+    assert run(call_counting(signed(url, body, headers=digest), b"9,9,9")) == 401
+
+
+def test_the_data_plane_holds_nothing_for_a_peer_without_the_key():
+    import socket
+    import struct
+    import time
+
+    from raymaker.serve.dataplane import DataPlane
+
+    plane = DataPlane("s3cret", "127.0.0.1", lambda items, bodies: (items, bodies), max_body=1000)
+    plane.key_timeout_s = plane.frame_timeout_s = 0.5
+    plane.start()
+
+    def closed_soon(payload: bytes, within: float = 3.0) -> bool:
+        with socket.create_connection(plane.address, timeout=within) as s:
+            s.sendall(payload)
+            started = time.monotonic()
+            try:
+                return s.recv(1) == b"" and time.monotonic() - started < within
+            except TimeoutError:
+                return False
+
+    try:
+        # a bare 512 MiB length prefix, no key: dropped at once, nothing buffered
+        assert closed_soon(struct.pack("!II", 16, 512 << 20))
+        # a big first frame (the key frame is capped at 4 KiB)
+        assert closed_soon(struct.pack("!II", 1 << 20, 0) + b"{" * 1000)
+        # silence, or half a frame: dropped after the key deadline
+        assert closed_soon(b"")
+        assert closed_soon(struct.pack("!II", 100, 0) + b'{"key"')
+        # the right key, then a frame over the body cap: dropped
+        key = wire.frame({"key": "s3cret"}, [], [])
+        assert closed_soon(key + struct.pack("!II", 10, wire.frame_limit(1000) + 1))
+        # the right key and a good frame: answered
+        with socket.create_connection(plane.address, timeout=3) as s:
+            s.sendall(key + wire.frame({"id": 1}, [{"ct": "text/csv"}], [b"1,2"]))
+            assert b"1,2" in s.recv(4096)
+    finally:
+        plane.close()

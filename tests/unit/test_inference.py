@@ -89,11 +89,58 @@ def test_builtin_batches_requests_of_every_type_and_matches_offline(model_dir):
         (b"x", "image/png", 415, "use one of text/csv"),
         (b"", "text/csv", 400, "no rows"),
         (b"\x93NUMPY garbage", "application/x-npy", 400, "application/x-npy"),
+        (b"[" * 2000 + b"]" * 2000, "application/json", 400, "nested too deeply"),
+        (b"[" * 2000 + b"]" * 2000 + b"\n", "application/jsonlines", 400, "nested too deeply"),
+        (b'[[[[1]], "pro", 3]]', "application/json", 400, "column 'age', row 0: a list"),
+        (b"age,plan,spend\n", "text/csv", 400, "a header and no rows"),
+        (b'[{"age": {"a": 1}, "plan": "pro", "spend": 1}]', "application/json", 400,
+         "column 'age', row 0: a dict"),
+        (b'[{"age": 3, "plan": "pro", "spend": [1]}]', "application/json", 400,
+         "column 'spend', row 0: a list"),
+        (b'[{"age": "old", "plan": "pro", "spend": 1}]', "application/json", 400,
+         "column 'age' is double; row 0 sends 'old'"),
+        (b'[{"age": true, "plan": "pro", "spend": 1}]', "application/json", 400,
+         "column 'age' is double; row 0 sends a boolean"),
+        (b"31,pro,abc\n", "text/csv", 400, "column 'spend' is double; row 0 sends 'abc'"),
     ],
-)
+)  # fmt: skip
 def test_bad_bodies_answer_4xx_naming_the_problem(model_dir, body, content_type, status, message):
     (out,) = Handler.load(model_dir[0]).invoke([Request(body, content_type)])
     assert out.status == status and message in json.loads(out.body)["message"]
+
+
+def npy(array) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def test_poison_bodies_answer_400_and_spare_the_good_requests_beside_them(model_dir):
+    handler = Handler.load(model_dir[0])
+    good = b"31,pro,52.5\n"
+    poison = [
+        Request(npy(np.float64(3.0)), "application/x-npy"),  # 0-dimensional
+        Request(npy(np.array([[1 + 2j, 2, 3]])), "application/x-npy"),  # complex
+        Request(npy(np.zeros((1, 3, 2))), "application/x-npy"),  # 3 dimensions
+        Request(b"[" * 100_000, "application/json"),
+        Request(os.urandom(4096), "application/x-npy"),
+        Request(os.urandom(4096), "application/json"),
+    ]
+    out = handler.invoke([Request(good, "text/csv"), *poison, Request(good, "text/csv")])
+    assert [r.status for r in out] == [200] + [400] * len(poison) + [200]
+    assert out[0].body == out[-1].body
+
+
+def test_a_million_column_csv_is_refused_by_its_first_line_in_milliseconds(model_dir):
+    import time
+
+    handler = Handler.load(model_dir[0])
+    body = b",".join([b"1"] * 1_000_001) + b"\n"
+    started = time.perf_counter()
+    (out,) = handler.invoke([Request(body, "text/csv")])
+    took = time.perf_counter() - started
+    assert out.status == 400 and "1000001 values" in json.loads(out.body)["message"]
+    assert took < 0.05, took
 
 
 def test_npy_object_arrays_are_refused():
