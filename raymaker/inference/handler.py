@@ -294,8 +294,14 @@ def _call(fn, arity: int, *args, ctx):
 
 def _load_hooks(code_dir: str | None, entry_point: str) -> dict:
     """The SageMaker hooks in the user's module. Raises SpecError when there are none."""
-    path = os.path.join(code_dir or ".", entry_point)
-    if not os.path.exists(path):
+    folder = os.path.realpath(code_dir or ".")
+    path = os.path.realpath(os.path.join(folder, entry_point))
+    if not path.startswith(folder.rstrip(os.sep) + os.sep):
+        raise SpecError(
+            f"entry_point {entry_point!r} is outside its code folder: it must be a relative "
+            "path inside source_dir (its hash covers only that folder)"
+        )
+    if not os.path.isfile(path):
         raise SpecError(f"entry_point {entry_point!r} is not in the code folder")
     if code_dir and code_dir not in sys.path:
         sys.path.insert(0, code_dir)

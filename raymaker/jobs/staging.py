@@ -13,7 +13,7 @@ from raymaker.errors import NotFound
 from raymaker.kinds import KINDS, load
 from raymaker.specs.base import ResourceSpec
 from raymaker.storage import Store, join, layout
-from raymaker.storage.staging import is_uri, local_path
+from raymaker.storage.staging import check_entry_point, is_uri, local_path, stage_code
 
 
 def _local(value: str | None, base_dir: str | None) -> str | None:
@@ -95,28 +95,29 @@ def _inline_recipe(recipe, store: Store, base_dir: str | None):
     return steps
 
 
-def _stage_entry_point(spec, store: Store, code_prefix: str, base_dir: str | None) -> dict:
-    """Upload ``entry_point`` (with its ``source_dir``); the spec fields that change."""
-    changes: dict = {}
+def _stage_entry_point(
+    spec, store: Store, code_prefix: str, base_dir: str | None, field: str = "entry_point"
+) -> dict:
+    """Upload ``entry_point`` (with its ``source_dir``, or alone); the spec fields that change.
+    Code already in the store stays where it is. Raises SpecError, NotFound."""
     if not spec.entry_point:
-        return changes
-    if spec.source_dir:
-        src = _local(spec.source_dir, base_dir)
-        if src is None and not is_uri(spec.source_dir):
+        return {}
+    check_entry_point(spec.entry_point, spec.source_dir, field)
+    named = spec.source_dir or spec.entry_point
+    if _local(named, base_dir) is None:
+        if not is_uri(named) and not spec.source_dir:
+            raise NotFound(f"{field} {spec.entry_point!r} does not exist")
+        if (
+            spec.source_dir
+            and not is_uri(spec.source_dir)
+            and not store.exists(join(store.key(spec.source_dir), spec.entry_point))
+        ):
             raise NotFound(f"source_dir {spec.source_dir!r} does not exist")
-        if src:
-            if not os.path.isfile(os.path.join(src, spec.entry_point)):
-                raise NotFound(f"entry_point {spec.entry_point!r} is not in {src}")
-            changes["source_dir"] = store.put_dir(src, code_prefix)
-        return changes
-    code = _local(spec.entry_point, base_dir)
-    if code is None and not is_uri(spec.entry_point):
-        raise NotFound(f"entry_point {spec.entry_point!r} does not exist")
-    if code:
-        store.put_file(code, join(code_prefix, os.path.basename(code)))
-        changes["source_dir"] = store.uri(code_prefix)
-        changes["entry_point"] = os.path.basename(code)
-    return changes
+        return {}
+    uri, entry_point = stage_code(
+        store, spec.entry_point, spec.source_dir, base_dir, code_prefix, field
+    )
+    return {"source_dir": uri, "entry_point": entry_point}
 
 
 def stage_training(spec, store: Store, name: str, base_dir: str | None):
@@ -161,21 +162,13 @@ def stage_transform(spec, store: Store, name: str, base_dir: str | None):
 
 
 def stage_endpoint(spec, store: Store, name: str, base_dir: str | None):
-    """Upload each variant's local handler folder (``source_dir`` with its ``entry_point``)."""
+    """Upload each variant's local handler (``source_dir`` with its ``entry_point``, or the
+    ``entry_point`` file alone)."""
     variants = []
     for v in spec.variants:
-        if v.entry_point:
-            prefix = join(layout.job_dir(name), "code", v.name)
-            src = _local(v.source_dir or ".", base_dir)
-            if src is None and not is_uri(v.source_dir or ""):
-                raise NotFound(f"variants.{v.name}.source_dir {v.source_dir!r} does not exist")
-            if src:
-                if not os.path.isfile(os.path.join(src, v.entry_point)):
-                    raise NotFound(
-                        f"variants.{v.name}.entry_point {v.entry_point!r} is not in {src}"
-                    )
-                v = v.model_copy(update={"source_dir": store.put_dir(src, prefix)})
-        variants.append(v)
+        prefix = join(layout.job_dir(name), "code", v.name)
+        changes = _stage_entry_point(v, store, prefix, base_dir, f"variants.{v.name}.entry_point")
+        variants.append(v.model_copy(update=changes) if changes else v)
     return spec.model_copy(update={"variants": variants})
 
 

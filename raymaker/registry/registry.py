@@ -225,25 +225,16 @@ class ModelRegistry:
                 seq += 1
 
     def _stage_code(self, group: str, entry_point: str, source_dir: str | None) -> dict:
-        """The handler's code as a store URI: a local folder is copied into the registry."""
-        import os
+        """The handler's code as a store URI, hashed: a local folder (or the ``entry_point``
+        file alone) is copied into the registry. Raises SpecError, NotFound."""
         import tempfile
         import uuid
 
         from raymaker.storage.artifacts import fetch_code, tree_sha256
-        from raymaker.storage.staging import is_uri
+        from raymaker.storage.staging import stage_code
 
-        folder = source_dir or "."
-        local = os.path.abspath(os.path.expanduser(folder))
-        if not is_uri(folder) and os.path.isdir(local):
-            if not os.path.isfile(os.path.join(local, entry_point)):
-                raise SpecError(f"entry_point {entry_point!r} is not in {local}")
-            uri = self.store.put_dir(local, join(layout.REGISTRY, group, "code", uuid.uuid4().hex))
-        else:
-            key = self.store.key(folder)
-            if not self.store.exists(join(key, entry_point)):
-                raise SpecError(f"entry_point {entry_point!r} is not in {folder}")
-            uri = self.store.uri(key)
+        prefix = join(layout.REGISTRY, group, "code", uuid.uuid4().hex)
+        uri, entry_point = stage_code(self.store, entry_point, source_dir, None, prefix)
         with tempfile.TemporaryDirectory(prefix="raymaker-code-") as tmp:
             code_sha256 = tree_sha256(fetch_code(self.store, uri, tmp))
         return {"entry_point": entry_point, "source_dir": uri, "code_sha256": code_sha256}

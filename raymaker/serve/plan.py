@@ -5,14 +5,12 @@ gateway routes. Pure functions of the spec, the previous state and the store (no
 from __future__ import annotations
 
 import math
-import os
 import secrets
 
-from raymaker.errors import SpecError
 from raymaker.inference.reference import resolve
 from raymaker.serve.state import EndpointState, VariantState
 from raymaker.specs.endpoint import Endpoint
-from raymaker.storage import join, layout
+from raymaker.storage import join, layout, staging
 
 POLICY = "raymaker.serve.autoscale:policy"
 QUEUE_PER_REPLICA = 256
@@ -27,9 +25,9 @@ def plan_variants(store, settings, spec: Endpoint, previous: EndpointState | Non
     same_scaling = previous is not None and scaling(spec) == previous.scaling
     out = []
     for v in spec.variants:
-        code_uri = stage_code(store, spec.name, v, generation, base_dir)
+        code_uri, entry_point = stage_code(store, spec.name, v, generation, base_dir)
         ref = resolve(
-            store, v.model_data, entry_point=v.entry_point, code_uri=code_uri,
+            store, v.model_data, entry_point=entry_point, code_uri=code_uri,
             environment=dict(v.environment), multi_model=v.multi_model,
             where=f"variants.{v.name}.model_data",
         )  # fmt: skip
@@ -46,21 +44,16 @@ def plan_variants(store, settings, spec: Endpoint, previous: EndpointState | Non
     return out
 
 
-def stage_code(store, name: str, v, generation: int, base_dir: str | None) -> str | None:
-    """The store URI of a variant's handler folder (a local one is copied under the
-    endpoint), or None when the variant names no ``entry_point``. Raises SpecError."""
+def stage_code(
+    store, name: str, v, generation: int, base_dir: str | None
+) -> tuple[str | None, str | None]:
+    """``(folder URI, entry point)`` of a variant's handler (a local one is copied under the
+    endpoint), or ``(None, None)`` when it names no ``entry_point``. Raises SpecError."""
     if not v.entry_point:
-        return None
-    source = v.source_dir or "."
-    local = source if os.path.isabs(source) else os.path.join(base_dir or os.getcwd(), source)
-    if os.path.isdir(local):
-        if not os.path.exists(os.path.join(local, v.entry_point)):
-            raise SpecError(f"variants.{v.name}.entry_point: {v.entry_point!r} is not in {local}")
-        return store.put_dir(local, join(layout.ENDPOINTS, name, "code", f"{v.name}-g{generation}"))
-    key = store.key(source)
-    if not store.exists(join(key, v.entry_point)):
-        raise SpecError(f"variants.{v.name}.entry_point: {v.entry_point!r} is not in {source}")
-    return store.uri(key)
+        return None, None
+    field = f"variants.{v.name}.entry_point"
+    prefix = join(layout.ENDPOINTS, name, "code", f"{v.name}-g{generation}")
+    return staging.stage_code(store, v.entry_point, v.source_dir, base_dir, prefix, field)
 
 
 def replica_config(name: str, v: VariantState, settings, gateway: str) -> dict:

@@ -138,13 +138,11 @@ def verify(model_dir: str) -> dict:
 
 def tree_sha256(local_dir: str) -> str:
     """sha256 over a folder's files: each relative path and its content hash, in order."""
+    from raymaker.storage.store import local_files
+
     h = hashlib.sha256()
-    for dirpath, dirs, files in os.walk(local_dir):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, local_dir).replace(os.sep, "/")
-            h.update(f"{rel}\0{sha256_file(path)}\n".encode())
+    for path, rel in local_files(local_dir):  # a link is refused, never hashed through
+        h.update(f"{rel}\0{sha256_file(path)}\n".encode())
     return h.hexdigest()
 
 

@@ -7,8 +7,8 @@ import shutil
 import uuid
 from typing import IO
 
-from raymaker.errors import Conflict, NotFound
-from raymaker.storage.store import Store
+from raymaker.errors import Conflict, InvalidKey, NotFound
+from raymaker.storage.store import Store, download_targets
 from raymaker.storage.uri import clean_key
 
 
@@ -16,9 +16,24 @@ class LocalStore(Store):
     """A store in a local folder (``file://`` or a plain path)."""
 
     def path(self, key: str) -> str:
-        """The local filesystem path of ``key``."""
+        """The local filesystem path of ``key``. Raises InvalidKey when a symbolic link in the
+        store would take it outside the root: every read and write passes here."""
         key = clean_key(key)
-        return os.path.join(self.root.path, *key.split("/")) if key else self.root.path
+        if not key:
+            return self.root.path
+        path = os.path.join(self.root.path, *key.split("/"))
+        real, root = os.path.realpath(path), self._real_root()
+        if real != root and not real.startswith(root + os.sep):
+            raise InvalidKey(
+                f"{self.uri(key)} leads outside the store root through a symbolic link"
+            )
+        return path
+
+    def _real_root(self) -> str:
+        root = getattr(self, "_root_real", None)
+        if root is None:
+            root = self._root_real = os.path.realpath(self.root.path).rstrip(os.sep)
+        return root
 
     def arrow_filesystem(self):
         import pyarrow.fs
@@ -108,7 +123,11 @@ class LocalStore(Store):
     def get(self, key: str, local_path: str) -> str:
         path = self.path(key)
         if os.path.isdir(path):
-            shutil.copytree(path, local_path, dirs_exist_ok=True)
+            keys = self.list(key, recursive=True)
+            for k, target in download_targets(clean_key(key), keys, local_path):
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copyfile(self.path(k), target)  # each path checked: no link leaves
+            os.makedirs(local_path, exist_ok=True)
         elif os.path.isfile(path):
             if os.path.isdir(local_path):
                 local_path = os.path.join(local_path, os.path.basename(path))

@@ -6,7 +6,7 @@ import os
 from typing import IO
 
 from raymaker.errors import Conflict, MissingDependency, NotFound
-from raymaker.storage.store import Store
+from raymaker.storage.store import Store, download_targets
 from raymaker.storage.uri import clean_key
 
 # Packages that provide each protocol, for the error when one is missing.
@@ -122,10 +122,7 @@ class FsspecStore(Store):
         files = self.list(key, recursive=True)
         if not files:
             raise NotFound(f"no object or prefix at {self.uri(key)}")
-        base = clean_key(key)
-        for file_key in files:
-            rel = file_key[len(base) :].lstrip("/") if base else file_key
-            target = os.path.join(local_path, *rel.split("/"))
+        for file_key, target in download_targets(clean_key(key), files, local_path):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             self.fs.get_file(self.path(file_key), target)
         return local_path

@@ -63,22 +63,21 @@ class Store:
         raise NotImplementedError
 
     def put_dir(self, local_dir: str, key: str) -> str:
-        """Copy a local folder's contents under ``key``, file by file. Returns the prefix URI."""
-        for dirpath, _, files in os.walk(local_dir):
-            rel = os.path.relpath(dirpath, local_dir)
-            for name in files:
-                sub = name if rel == "." else os.path.join(rel, name).replace(os.sep, "/")
-                self.put_file(os.path.join(dirpath, name), f"{key}/{sub}" if key else sub)
+        """Copy a local folder's contents under ``key``, file by file. Returns the prefix URI.
+        Raises InvalidKey, before copying anything, when the folder holds a symbolic link."""
+        for path, sub in list(local_files(local_dir)):
+            self.put_file(path, f"{key}/{sub}" if key else sub)
         return self.uri(key)
 
     def get_dir(self, key: str, local_dir: str) -> list[str]:
         """Copy every object under ``key`` into ``local_dir`` (the inverse of ``put_dir``).
 
-        Returns the keys copied (none: nothing is there).
+        Returns the keys copied (none: nothing is there). Raises InvalidKey, before writing
+        anything, when an object's key would land outside ``local_dir``.
         """
         keys = self.list(key, recursive=True)
-        for k in keys:
-            target = os.path.join(local_dir, k[len(key) + 1 :])
+        base = clean_key(key)
+        for k, target in download_targets(base, keys, local_dir):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             self.get(k, target)
         return keys
@@ -146,6 +145,40 @@ class Store:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.root.uri!r})"
+
+
+def local_files(folder: str) -> Iterator[tuple[str, str]]:
+    """``(path, relative key)`` of every file in a local folder, in order. Raises InvalidKey
+    naming the first symbolic link: a link's target may lie anywhere, so raymaker copies none
+    (copy the file in, or name the real folder)."""
+    for dirpath, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in [*dirs, *files]:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                raise InvalidKey(
+                    f"{path} is a symbolic link; raymaker copies no links out of a folder "
+                    "(copy the file in, or name the real path)"
+                )
+        rel = os.path.relpath(dirpath, folder)
+        for name in sorted(files):
+            sub = name if rel == "." else os.path.join(rel, name).replace(os.sep, "/")
+            yield os.path.join(dirpath, name), sub
+
+
+def download_targets(base: str, keys: list[str], local_dir: str) -> list[tuple[str, str]]:
+    """``(key, local path)`` of each of ``keys`` (all under ``base``) copied into
+    ``local_dir``. Raises InvalidKey, before anything is written, for a key with a ``..``
+    part or any other that would land outside ``local_dir`` (an S3 key may hold ``..``)."""
+    out, root = [], os.path.abspath(local_dir)
+    for key in keys:
+        rel = key[len(base) :].lstrip("/") if base else key
+        parts = rel.split("/")
+        target = os.path.abspath(os.path.join(root, *parts))
+        if ".." in parts or "\\" in rel or not target.startswith(root + os.sep):
+            raise InvalidKey(f"object key {key!r} would land outside {local_dir}; not copied")
+        out.append((key, target))
+    return out
 
 
 def _dump_json(value: Any) -> bytes:

@@ -144,3 +144,31 @@ def test_models_cli(registry, monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         main(["models", "reject", "cli", "4"])
     assert exit_info.value.code == 3  # NotFound
+
+
+def test_handler_code_cannot_escape_its_hash(registry, tmp_path):
+    from raymaker.inference.handler import _load_hooks
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text("def model_fn(d):\n    return 1\n")
+    evil = tmp_path / "evil.py"
+    evil.write_text("def model_fn(d):\n    return 'evil'\n")
+    for entry_point in (str(evil), "../evil.py", "sub/../../evil.py"):
+        with pytest.raises(SpecError, match="must be a relative path inside source_dir"):
+            registry.register("h", "models/m", entry_point=entry_point, source_dir=str(code))
+    (code / "door.py").symlink_to(evil)
+    with pytest.raises(SpecError, match="leaves .* through a symbolic link|symbolic link"):
+        registry.register("h", "models/m", entry_point="door.py", source_dir=str(code))
+    (code / "door.py").unlink()
+    # without a source_dir the entry point is one file, copied alone and hashed
+    v = registry.register("h", "models/m", entry_point=str(evil))
+    assert v.inference["entry_point"] == "evil.py"
+    assert registry.store.list(registry.store.key(v.inference["source_dir"])) == [
+        registry.store.key(v.inference["source_dir"]) + "/evil.py"
+    ]
+    # the model process refuses a path out of its folder, whatever a record says
+    with pytest.raises(SpecError, match="outside its code folder"):
+        _load_hooks(str(code), "../evil.py")
+    with pytest.raises(SpecError, match="outside its code folder"):
+        _load_hooks(str(code), str(evil))

@@ -142,3 +142,53 @@ def test_layout_keys():
     assert layout.job_output("n", "summary") == "jobs/n/output/summary"
     with pytest.raises(InvalidKey):
         layout.job_record("../n")
+
+
+def test_a_folder_with_a_symbolic_link_is_refused_naming_it(store, tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("do not copy")
+    for kind in ("file", "dir"):
+        src = tmp_path / f"src-{kind}"
+        src.mkdir()
+        (src / "ok.py").write_text("x = 1\n")
+        link = src / "link"
+        link.symlink_to(outside if kind == "file" else tmp_path, target_is_directory=kind == "dir")
+        with pytest.raises(InvalidKey, match=f"{link} is a symbolic link"):
+            store.upload(src, f"code/{kind}")
+        assert store.list(f"code/{kind}", recursive=True) == []  # nothing half-copied
+
+
+def test_a_link_inside_a_local_store_cannot_lead_out_of_it(tmp_path):
+    from raymaker.storage import open_store
+
+    store = open_store(str(tmp_path / "store"))
+    store.write_text("data/a.txt", "in")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "b.txt").write_text("out")
+    os.symlink(outside, tmp_path / "store" / "data" / "door")
+    for op in (
+        lambda: store.read_bytes("data/door/b.txt"),
+        lambda: store.write_text("data/door/c.txt", "x"),
+        lambda: store.get("data/door", str(tmp_path / "copy")),
+    ):
+        with pytest.raises(InvalidKey, match="through a symbolic link"):
+            op()
+    assert sorted(os.listdir(outside)) == ["b.txt"]
+    assert store.read_text("data/a.txt") == "in"
+
+
+def test_an_s3_key_with_dot_dot_creates_nothing_outside_the_target(s3_root, tmp_path):
+    import boto3
+
+    from raymaker.storage import open_store
+
+    store = open_store(s3_root, options={"client_kwargs": {"endpoint_url": os.environ["RAYMAKER_S3_ENDPOINT_URL"]}})  # fmt: skip
+    bucket, _, prefix = s3_root[len("s3://") :].partition("/")
+    client = boto3.client("s3", endpoint_url=os.environ["RAYMAKER_S3_ENDPOINT_URL"])
+    client.put_object(Bucket=bucket, Key=f"{prefix}/data/x/a.csv", Body=b"1")
+    client.put_object(Bucket=bucket, Key=f"{prefix}/data/x/../../../escaped/b.csv", Body=b"2")
+    target = tmp_path / "deep" / "target"
+    with pytest.raises(InvalidKey, match="would land outside"):
+        store.get("data/x", str(target))
+    assert not (tmp_path / "escaped").exists() and not target.exists()
