@@ -8,6 +8,9 @@
             computes with, reserved from Ray for it (None: the driver only coordinates)
     names_job  whether the spec's ``name`` is the job's name (an ``Endpoint``'s name is the
             endpoint's: each apply of it is a job of its own, named ``<name>-apply-...``)
+    reconcile  ``reconcile(settings, store) -> {"restored": [...], "failed": {name: why}}``:
+            bring back what the store says should run and the cluster lacks (after a head
+            restart); ``raymaker cluster up`` runs every row's (None: nothing long-lived)
 
 Adding a kind is one row here (plus its spec model and its run function in its own room).
 Nothing is imported here: rows are loaded on first use with ``load``, so the table sits at the
@@ -28,6 +31,7 @@ class Kind:
     stage: str | None = None
     driver: str | None = None
     names_job: bool = True
+    reconcile: str | None = None
 
 
 KINDS: dict[str, Kind] = {
@@ -58,6 +62,7 @@ KINDS: dict[str, Kind] = {
         run="raymaker.serve.endpoints:run_endpoint",
         stage="raymaker.jobs.staging:stage_endpoint",
         names_job=False,
+        reconcile="raymaker.serve.endpoints:reconcile_endpoints",
     ),
 }
 

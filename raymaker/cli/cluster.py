@@ -21,9 +21,29 @@ def cluster():
 @cluster.command("up")
 @output_option
 def cluster_up(output):
-    """Start the local head (no-op if it runs)."""
-    state, started = session().cluster.up()
-    emit({**state, "started_now": started}, output)
+    """Start the local head (no-op if it runs), then restore what the store says should run:
+    InService endpoints come back, jobs the restart lost are marked FAILED."""
+    s = session()
+    state, started = s.cluster.up()
+    emit({**state, "started_now": started, **_reconciled(s.reconcile())}, output)
+
+
+@cluster.command("reconcile")
+@output_option
+def cluster_reconcile(output):
+    """Restore what the store says should run on the cluster in use (RAY_ADDRESS or the local
+    head): after a head restart, endpoints come back and lost jobs are marked FAILED."""
+    emit(_reconciled(session().reconcile()), output)
+
+
+def _reconciled(result: dict) -> dict:
+    endpoints = result.get("Endpoint") or {}
+    return {
+        "endpoints_restored": ", ".join(endpoints.get("restored", [])) or "-",
+        "endpoints_failed": "; ".join(f"{k}: {v}" for k, v in endpoints.get("failed", {}).items())
+        or "-",
+        "jobs_marked_failed": ", ".join(result.get("jobs_failed", [])) or "-",
+    }
 
 
 @cluster.command("down")

@@ -26,6 +26,7 @@ from raymaker.errors import (
     WaitTimeout,
 )
 from raymaker.jobs.records import (
+    CLUSTER_GONE,
     JobRecord,
     JobStatus,
     create_record,
@@ -52,6 +53,9 @@ _RAY_LINES = re.compile(
     r"(?m)^(?:\d{4}-\d\d-\d\d [\d:,]+\tINFO job_manager\.py:\d+ -- [^\n]*"
     r"|Running entrypoint for job [^\n]*)\n"
 )
+
+
+LOST_AFTER_S = 60.0  # a PENDING record this old whose submission Ray lacks is lost
 
 
 class JobsClient:
@@ -204,10 +208,13 @@ class JobsClient:
             return None
 
     def refresh(self, name: str) -> JobRecord:
-        """The record, reconciled with Ray when the driver ended without writing it."""
+        """The record, reconciled with Ray when the driver ended without writing it, or when
+        Ray no longer knows the submission (the cluster restarted under it)."""
         record = read_record(self.store, name)
         if record.status.terminal:
             return record
+        if record.submission_id and self._unknown_to_ray(record):
+            return self._lost(name)
         details = self._ray_details(record)
         if details is None or details.get("status") not in TERMINAL:
             return record
@@ -223,6 +230,39 @@ class JobsClient:
             record.traceback = "\n".join(tail.splitlines()[-50:])
         write_record(self.store, record)
         return record
+
+    def _unknown_to_ray(self, record: JobRecord) -> bool:
+        """Whether a reachable Ray has no such submission: a RUNNING job's, or a PENDING
+        one's past ``LOST_AFTER_S`` (a fresh PENDING record may precede its submission)."""
+        if record.status == JobStatus.PENDING and time.time() - record.created_at < LOST_AFTER_S:
+            return False
+        try:
+            self.api.details(record.submission_id)
+        except NotFound:
+            return True
+        except ClusterError:  # unreachable: nothing is known either way
+            return False
+        return False
+
+    def _lost(self, name: str) -> JobRecord:
+        record = read_record(self.store, name)  # the runner may have just finished
+        if record.status.terminal:
+            return record
+        record.status, record.ended_at = JobStatus.FAILED, time.time()
+        record.failure_reason = CLUSTER_GONE
+        write_record(self.store, record)
+        return record
+
+    def reconcile(self) -> list[str]:
+        """Fail every unfinished job Ray no longer knows (the cluster restarted under it);
+        the names reconciled. Part of ``raymaker cluster up``'s reconcile step."""
+        lost = []
+        for record in self.list():
+            unfinished = not record.status.terminal and record.submission_id
+            if unfinished and self._unknown_to_ray(record):
+                self._lost(record.name)
+                lost.append(record.name)
+        return lost
 
     def _ray_logs(self, record: JobRecord) -> str | None:
         if not record.submission_id:
@@ -311,7 +351,7 @@ class JobHandle:
                     if self.client.api.status(record.submission_id) in TERMINAL:
                         return
                 except (NotFound, ClusterError):
-                    record = read_record(self.client.store, self.name)
+                    record = self.client.refresh(self.name)  # a lost job is reconciled here
                     if record.status.terminal:
                         return
             else:

@@ -16,6 +16,11 @@ from raymaker.kinds import KINDS
 from raymaker.specs.base import ResourceSpec, check_name
 from raymaker.storage import layout
 
+CLUSTER_GONE = (
+    "the cluster stopped while the job ran (its head or node went away); "
+    "run it again with `raymaker jobs submit --resume`"
+)
+
 
 class JobStatus(StrEnum):
     PENDING = "PENDING"

@@ -9,6 +9,7 @@ traceback on failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from raymaker.errors import Conflict, JobFailed, JobStopped, NotFound, RaymakerError, SpecError
 from raymaker.jobs.records import (
+    CLUSTER_GONE,
     JobRecord,
     JobStatus,
     create_record,
@@ -106,6 +108,8 @@ def run_spec(
     record = _claim(store, name, spec, resume=resume, parent=parent)
     workdir = Path(tempfile.mkdtemp(prefix=f"raymaker-{name}-"))
     ctx = JobContext(name=name, store=store, settings=settings, workdir=workdir, record=record)
+    if submission_id_from_env():  # a Ray job's driver: it must not outlive the cluster
+        _die_with_the_cluster(store, record)
     with _LogCapture(store, name), _sigterm_stops():
         try:
             staged = stage(spec, store, name, base_dir)
@@ -184,6 +188,27 @@ def _cleanup(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def _die_with_the_cluster(store: Store, record: JobRecord, poll_s: float = 1.0) -> None:
+    """Watch this driver's parent (Ray's job supervisor): when it is gone, the cluster that
+    ran the job is gone too (``ray stop`` does not kill drivers, which would run on with
+    nothing to report to). Record the job FAILED and exit; the user's script, started with a
+    parent-death signal, goes with us."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        with contextlib.suppress(Exception):  # the store may be gone as well
+            gone = read_record(store, record.name)
+            if not gone.status.terminal:
+                gone.status, gone.ended_at = JobStatus.FAILED, time.time()
+                gone.failure_reason = CLUSTER_GONE
+                write_record(store, gone)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="raymaker-orphan-watch", daemon=True).start()
 
 
 @contextmanager

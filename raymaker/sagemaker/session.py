@@ -228,6 +228,15 @@ class Session:
             objective_type=board["objective"]["type"], title=f"Tuning job {name}",
         )  # fmt: skip
 
+    def reconcile(self) -> dict:
+        """Make the cluster match the store, as after a head restart: unfinished jobs Ray no
+        longer knows are FAILED (resumable), InService endpoints are started again. Returns
+        what changed; running it twice changes nothing. Raises ClusterError."""
+        from raymaker.jobs.reconcile import reconcile
+
+        self.connect()
+        return reconcile(self.settings, self.store)
+
     def connect(self) -> None:
         """Connect this process to Ray: RAY_ADDRESS, else the local head, else an embedded Ray.
 

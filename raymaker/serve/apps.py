@@ -3,6 +3,9 @@ generation, and what Serve reports of their replicas. Called by ``endpoints`` on
 
 from __future__ import annotations
 
+import re
+
+from raymaker import errors
 from raymaker.errors import ClusterError, NotFound
 from raymaker.serve.plan import QUEUE_PER_REPLICA, replica_config, scaling
 from raymaker.serve.state import EndpointState, VariantState
@@ -88,7 +91,60 @@ def run_apps(settings, spec: Endpoint, variants: list[VariantState]) -> None:
     try:
         serve.run_many(targets, wait_for_applications_running=True)
     except Exception as e:
+        for v in variants:  # Serve says "failed to update"; the replica's own error says why
+            cause = replica_error(v.app)
+            if cause is not None:
+                kind, message = cause
+                cls = getattr(errors, kind, None)
+                if not (isinstance(cls, type) and issubclass(cls, errors.RaymakerError)):
+                    cls, message = ClusterError, f"{kind}: {message}"
+                raise cls(
+                    f"endpoint {spec.name!r}, variant {v.name!r}: a replica did not start: "
+                    f"{message}"
+                ) from None
         raise ClusterError(f"endpoint {spec.name!r}: replicas did not start: {e}") from e
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_RAISED = re.compile(r"^(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*): ?(.*)$")
+
+
+def replica_error(app: str) -> tuple[str, str] | None:
+    """``(exception class name, message)`` a replica of ``app`` failed to start with, from
+    the traceback Serve keeps in the deployment's status, or None."""
+    try:
+        from ray import serve
+
+        status = serve.status().applications.get(app)
+        message = status.deployments["replica"].message if status else ""
+    except Exception:  # noqa: BLE001 - no status: the caller says what it knows
+        return None
+    return last_raised(message)
+
+
+def last_raised(text: str) -> tuple[str, str] | None:
+    """The exception a Python traceback ends with: its class name (without the module) and
+    message (which may span lines), or None."""
+    lines = _ANSI.sub("", text or "").splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        if line[:1].isspace() or line.startswith("Traceback"):
+            continue
+        found = _RAISED.match(line)
+        if found and (i == 0 or lines[i - 1][:1].isspace()):
+            rest = "\n".join([found.group(2), *lines[i + 1 :]]).strip()
+            return found.group(1), rest
+    return None
+
+
+def live_apps() -> set[str]:
+    """The Serve applications that exist now (none when Serve is not running)."""
+    try:
+        from ray import serve
+
+        return set(serve.status().applications)
+    except Exception:  # noqa: BLE001 - no Serve controller yet: nothing runs
+        return set()
 
 
 def delete_apps(apps: list[str]) -> None:

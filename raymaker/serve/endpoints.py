@@ -115,11 +115,13 @@ class Endpoints:
         )
         started = time.perf_counter()
         running = set(previous.apps()) if previous else set()
-        fresh = [v for v in variants if v.app not in running]
         try:
             import ray
 
             connect(self.settings)
+            # What Serve runs, not what the state says: after a head restart nothing does,
+            # and an update to the same model must start it again.
+            fresh = [v for v in variants if v.app not in running & apps.live_apps()]
             gateway = apps.gateway(self.settings)
             apps.run_apps(self.settings, spec, fresh)
             state.url = ray.get(gateway.start.remote())
@@ -133,7 +135,7 @@ class Endpoints:
             else:  # as SageMaker: a failed update leaves the endpoint serving as it was
                 kept = previous.model_copy(update={"failure_reason": f"update failed: {reason}"})
                 write_state(self.store, kept)
-            apps.delete_apps([v.app for v in fresh])
+            apps.delete_apps([v.app for v in variants if v.app not in running])
             raise
         retired = sorted(running - set(state.apps()))
         if retired:
@@ -178,6 +180,35 @@ class Endpoints:
                                 entry_point=entry_point, source_dir=source_dir)  # fmt: skip
         return self.deploy(spec, update=True)
 
+    def restore(self, name: str) -> bool:
+        """Bring an InService endpoint back as its state describes it (same generation,
+        variants, weights, scaling, keys) when the cluster lacks its replicas or its route;
+        whether anything was started. Raises ClusterError and the replicas' own errors."""
+        import ray
+
+        from raymaker.specs import parse_spec
+
+        state = read_state(self.store, name)
+        if state.status != "InService":
+            return False
+        connect(self.settings)
+        gateway = apps.gateway(self.settings)
+        live = apps.live_apps()
+        missing = [v for v in state.variants if v.app not in live]
+        routed = bool(ray.get(gateway.describe.remote(name), timeout=30))
+        if not missing and routed:
+            return False
+        spec = parse_spec({"kind": "Endpoint", **state.spec}, source=f"endpoint {name}")
+        started = time.perf_counter()
+        apps.run_apps(self.settings, spec, missing)
+        state.url = ray.get(gateway.start.remote())
+        route = plan.route(self.store, self.settings, spec, state, self.gateway_name)
+        ray.get(gateway.set_endpoint.remote(name, route))
+        state.failure_reason = None
+        state.deploy_seconds = round(time.perf_counter() - started, 3)
+        write_state(self.store, state)
+        return True
+
     def delete(self, name: str) -> None:
         """Stop routing, stop the replicas, forget the state (captured data stays)."""
         from raymaker.storage import join, layout
@@ -200,3 +231,24 @@ def run_endpoint(spec: Endpoint, ctx) -> dict:
     the job's driver. Returns the endpoint's name, status, URL and generation."""
     state = Endpoints(ctx.settings, ctx.store).apply(spec)
     return {k: state.get(k) for k in ("name", "status", "url", "generation", "deploy_seconds")}
+
+
+def reconcile_endpoints(settings, store) -> dict:
+    """The ``Endpoint`` kind's reconcile: restore every InService endpoint the cluster lacks.
+    One that cannot start keeps serving nothing, says why in its ``failure_reason`` and does
+    not stop the others."""
+    endpoints = Endpoints(settings, store)
+    restored, failed = [], {}
+    for state in list_states(store):
+        if state.status != "InService":
+            continue
+        try:
+            if endpoints.restore(state.name):
+                restored.append(state.name)
+        except Exception as e:  # noqa: BLE001 - one endpoint's failure is reported, not fatal
+            reason = f"{type(e).__name__}: {e}"
+            failed[state.name] = reason
+            write_state(
+                store, state.model_copy(update={"failure_reason": f"restore failed: {reason}"})
+            )
+    return {"restored": restored, "failed": failed}

@@ -95,7 +95,7 @@ def test_every_row_of_the_kind_table_loads():
     assert set(KINDS) >= {"ProcessingJob", "TrainingJob", "TuningJob", "TransformJob", "Endpoint"}
     for kind, row in KINDS.items():
         assert spec_class(kind).model_fields["kind"].default == kind
-        for target in (row.spec, row.run, row.stage, row.driver):
+        for target in (row.spec, row.run, row.stage, row.driver, row.reconcile):
             if target:
                 assert callable(load(target)), target
 
@@ -142,3 +142,52 @@ def test_sigterm_stops_a_running_job_and_records_it(local_settings, tmp_path):
     assert proc.returncode == 7
     record = read_record(open_store(local_settings.store), "stopme")
     assert record.status == JobStatus.STOPPED
+
+
+def test_a_driver_whose_cluster_went_away_records_it_and_exits(tmp_path):
+    """Ray's job supervisor is the driver's parent; ``ray stop`` kills it but not the driver.
+    The driver notices its parent is gone, records FAILED (resumable) and exits."""
+    store_root = tmp_path / "store"
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        textwrap.dedent(f"""
+        import time
+        from raymaker.jobs.records import JobRecord, JobStatus, write_record
+        from raymaker.jobs.runner import _die_with_the_cluster
+        from raymaker.storage import open_store
+        store = open_store({str(store_root)!r})
+        record = JobRecord(name="orphan", kind="ProcessingJob", status=JobStatus.RUNNING)
+        write_record(store, record)
+        _die_with_the_cluster(store, record, poll_s=0.1)
+        print("watching", flush=True)
+        time.sleep(60)
+    """)
+    )
+    parent_code = textwrap.dedent(f"""
+        import subprocess, sys, time
+        child = subprocess.Popen([sys.executable, {str(driver)!r}], stdout=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "watching"
+        print(child.pid, flush=True)
+        time.sleep(60)
+    """)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True
+    )
+    child_pid = int(parent.stdout.readline())
+    parent.kill()  # as `ray stop` kills the supervisor
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{child_pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in "ZX":  # exited, not yet reaped
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child_pid, signal.SIGKILL)
+        pytest.fail("the orphaned driver kept running")
+    record = read_record(open_store(str(store_root)), "orphan")
+    assert record.status == JobStatus.FAILED
+    assert "the cluster stopped while the job ran" in record.failure_reason
