@@ -18,7 +18,7 @@ from raymaker.storage import layout
 
 CLUSTER_GONE = (
     "the cluster stopped while the job ran (its head or node went away); "
-    "run it again with `raymaker jobs submit --resume`"
+    "run it again with `raymaker submit --resume`"
 )
 
 
