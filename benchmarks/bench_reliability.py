@@ -219,7 +219,9 @@ def main() -> None:
         if started:
             restart(report, url)
         else:
-            report.notes.append("restart skipped: RAY_ADDRESS names a cluster this run does not own")
+            report.notes.append(
+                "restart skipped: RAY_ADDRESS names a cluster this run does not own"
+            )
         report.notes.append(
             "ratios: 'vs baseline' is baseline / row, so a p99 during the fuzz at 0.5x is twice "
             "the idle p99; counts have no baseline"

@@ -29,11 +29,15 @@ def cluster_up(output):
 
 
 @cluster.command("reconcile")
+@click.option(
+    "--wait", "wait_s", type=float, default=0.0, show_default=True,
+    help="Seconds to wait for a head that is still starting (a start script's use).",
+)  # fmt: skip
 @output_option
-def cluster_reconcile(output):
+def cluster_reconcile(wait_s, output):
     """Restore what the store says should run on the cluster in use (RAY_ADDRESS or the local
     head): after a head restart, endpoints come back and lost jobs are marked FAILED."""
-    emit(_reconciled(session().reconcile()), output)
+    emit(_reconciled(session().reconcile(wait_s=wait_s)), output)
 
 
 def _reconciled(result: dict) -> dict:

@@ -190,21 +190,36 @@ def _cleanup(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+_STOPPING = threading.Event()  # SIGTERM came: Ray is stopping the job, not losing the head
+ORPHAN_GRACE_S = 5.0
+
+
 def _die_with_the_cluster(store: Store, record: JobRecord, poll_s: float = 1.0) -> None:
     """Watch this driver's parent (Ray's job supervisor): when it is gone, the cluster that
     ran the job is gone too (``ray stop`` does not kill drivers, which would run on with
-    nothing to report to). Record the job FAILED and exit; the user's script, started with a
-    parent-death signal, goes with us."""
+    nothing to report to), or Ray is stopping the job. The main thread gets
+    ``ORPHAN_GRACE_S`` to record how the job ended; then the job is recorded FAILED (STOPPED
+    when a stop was asked) and the driver exits. The user's script, started with a
+    parent-death signal, goes with it."""
     parent = os.getppid()
 
     def watch():
         while os.getppid() == parent:
             time.sleep(poll_s)
+        deadline = time.monotonic() + ORPHAN_GRACE_S
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                if read_record(store, record.name).status.terminal:
+                    return  # the main thread recorded the end and is on its way out
+            time.sleep(0.1)
         with contextlib.suppress(Exception):  # the store may be gone as well
             gone = read_record(store, record.name)
             if not gone.status.terminal:
-                gone.status, gone.ended_at = JobStatus.FAILED, time.time()
-                gone.failure_reason = CLUSTER_GONE
+                gone.ended_at = time.time()
+                if _STOPPING.is_set():
+                    gone.status, gone.failure_reason = JobStatus.STOPPED, "the job was stopped"
+                else:
+                    gone.status, gone.failure_reason = JobStatus.FAILED, CLUSTER_GONE
                 write_record(store, gone)
         os._exit(1)
 
@@ -219,6 +234,7 @@ def _sigterm_stops():
         return
 
     def handler(signum, frame):
+        _STOPPING.set()
         raise JobStopped("the job was stopped")
 
     previous = signal.signal(signal.SIGTERM, handler)

@@ -228,13 +228,26 @@ class Session:
             objective_type=board["objective"]["type"], title=f"Tuning job {name}",
         )  # fmt: skip
 
-    def reconcile(self) -> dict:
+    def reconcile(self, wait_s: float = 0.0) -> dict:
         """Make the cluster match the store, as after a head restart: unfinished jobs Ray no
         longer knows are FAILED (resumable), InService endpoints are started again. Returns
-        what changed; running it twice changes nothing. Raises ClusterError."""
+        what changed; running it twice changes nothing. ``wait_s``: how long to wait for a
+        head that is still starting. Raises ClusterError."""
+        import time
+
+        from raymaker.errors import ClusterError
         from raymaker.jobs.reconcile import reconcile
 
-        self.connect()
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                self.connect()
+                self.jobs.api.version()
+                break
+            except ClusterError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(2.0)
         return reconcile(self.settings, self.store)
 
     def connect(self) -> None:
