@@ -38,6 +38,8 @@ def start_cluster(workers: int):
     """A head without CPUs (dashboard on, for Ray Jobs) and ``workers`` 1-CPU nodes."""
     from ray.cluster_utils import Cluster
 
+    # The nodes' job drivers run `raymaker` from PATH: this interpreter's, as the local head's.
+    os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]])
     cluster = Cluster(
         initialize_head=True,
         head_node_args={"num_cpus": 0, "include_dashboard": True,
