@@ -101,7 +101,10 @@ def jobs_list(status, kind, output):
 @output_option
 def jobs_describe(name, output):
     """A job's record: spec, status, times, traceback, result."""
-    emit(session().jobs.get(name).describe().model_dump(mode="json"), output)
+    record = session().jobs.get(name).describe().model_dump(mode="json")
+    if output == "table":  # where the time went, one stage a line, in order
+        record["stages"] = {stage: f"{seconds:.2f} s" for stage, seconds in record["stages"]}
+    emit(record, output)
 
 
 @jobs.command("logs")

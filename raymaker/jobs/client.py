@@ -55,7 +55,7 @@ _RAY_LINES = re.compile(
 )
 
 
-LOST_AFTER_S = 60.0  # a PENDING record this old whose submission Ray lacks is lost
+LOST_AFTER_S = 60.0  # a PENDING job handed to Ray this long ago, unknown to Ray, is lost
 
 
 class JobsClient:
@@ -111,6 +111,7 @@ class JobsClient:
                 spec = spec.model_copy(update={"name": name})
             record.spec_uri = self.store.write_text(layout.job_spec(name), dump_spec(spec))
             record.spec = spec.model_dump(mode="json", exclude_defaults=True)
+            record.submitted_at = time.time()  # staged: what follows is Ray's queue
             write_record(self.store, record)
         except BaseException as exc:
             record.status, record.ended_at = JobStatus.FAILED, time.time()
@@ -173,6 +174,8 @@ class JobsClient:
                 "traceback": None,
                 "error": None,
                 "attempts": record.attempts + 1,
+                "submitted_at": None,
+                "stages": [],
             }
         )
         write_record(self.store, resumed)
@@ -233,8 +236,11 @@ class JobsClient:
 
     def _unknown_to_ray(self, record: JobRecord) -> bool:
         """Whether a reachable Ray has no such submission: a RUNNING job's, or a PENDING
-        one's past ``LOST_AFTER_S`` (a fresh PENDING record may precede its submission)."""
-        if record.status == JobStatus.PENDING and time.time() - record.created_at < LOST_AFTER_S:
+        one's handed to Ray more than ``LOST_AFTER_S`` ago (a PENDING record still staging its
+        files has not been submitted yet)."""
+        if record.status == JobStatus.PENDING and (
+            record.submitted_at is None or time.time() - record.submitted_at < LOST_AFTER_S
+        ):
             return False
         try:
             self.api.details(record.submission_id)

@@ -46,6 +46,9 @@ class JobRecord(BaseModel):
     spec_uri: str | None = None
     submission_id: str | None = None
     created_at: float = Field(default_factory=time.time)
+    submitted_at: float | None = Field(
+        None, description="When the client, its files staged, handed the job to Ray."
+    )
     started_at: float | None = None
     ended_at: float | None = None
     failure_reason: str | None = None
@@ -54,6 +57,14 @@ class JobRecord(BaseModel):
         None,
         description="The raymaker error that failed the job (SpecError, NotFound, ...): its "
         "message says what is wrong, and the traceback (raymaker's own) stays in the record.",
+    )
+    stages: list[tuple[str, float]] = Field(
+        default_factory=list,
+        description="``[stage, seconds]`` in order: queued (Ray's queue and the driver's "
+        "start), staging, then the kind's own (planning, training, publishing, ...).",
+    )
+    peak_rss_mb: float | None = Field(
+        None, description="Peak resident memory of the job's driver and its child processes."
     )
     result: dict[str, Any] = Field(default_factory=dict)
     logs_uri: str | None = None

@@ -58,14 +58,30 @@ class JobContext:
     workdir: Path
     record: JobRecord
     _last_progress_write: float = field(default=0.0, repr=False)
+    _stage: str | None = field(default=None, repr=False)
+    _stage_started: float = field(default=0.0, repr=False)
 
     def progress(self, *, force: bool = False, **fields) -> None:
-        """Record progress (``done``, ``total``, ``stage``, ...) in the job record, throttled."""
+        """Record progress (``done``, ``total``, ``stage``, ...) in the job record, throttled.
+        A new ``stage`` closes the one before: its seconds go to ``record.stages``."""
+        if "stage" in fields and fields["stage"] != self._stage:
+            self.enter(fields["stage"])
         self.record.progress = {**(self.record.progress or {}), **fields}
         now = time.monotonic()
         if force or now - self._last_progress_write > 2.0:
             self._last_progress_write = now
             write_record(self.store, self.record)
+
+    def enter(self, stage: str | None) -> None:
+        """Close the current stage (its seconds added to ``record.stages``), open ``stage``."""
+        now = time.perf_counter()
+        if self._stage is not None:
+            seconds = round(now - self._stage_started, 3)
+            stages = self.record.stages
+            if stages and stages[-1][0] == self._stage:  # the same stage again: one entry
+                seconds = round(stages.pop()[1] + seconds, 3)
+            stages.append((self._stage, seconds))
+        self._stage, self._stage_started = stage, now
 
 
 def submission_id_from_env() -> str | None:
@@ -112,11 +128,13 @@ def run_spec(
         _die_with_the_cluster(store, record)
     with _LogCapture(store, name), _sigterm_stops():
         try:
+            ctx.enter("staging")
             staged = stage(spec, store, name, base_dir)
             if staged is not spec:
                 spec = staged
                 record.spec = spec.model_dump(mode="json", exclude_defaults=True)
                 store.write_text(layout.job_spec(name), dump_spec(spec))
+            ctx.enter("running")  # until the kind names its own stages
             record.result = fn(spec, ctx) or {}
             record.status = JobStatus.SUCCEEDED
             if record.progress:
@@ -137,6 +155,9 @@ def run_spec(
                     record.error = type(exc).__name__
                 print(record.traceback, file=sys.stderr, flush=True)
         finally:
+            ctx.enter(None)
+            record.stages = _named_stages(record.stages)
+            record.peak_rss_mb = peak_rss_mb()
             record.ended_at = time.time()
             record.logs_uri = store.uri(layout.job_logs(name))
     write_record(store, record)
@@ -165,6 +186,8 @@ def _claim(
             raise Conflict(f"a job named {name!r} already exists ({record.status.value})")
         record.status = JobStatus.RUNNING
         record.started_at = time.time()
+        submitted = record.submitted_at or record.created_at
+        record.stages = [("queued", round(record.started_at - submitted, 3))] if ours else []
         record.submission_id = submission_id or record.submission_id
         record.host = socket.gethostname()
         write_record(store, record)
@@ -182,6 +205,26 @@ def _claim(
     create_record(store, record)  # claims the name first: nothing of another job is touched
     record.spec_uri = store.write_text(layout.job_spec(name), dump_spec(spec))
     return record
+
+
+def _named_stages(stages: list) -> list:
+    """``stages`` without the "running" placeholder when it only led into the kind's own
+    stages (a moment of setup); kept when the kind names none, or took long before it did."""
+    last = len(stages) - 1
+    return [
+        (k, v) for i, (k, v) in enumerate(stages) if not (k == "running" and v < 0.05 and i < last)
+    ]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process plus its largest waited-for child (a script, a
+    pip install), in MiB (Linux reports KiB)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1 << 20)
+    return round((own + children) * scale, 1)
 
 
 def _cleanup(path: Path) -> None:

@@ -71,6 +71,9 @@ def test_three_doors_give_the_same_record(ray_head, tmp_path):
         assert record.spec_uri == session.store.uri(f"jobs/{record.name}/spec.yaml")
         assert load_spec(record.spec_uri, store=session.store).code == record.spec["code"]
     assert records[2].submission_id.startswith("raysubmit_")
+    for record in records[:2]:  # submitted by raymaker: the wait before the driver ran counts
+        stages = dict(record.stages)
+        assert 0 <= stages["queued"] < 60 and "running script" in stages
 
 
 def test_a_failed_job_keeps_the_users_traceback_and_logs(session, tmp_path):

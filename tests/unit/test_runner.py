@@ -55,6 +55,10 @@ def test_processing_contract_inputs_outputs_and_record(store, settings, tmp_path
     assert saved.status == JobStatus.SUCCEEDED and saved.ended_at >= saved.started_at
     assert "processed 2" in store.read_text("jobs/proc-1/logs.txt")
     assert saved.spec["code"].startswith(store.uri("jobs/proc-1/code"))  # staged for lineage
+    # where the time went, stage by stage, in order, and the driver's peak memory
+    assert [k for k, _ in saved.stages] == ["staging", "downloading inputs", "running script",
+                                            "uploading outputs"], saved.stages  # fmt: skip
+    assert dict(saved.stages)["running script"] > 0 and saved.peak_rss_mb > 10
 
 
 def test_a_failing_script_records_its_own_traceback_and_publishes_nothing(local_settings, tmp_path):
