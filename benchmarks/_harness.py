@@ -28,6 +28,7 @@ class Row:
     unit: str = "s"
     baseline: str | None = None  # name of the row this one is compared with
     higher_is_better: bool = False
+    rss_mb: list[float] = field(default_factory=list)  # peak RSS of each sample's processes
 
     @property
     def median(self) -> float:
@@ -42,8 +43,10 @@ class Report:
     notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
-    def add(self, name: str, samples, *, unit="s", baseline=None, higher_is_better=False) -> Row:
-        row = Row(name, list(samples), unit, baseline, higher_is_better)
+    def add(
+        self, name: str, samples, *, unit="s", baseline=None, higher_is_better=False, rss_mb=()
+    ) -> Row:
+        row = Row(name, list(samples), unit, baseline, higher_is_better, list(rss_mb))
         self.rows[name] = row
         return row
 
@@ -55,7 +58,7 @@ class Report:
         return row.median / base.median if row.higher_is_better else base.median / row.median
 
     def table(self) -> str:
-        head = ["measurement", "median", "min", "n", "vs baseline", "baseline"]
+        head = ["measurement", "median", "min", "n", "vs baseline", "peak RSS", "baseline"]
         lines = []
         for row in self.rows.values():
             ratio = self.ratio(row)
@@ -66,6 +69,7 @@ class Report:
                     f"{min(row.samples):.3f} {row.unit}",
                     str(len(row.samples)),
                     f"{ratio:.2f}x" if ratio else "-",
+                    f"{max(row.rss_mb):,.0f} MiB" if row.rss_mb else "-",
                     row.baseline or "-",
                 ]
             )
@@ -96,6 +100,7 @@ class Report:
                     "samples": r.samples,
                     "baseline": r.baseline,
                     "ratio": self.ratio(r),
+                    "peak_rss_mb": max(r.rss_mb) if r.rss_mb else None,
                 }
                 for r in self.rows.values()
             ],
@@ -105,6 +110,65 @@ class Report:
             json.dump(data, f, indent=2)
         print(f"\nwrote {path}")
         return path
+
+
+class PeakRss:
+    """The peak resident memory (MiB) of process trees while a block runs, sampled every
+    ``interval_s`` with psutil: ``with PeakRss(pids) as peak: ...; peak.mb``. Give the roots
+    whose trees do the work (this process, a child, the local head: Ray's job drivers and
+    workers are the head's descendants, so its idle processes count too; ``idle()`` measures
+    them alone)."""
+
+    def __init__(self, roots, interval_s: float = 0.05):
+        self.roots = [r for r in roots if r]
+        self.interval_s = interval_s
+        self.mb = 0.0
+        self._stop = None
+
+    def sample(self) -> float:
+        import psutil
+
+        seen, total = set(), 0
+        for root in self.roots:
+            try:
+                proc = psutil.Process(root)
+                tree = [proc, *proc.children(recursive=True)]
+            except psutil.Error:
+                continue
+            for p in tree:
+                if p.pid in seen:
+                    continue
+                seen.add(p.pid)
+                with contextlib.suppress(psutil.Error):  # it ended meanwhile
+                    total += p.memory_info().rss
+        return total / (1 << 20)
+
+    def __enter__(self):
+        import threading
+
+        self._stop = threading.Event()
+
+        def loop():
+            while not self._stop.is_set():
+                self.mb = max(self.mb, self.sample())
+                self._stop.wait(self.interval_s)
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.mb = max(self.mb, self.sample())
+
+
+def head_pid(session) -> int | None:
+    """The local head's process (its tree holds Ray's drivers and workers), or None."""
+    from raymaker.cluster import LocalCluster
+
+    info = LocalCluster(session.settings).info()
+    return info.get("pid") if info else None
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import Report, warm_session  # noqa: E402
+from _harness import PeakRss, Report, head_pid, warm_session  # noqa: E402
 
 NOOP = "import time; print('first-line', time.time(), flush=True)"
 
@@ -101,23 +101,29 @@ def run(session, started: bool, repeat: int) -> None:
         "raymaker Python client": raymaker_client,
         "`raymaker submit --wait` CLI": raymaker_cli,
     }
-    results = {name: ([], []) for name in doors}
+    results = {name: ([], [], []) for name in doors}
+    head = head_pid(session)
     for fn in doors.values():  # one warm-up each: worker pools, page cache
         fn()
     for _ in range(repeat):
         for name, fn in doors.items():  # interleaved, so drift hits every door alike
-            done, first = fn()
+            with PeakRss([head]) as peak:  # the head's tree: the job's driver
+                done, first = fn()
             results[name][0].append(done)
             results[name][1].append(first)
+            results[name][2].append(peak.mb)
 
     report = Report("jobs", "Job layer: no-op job on a warm cluster (submit -> done)")
     base_cli, base_py = "bare `ray job submit` CLI", "Ray JobSubmissionClient"
-    for name, (done, _) in results.items():
+    for name, (done, _, rss) in results.items():
         baseline = base_cli if "CLI" in name and name != base_cli else base_py
         report.add(
-            f"{name}: done", done, baseline=None if name in (base_cli, base_py) else baseline
+            f"{name}: done",
+            done,
+            baseline=None if name in (base_cli, base_py) else baseline,
+            rss_mb=rss,
         )
-    for name, (_, first) in results.items():
+    for name, (_, first, _) in results.items():
         report.add(f"{name}: first line", first)
     report.rows["`raymaker submit --wait` CLI: done"].baseline = f"{base_cli}: done"
     report.rows["raymaker Python client: done"].baseline = f"{base_py}: done"
@@ -131,6 +137,10 @@ def run(session, started: bool, repeat: int) -> None:
     report.notes.append(f"`raymaker submit --wait`: {cli_done:.2f} s end to end (goal <= 2 s)")
     report.notes.append(
         "raymaker rows include staging the script, the job record and the saved logs"
+    )
+    report.notes.append(
+        "peak RSS: the local head's process tree (Ray's processes and the job's driver) "
+        f"while each job ran; idle: {PeakRss([head]).sample():,.0f} MiB"
     )
     report.finish()
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import Report, warm_session  # noqa: E402
+from _harness import PeakRss, Report, head_pid, warm_session  # noqa: E402
 
 ROUNDS = 50
 PARAMS = {"objective": "binary:logistic", "max_depth": 6, "eta": 0.3, "tree_method": "hist"}
@@ -78,15 +78,20 @@ def main() -> None:
 
 
 def run(session, uri: str, local_data: str, args) -> None:
+    head = head_pid(session)
+
     def native():
         out = os.path.join(tempfile.mkdtemp(), "model.ubj")
         t0 = time.perf_counter()
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [sys.executable, "-c", NATIVE, local_data, json.dumps(PARAMS), str(ROUNDS), out],
-            capture_output=True, text=True, check=True,
+            stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
+        with PeakRss([proc.pid]) as peak:
+            stdout, _ = proc.communicate()
         wall = time.perf_counter() - t0
-        return wall, json.loads(proc.stdout.strip().splitlines()[-1])["train"]
+        assert proc.returncode == 0, stdout
+        return wall, json.loads(stdout.strip().splitlines()[-1])["train"], peak.mb
 
     def job(**fields):
         def go():
@@ -97,35 +102,52 @@ def run(session, uri: str, local_data: str, args) -> None:
                 **fields,
             }  # fmt: skip
             t0 = time.perf_counter()
-            handle = session.jobs.submit(spec, wait=True)
+            with PeakRss([head]) as peak:  # the head's tree: the job's driver and workers
+                handle = session.jobs.submit(spec, wait=True)
             wall = time.perf_counter() - t0
-            return wall, handle.describe().result["train_seconds"]
+            record = handle.describe()
+            stages.setdefault(name_of[go], []).append(record.stages)
+            return wall, record.result["train_seconds"], peak.mb
 
         return go
 
+    stages: dict[str, list] = {}
     paths = {
         "native xgboost.train": native,
         "raymaker, 1 worker (driver)": job(instance_type="cpu.2"),
         "raymaker, 1 worker (Ray Train)": job(instance_type="cpu.2", execution="ray"),
         "raymaker, 2 workers (Ray Train)": job(instance_type="cpu.1", instance_count=2),
     }
+    name_of = {fn: name for name, fn in paths.items()}
+    idle = PeakRss([head])
+    idle_mb = idle.sample()
     for fn in paths.values():  # warm-up: page cache, worker pools, imports on disk
         fn()
-    results = {name: ([], []) for name in paths}
+    stages.clear()
+    results = {name: ([], [], []) for name in paths}
     for _ in range(args.repeat):
         for name, fn in paths.items():
-            wall, train = fn()
-            results[name][0].append(wall)
-            results[name][1].append(train)
+            for kept, value in zip(results[name], fn(), strict=True):
+                kept.append(value)
 
     report = Report("train", f"XGBoost built-in, {args.rows:,} x 28, {ROUNDS} rounds, 2 threads")
     base = "native xgboost.train"
-    for name, (_, train) in results.items():
+    for name, (_, train, _) in results.items():
         report.add(f"{name}: training phase", train, baseline=None if name == base else
                    f"{base}: training phase")  # fmt: skip
-    for name, (wall, _) in results.items():
+    for name, (wall, _, rss) in results.items():
         report.add(f"{name}: whole job", wall, baseline=None if name == base else
-                   f"{base}: whole job")  # fmt: skip
+                   f"{base}: whole job", rss_mb=rss)  # fmt: skip
+    report.notes.append(
+        f"peak RSS: native is its one process; a raymaker row is the local head's process tree "
+        f"(its idle processes alone: {idle_mb:,.0f} MiB) while the job runs"
+    )
+    for name, runs in stages.items():
+        keys = [k for k, _ in runs[0]]
+        median = {k: sorted(dict(r).get(k, 0.0) for r in runs)[len(runs) // 2] for k in keys}
+        report.notes.append(
+            f"{name}, stages (median): " + ", ".join(f"{k} {v:.2f} s" for k, v in median.items())
+        )
     native_wall = report.rows[f"{base}: whole job"].median
     for name in paths:
         if name == base:
