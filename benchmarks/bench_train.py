@@ -106,7 +106,8 @@ def run(session, uri: str, local_data: str, args) -> None:
                 handle = session.jobs.submit(spec, wait=True)
             wall = time.perf_counter() - t0
             record = handle.describe()
-            stages.setdefault(name_of[go], []).append(record.stages)
+            laps = list(record.stages) + list(record.result.get("ray_train_seconds", {}).items())
+            stages.setdefault(name_of[go], []).append(laps)
             return wall, record.result["train_seconds"], peak.mb
 
         return go

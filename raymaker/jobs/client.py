@@ -201,25 +201,19 @@ class JobsClient:
             records.append(record)
         return sorted(records, key=lambda r: r.created_at, reverse=True)
 
-    def _ray_details(self, record: JobRecord) -> dict | None:
-        """Ray's view of the job, or None when Ray no longer knows it (or is unreachable)."""
-        if not record.submission_id:
-            return None
-        try:
-            return self.api.details(record.submission_id)
-        except (NotFound, ClusterError):
-            return None
-
     def refresh(self, name: str) -> JobRecord:
         """The record, reconciled with Ray when the driver ended without writing it, or when
         Ray no longer knows the submission (the cluster restarted under it)."""
         record = read_record(self.store, name)
-        if record.status.terminal:
+        if record.status.terminal or not record.submission_id:
             return record
-        if record.submission_id and self._unknown_to_ray(record):
-            return self._lost(name)
-        details = self._ray_details(record)
-        if details is None or details.get("status") not in TERMINAL:
+        try:
+            details = self.api.details(record.submission_id)
+        except NotFound:  # Ray does not know it: lost in a restart, or not submitted yet
+            return self._lost(name) if self._may_be_lost(record) else record
+        except ClusterError:  # unreachable: nothing is known either way
+            return record
+        if details.get("status") not in TERMINAL:
             return record
         record = read_record(self.store, name)  # the runner may have just finished
         if record.status.terminal:
@@ -234,13 +228,20 @@ class JobsClient:
         write_record(self.store, record)
         return record
 
+    @staticmethod
+    def _may_be_lost(record: JobRecord) -> bool:
+        """Whether Ray's not knowing ``record``'s submission means the job was lost: a RUNNING
+        job's, or a PENDING one's handed to Ray more than ``LOST_AFTER_S`` ago (a PENDING
+        record still staging its files has not been submitted yet)."""
+        if record.status == JobStatus.PENDING:
+            return record.submitted_at is not None and (
+                time.time() - record.submitted_at >= LOST_AFTER_S
+            )
+        return record.status == JobStatus.RUNNING
+
     def _unknown_to_ray(self, record: JobRecord) -> bool:
-        """Whether a reachable Ray has no such submission: a RUNNING job's, or a PENDING
-        one's handed to Ray more than ``LOST_AFTER_S`` ago (a PENDING record still staging its
-        files has not been submitted yet)."""
-        if record.status == JobStatus.PENDING and (
-            record.submitted_at is None or time.time() - record.submitted_at < LOST_AFTER_S
-        ):
+        """Whether a reachable Ray has no such submission and the job may be lost."""
+        if not self._may_be_lost(record):
             return False
         try:
             self.api.details(record.submission_id)

@@ -161,6 +161,8 @@ def run_spec(
             record.ended_at = time.time()
             record.logs_uri = store.uri(layout.job_logs(name))
     write_record(store, record)
+    with _WATCH_LOCK:
+        _WATCHED.pop(name, None)
     _cleanup(workdir)
     return record
 
@@ -235,35 +237,50 @@ def _cleanup(path: Path) -> None:
 
 _STOPPING = threading.Event()  # SIGTERM came: Ray is stopping the job, not losing the head
 ORPHAN_GRACE_S = 5.0
+_WATCHED: dict[str, tuple[Store, JobRecord]] = {}  # the jobs this process runs now
+_WATCH_LOCK = threading.Lock()
 
 
 def _die_with_the_cluster(store: Store, record: JobRecord, poll_s: float = 1.0) -> None:
     """Watch this driver's parent (Ray's job supervisor): when it is gone, the cluster that
     ran the job is gone too (``ray stop`` does not kill drivers, which would run on with
     nothing to report to), or Ray is stopping the job. The main thread gets
-    ``ORPHAN_GRACE_S`` to record how the job ended; then the job is recorded FAILED (STOPPED
-    when a stop was asked) and the driver exits. The user's script, started with a
-    parent-death signal, goes with it."""
+    ``ORPHAN_GRACE_S`` to record how the job ended; then each job still running here is
+    recorded FAILED (STOPPED when a stop was asked) and the driver exits. The user's script,
+    started with a parent-death signal, goes with it. One watcher a process, however many
+    jobs it runs in turn (a tuning job's trials)."""
+    with _WATCH_LOCK:
+        _WATCHED[record.name] = (store, record)
+        if getattr(_die_with_the_cluster, "started", False):
+            return
+        _die_with_the_cluster.started = True
     parent = os.getppid()
+
+    def unfinished() -> list[tuple[Store, JobRecord]]:
+        out = []
+        with _WATCH_LOCK:
+            watched = list(_WATCHED.values())
+        for store_, rec in watched:
+            with contextlib.suppress(Exception):  # the store may be gone as well
+                current = read_record(store_, rec.name)
+                if not current.status.terminal:
+                    out.append((store_, current))
+        return out
 
     def watch():
         while os.getppid() == parent:
             time.sleep(poll_s)
         deadline = time.monotonic() + ORPHAN_GRACE_S
-        while time.monotonic() < deadline:
+        while unfinished() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the main thread may be recording the end right now
+        for store_, gone in unfinished():
+            gone.ended_at = time.time()
+            if _STOPPING.is_set():
+                gone.status, gone.failure_reason = JobStatus.STOPPED, "the job was stopped"
+            else:
+                gone.status, gone.failure_reason = JobStatus.FAILED, CLUSTER_GONE
             with contextlib.suppress(Exception):
-                if read_record(store, record.name).status.terminal:
-                    return  # the main thread recorded the end and is on its way out
-            time.sleep(0.1)
-        with contextlib.suppress(Exception):  # the store may be gone as well
-            gone = read_record(store, record.name)
-            if not gone.status.terminal:
-                gone.ended_at = time.time()
-                if _STOPPING.is_set():
-                    gone.status, gone.failure_reason = JobStatus.STOPPED, "the job was stopped"
-                else:
-                    gone.status, gone.failure_reason = JobStatus.FAILED, CLUSTER_GONE
-                write_record(store, gone)
+                write_record(store_, gone)
         os._exit(1)
 
     threading.Thread(target=watch, name="raymaker-orphan-watch", daemon=True).start()

@@ -167,14 +167,29 @@ def _run_ray_train(fn, config, plan: Plan, *, name, store, env) -> dict:
             failure_config=FailureConfig(max_failures=plan.max_retries),
         ),
     )
+    import time
+
+    fit_at = time.time()
     try:
         trainer.fit()
     except Exception as exc:  # noqa: BLE001 - re-raised with the worker's own traceback
         raise _worker_failure(exc) from None
-    return store.read_json(result_key) if store.exists(result_key) else {}
+    returned_at = time.time()
+    result = store.read_json(result_key) if store.exists(result_key) else {}
+    began, ended = result.pop("_loop_began_at", None), result.pop("_loop_ended_at", None)
+    if began and ended:  # where Ray Train's time goes, around the worker function
+        result["ray_train_seconds"] = {
+            "worker_group_start": round(began - fit_at, 3),
+            "worker_function": round(ended - began, 3),
+            "worker_group_end": round(returned_at - ended, 3),
+        }
+    return result
 
 
 def _train_loop(loop_config: dict) -> None:
+    import time
+
+    began = time.time()
     import ray.train
 
     tc = ray.train.get_context()
@@ -190,6 +205,7 @@ def _train_loop(loop_config: dict) -> None:
     )
     result = loop_config["fn"](loop_config["config"], ctx) or {}
     if ctx.is_chief:  # Ray's Result keeps metrics only with a checkpoint: the store it is
+        result = {**result, "_loop_began_at": began, "_loop_ended_at": time.time()}
         ctx.store().write_json(loop_config["result_key"], result)
     ray.train.report({})
 
