@@ -19,7 +19,9 @@ Uri = Annotated[str, Field(min_length=1, description="A store key, a local path 
 class SpecModel(BaseModel):
     """A strict model: unknown fields are errors, fields are checked on assignment too."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, populate_by_name=True, defer_build=True
+    )
 
 
 class ResourceSpec(SpecModel):
