@@ -131,7 +131,7 @@ def run(session, started: bool, repeat: int) -> None:
         report.rows["raymaker Python client: done"].median - report.rows[f"{base_py}: done"].median
     )
     report.notes.append(
-        f"raymaker Python client adds {overhead:+.3f} s over JobSubmissionClient (goal <= 0.3 s)"
+        f"raymaker Python client adds {overhead:+.3f} s over JobSubmissionClient (goal <= 0.2 s)"
     )
     cli_done = report.rows["`raymaker submit --wait` CLI: done"].median
     report.notes.append(f"`raymaker submit --wait`: {cli_done:.2f} s end to end (goal <= 2 s)")
