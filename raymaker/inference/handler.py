@@ -294,9 +294,11 @@ def _call(fn, arity: int, *args, ctx):
 
 def _load_hooks(code_dir: str | None, entry_point: str) -> dict:
     """The SageMaker hooks in the user's module. Raises SpecError when there are none."""
-    folder = os.path.realpath(code_dir or ".")
-    path = os.path.realpath(os.path.join(folder, entry_point))
-    if not path.startswith(folder.rstrip(os.sep) + os.sep):
+    from raymaker.storage.staging import inside
+
+    folder = code_dir or "."
+    path = os.path.join(folder, entry_point)
+    if not inside(folder, path):
         raise SpecError(
             f"entry_point {entry_point!r} is outside its code folder: it must be a relative "
             "path inside source_dir (its hash covers only that folder)"

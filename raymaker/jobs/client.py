@@ -239,18 +239,6 @@ class JobsClient:
             )
         return record.status == JobStatus.RUNNING
 
-    def _unknown_to_ray(self, record: JobRecord) -> bool:
-        """Whether a reachable Ray has no such submission and the job may be lost."""
-        if not self._may_be_lost(record):
-            return False
-        try:
-            self.api.details(record.submission_id)
-        except NotFound:
-            return True
-        except ClusterError:  # unreachable: nothing is known either way
-            return False
-        return False
-
     def _lost(self, name: str) -> JobRecord:
         record = read_record(self.store, name)  # the runner may have just finished
         if record.status.terminal:
@@ -263,13 +251,11 @@ class JobsClient:
     def reconcile(self) -> list[str]:
         """Fail every unfinished job Ray no longer knows (the cluster restarted under it);
         the names reconciled. Part of ``raymaker cluster up``'s reconcile step."""
-        lost = []
-        for record in self.list():
-            unfinished = not record.status.terminal and record.submission_id
-            if unfinished and self._unknown_to_ray(record):
-                self._lost(record.name)
-                lost.append(record.name)
-        return lost
+        return [
+            r.name
+            for r in self.list()
+            if not r.status.terminal and self.refresh(r.name).failure_reason == CLUSTER_GONE
+        ]
 
     def _ray_logs(self, record: JobRecord) -> str | None:
         if not record.submission_id:

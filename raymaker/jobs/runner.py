@@ -239,6 +239,7 @@ _STOPPING = threading.Event()  # SIGTERM came: Ray is stopping the job, not losi
 ORPHAN_GRACE_S = 5.0
 _WATCHED: dict[str, tuple[Store, JobRecord]] = {}  # the jobs this process runs now
 _WATCH_LOCK = threading.Lock()
+_watching = False  # the watcher thread runs
 
 
 def _die_with_the_cluster(store: Store, record: JobRecord, poll_s: float = 1.0) -> None:
@@ -249,11 +250,12 @@ def _die_with_the_cluster(store: Store, record: JobRecord, poll_s: float = 1.0) 
     recorded FAILED (STOPPED when a stop was asked) and the driver exits. The user's script,
     started with a parent-death signal, goes with it. One watcher a process, however many
     jobs it runs in turn (a tuning job's trials)."""
+    global _watching
     with _WATCH_LOCK:
         _WATCHED[record.name] = (store, record)
-        if getattr(_die_with_the_cluster, "started", False):
+        if _watching:
             return
-        _die_with_the_cluster.started = True
+        _watching = True
     parent = os.getppid()
 
     def unfinished() -> list[tuple[Store, JobRecord]]:

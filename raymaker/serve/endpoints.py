@@ -121,7 +121,8 @@ class Endpoints:
             connect(self.settings)
             # What Serve runs, not what the state says: after a head restart nothing does,
             # and an update to the same model must start it again.
-            fresh = [v for v in variants if v.app not in running & apps.live_apps()]
+            live = running & apps.live_apps()
+            fresh = [v for v in variants if v.app not in live]
             gateway = apps.gateway(self.settings)
             apps.run_apps(self.settings, spec, fresh)
             state.url = ray.get(gateway.start.remote())

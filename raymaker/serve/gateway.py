@@ -203,29 +203,12 @@ class Gateway:
         name = parts[1]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = None
-        declared = _declared_length(headers)
         if self.token:
             authorization = headers.get("authorization", "")
             if sigv4.is_sigv4(authorization):  # boto3: signed with the token as secret key
-                # Everything but the body's hash is checked before a byte of it is read; the
-                # hash too when the client signed it in X-Amz-Content-SHA256. A client not yet
-                # proven gets little grace past the limit.
-                raw = _raw_request(scope)
-                try:
-                    sigv4.check(raw[2])
-                    if sigv4.signed_payload_hash(raw[2]):
-                        sigv4.verify(self.token, method, *raw, None)
-                except sigv4.SignatureError as e:
-                    return await _error(send, 401, "AuthError", str(e))
-                if declared > SIGNED_GRACE * self.max_body:
-                    return await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
-                body = await _read_body(receive, self.max_body, grace=SIGNED_GRACE)
+                body = await self._signed_body(scope, method, headers, receive, send)
                 if body is None:
-                    return await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
-                try:
-                    sigv4.verify(self.token, method, *raw, body)
-                except sigv4.SignatureError as e:
-                    return await _error(send, 401, "AuthError", str(e))
+                    return  # refused, and answered
             elif not self._bearer(authorization):
                 return await _error(
                     send,
@@ -246,6 +229,37 @@ class Gateway:
         if body is None:
             return await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
         await self._invoke(name, config, headers, body, send)
+
+    async def _signed_body(self, scope, method, headers, receive, send) -> bytes | None:
+        """The body of a SigV4-signed request, or None once a refusal is sent. Everything but
+        the body's hash is checked before a byte of it is read; the signature too when the
+        client signed the hash (X-Amz-Content-SHA256), and then the body only against that
+        hash. A client not yet proven gets little grace past the limit."""
+        raw = _raw_request(scope)
+        signed_hash = sigv4.signed_payload_hash(raw[2])
+        try:
+            if signed_hash:
+                sigv4.verify(self.token, method, *raw, None)
+            else:
+                sigv4.check(raw[2])
+        except sigv4.SignatureError as e:
+            await _error(send, 401, "AuthError", str(e))
+            return None
+        body = None
+        if _declared_length(headers) <= SIGNED_GRACE * self.max_body:
+            body = await _read_body(receive, self.max_body, grace=SIGNED_GRACE)
+        if body is None:
+            await _error(send, 413, "SpecError", f"body over {self.max_body} bytes")
+            return None
+        try:
+            if signed_hash:
+                sigv4.check_payload(signed_hash, body)
+            else:
+                sigv4.verify(self.token, method, *raw, body)
+        except sigv4.SignatureError as e:
+            await _error(send, 401, "AuthError", str(e))
+            return None
+        return body
 
     def _bearer(self, authorization: str) -> bool:
         scheme, _, value = authorization.partition(" ")

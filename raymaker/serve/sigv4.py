@@ -156,9 +156,8 @@ def verify(
             raise SignatureError("the body is needed to check this signature")
     else:
         digest = hashlib.sha256(body).hexdigest()
-    if claimed is not None and claimed != digest:
-        why = "is not signed" if claimed in UNSIGNED else "does not match the body's SHA-256"
-        raise SignatureError(f"the payload {why} (X-Amz-Content-SHA256)")
+    if claimed is not None:
+        _check_digest(claimed, digest)
     lines = [
         f"{name}:{','.join(' '.join(v.split()) for v in values[name])}"
         for name in auth["signed_headers"]
@@ -183,6 +182,18 @@ def verify(
             "the signature does not match: sign with the endpoint token as the secret access key"
         )
     return key_id
+
+
+def check_payload(claimed: str, body: bytes) -> None:
+    """Raise SignatureError unless ``body`` has the SHA-256 the client claimed (and signed)
+    in X-Amz-Content-SHA256."""
+    _check_digest(claimed, hashlib.sha256(body).hexdigest())
+
+
+def _check_digest(claimed: str, digest: str) -> None:
+    if claimed != digest:
+        why = "is not signed" if claimed in UNSIGNED else "does not match the body's SHA-256"
+        raise SignatureError(f"the payload {why} (X-Amz-Content-SHA256)")
 
 
 def _values(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
