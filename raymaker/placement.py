@@ -20,13 +20,13 @@ BOOTSTRAP_CONFIG = "~/ray_bootstrap_config.yaml"
 
 
 def runs_in_driver(execution: str, *, instances: int, gpus: float = 0, retries: int = 0) -> bool:
-    """In the job's driver (True) or on Ray (False): a Ray Train worker group for training, a
-    Ray Data actor pool for a transform.
+    """In the job's driver (True) or on Ray (False): a Ray Train worker group for training, an
+    actor pool for a transform.
 
     ``execution`` is the spec's choice, ``driver`` or ``ray``; ``auto`` runs one instance that
     needs no GPU worker and no restarts in the driver, which then reserves the instance's
     resources for itself (no worker process to start: ~13 s of process starts and imports for
-    a Ray Train group on 2 cores, 4-8 s for a Ray Data pool).
+    a Ray Train group on 2 cores, 3-8 s for a transform's actors).
     """
     if execution in ("driver", "ray"):
         return execution == "driver"

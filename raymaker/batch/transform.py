@@ -1,9 +1,9 @@
-"""TransformJob: a model over files, on a Ray Data actor pool, with atomic results.
+"""TransformJob: a model over files, in the job's driver or an actor pool, with atomic results.
 
     plan      the input's files cut into items (plan.py), the model checked before any worker
-    transform Ray Data ``map_batches`` over the items with an actor pool of TransformWorker
-              (instance_count actors of the preset's resources, loaded once each); a killed
-              actor is restarted and its item redone (the item's part is rewritten whole)
+    transform the items on the driver's lanes, an actor pool of ``instance_count``
+              TransformWorkers, or both while the pool starts (pool.py); a killed actor is
+              restarted and its item redone (the item's part is rewritten whole)
     assemble  a file's parts concatenated in order into ``<name>.out``; bad records into
               ``_errors.jsonl``
     publish   only when every item succeeded: the staged files are moved under the output
@@ -21,7 +21,7 @@ import time
 
 from raymaker.batch import plan as planning
 from raymaker.batch.plan import open_output
-from raymaker.errors import DataError, JobFailed, SpecError
+from raymaker.errors import JobFailed, SpecError
 from raymaker.inference import codecs
 from raymaker.inference.reference import resolve
 from raymaker.storage import join, layout
@@ -75,16 +75,8 @@ def run_transform_job(spec, ctx) -> dict:
         "staging": store.arrow_path(staging),
     }
     in_driver = runs_in_driver(spec)
-    if not in_driver:
-        from raymaker.cluster import connect
-
-        connect(settings)
-        clock.mark("connect")
     try:
-        if in_driver:
-            summaries = _in_driver(ctx, config, items, clock)
-        else:
-            summaries = _transform(spec, ctx, config, items, resources, clock)
+        summaries, counts = _run(spec, ctx, config, items, resources, clock, in_driver=in_driver)
         clock.mark("transform")
         ctx.progress(stage="assembling", force=True)
         outputs = _assemble(store, fs, staging, files, items, summaries, accept)
@@ -113,7 +105,8 @@ def run_transform_job(spec, ctx) -> dict:
         "rows_per_s": round(totals["rows"] / seconds, 1) if seconds else None,
         "worker_peak_rss_mb": round(max((s["rss_mb"] for s in summaries), default=0.0), 1),
         "published": published,
-        "execution": "driver" if in_driver else "ray_data",
+        "execution": "driver" if in_driver else "ray",
+        **counts,
         "model": {"uri": ref.uri, "sha256": ref.sha256, "registry": ref.registry},
         "timings_s": clock.marks,
     }
@@ -145,13 +138,14 @@ def runs_in_driver(spec) -> bool:
 
 
 def driver_resources(spec, settings) -> dict:
-    """What the job's driver reserves: the instance's resources when it does the work."""
-    if not runs_in_driver(spec):
-        return {}
+    """What the job's driver reserves: an instance's resources when it does an instance's
+    work (alone, or as instance 1 of a CPU pool)."""
     try:
         resources = settings.resources_for(spec.instance_type)
     except SpecError:
         return {}  # the runner reports the bad preset with the job's record
+    if not (runs_in_driver(spec) or driver_is_an_instance(spec, resources)):
+        return {}
     return {k: v for k, v in resources.items() if v}
 
 
@@ -180,73 +174,41 @@ def output_type(spec, fmt: str) -> str:
     return accept
 
 
-def _in_driver(ctx, config, items, clock) -> list[dict]:
-    """Every item in this process: as many at once as the instance has cores (or
-    ``max_concurrent_transforms``), each on one thread (Arrow's parser, the model and the
-    formatter release the GIL)."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+def _run(spec, ctx, config, items, resources, clock, *, in_driver: bool) -> tuple[list, dict]:
+    """Every item's summary (``pool.run_items``: the driver's lanes, the actor pool or both)
+    and how many items each did; raises JobFailed at the first failed item."""
+    from raymaker.batch.pool import run_items
 
-    from raymaker.batch.worker import TransformWorker
-
-    lanes = config["lanes"]
-    worker = TransformWorker({**config, "threads": 1})
     tally = _Tally(ctx, clock, len(items))
-    pending = list(reversed(items))
-    try:
-        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="raymaker-transform") as pool:
-            running = set()
-            try:
-                while pending or running:
-                    while pending and len(running) < lanes:
-                        running.add(pool.submit(worker.run, pending.pop().to_dict()))
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        tally.add(future.result())
-            finally:
-                pending.clear()
-                for future in running:
-                    future.cancel()
-    finally:
-        worker.close()
-    return tally.ordered(items)
+    if in_driver:
+        counts = run_items(items, config, tally, lanes=config["lanes"])
+        return tally.ordered(items), counts
+
+    def start_pool(count: int, per_actor: int):
+        from raymaker.batch.pool import Pool
+        from raymaker.cluster import connect
+        from raymaker.placement import check_fits
+
+        connect(ctx.settings)
+        check_fits(resources, spec.instance_type, what="a transform actor")
+        return Pool(config, count, resources, per_actor)
+
+    gpu = bool(resources.get("gpus"))
+    instances = max(1, min(spec.instance_count, len(items)))
+    driver_is_instance = driver_is_an_instance(spec, resources)
+    counts = run_items(
+        items, config, tally, lanes=config["lanes"],
+        actors=instances - 1 if driver_is_instance else instances, start_pool=start_pool,
+        per_actor=spec.max_concurrent_transforms or 1,
+        driver_is_instance=driver_is_instance, driver_scores=not gpu,
+    )  # fmt: skip
+    return tally.ordered(items), counts
 
 
-def _transform(spec, ctx, config, items, resources, clock) -> list[dict]:
-    """Every item's summary, via Ray Data; raises JobFailed at the first failed item."""
-    import ray.data
-    from ray.data import ActorPoolStrategy, DataContext
-
-    from raymaker.batch.worker import TransformWorker
-    from raymaker.placement import check_fits
-
-    check_fits(resources, spec.instance_type, what="a transform actor")
-    DataContext.get_current().enable_progress_bars = False
-    per_actor = spec.max_concurrent_transforms or 1
-    actors = max(1, min(spec.instance_count, len(items)))
-    ds = ray.data.from_items([i.to_dict() for i in items], override_num_blocks=len(items))
-    results = ds.map_batches(
-        TransformWorker,
-        batch_size=1,
-        fn_constructor_kwargs={"config": config},
-        compute=ActorPoolStrategy(
-            size=actors,
-            max_tasks_in_flight_per_actor=per_actor + 1,
-            max_concurrent_calls_per_actor=per_actor,
-            enable_true_multi_threading=per_actor > 1,
-        ),
-        num_cpus=resources.get("cpus", 1),
-        num_gpus=resources.get("gpus", 0) or None,
-    )
-    tally = _Tally(ctx, clock, len(items))
-    iterator = iter(results.iter_rows())
-    try:
-        for row in iterator:
-            tally.add({k: _plain(v) for k, v in row.items()})
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
-    return tally.ordered(items)
+def driver_is_an_instance(spec, resources: dict) -> bool:
+    """A pool of CPU instances has its driver as instance 1 (it reserves that instance's
+    resources and scores all along); a GPU pool is all actors."""
+    return not resources.get("gpus") and spec.instance_count > 1
 
 
 class _Tally:
@@ -326,8 +288,4 @@ def _publish(store, staging: str, target: str, has_errors: bool) -> int:
     return len(keys)
 
 
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
-
-
-__all__ = ["DataError", "output_type", "run_transform_job"]
+__all__ = ["output_type", "run_transform_job"]

@@ -1,9 +1,10 @@
 """One transform worker: the endpoint's handler, loaded once, over items of the input.
 
-Ray Data runs ``TransformWorker`` as an actor pool (``map_batches``): each call gets one work
-item (a byte range of a text file, row groups of a Parquet file, or a whole file), reads it
-straight from the store, predicts and writes the item's output part itself. Only a small
-summary (counts, bad rows) goes back through Ray, so no data crosses the object store.
+The job's driver and each actor of a pool (``pool.py``) hold one ``TransformWorker``: each
+call gets one work item (a byte range of a text file, row groups of a Parquet file, or a
+whole file), reads it straight from the store, predicts and writes the item's output part
+itself. Only a small summary (counts, bad rows) goes back, so no data crosses the object
+store.
 
 Built-in models take the columnar path: a chunk is parsed by Arrow, filtered, predicted as one
 matrix and formatted with the endpoint's codecs, so a line of output is byte for byte what the
@@ -36,7 +37,6 @@ from raymaker.inference import codecs
 from raymaker.specs.jsonpath import compile_path
 
 MAX_ERROR_RECORD = 1000  # characters of a bad record kept in the errors file
-SUMMARY = ("id", "rows", "out", "bad", "errors", "failure", "part", "rss_mb")
 
 
 class BadRecord(Exception):
@@ -100,11 +100,9 @@ class TransformWorker:
     def __del__(self):
         shutil.rmtree(getattr(self, "tmp", ""), ignore_errors=True)
 
-    # -- Ray Data's entry point ---------------------------------------------------------------
-    def __call__(self, batch: dict) -> dict:
-        n = len(batch["id"])
-        rows = [self.run({k: _plain(batch[k][i]) for k in batch}) for i in range(n)]
-        return {k: [r[k] for r in rows] for k in SUMMARY}
+    def ready(self) -> str | None:
+        """Why the model could not be loaded, or None (a pool's actor is up when this answers)."""
+        return self.failure
 
     def run(self, item: dict) -> dict:
         """Transform one item; its summary. Never raises: a failure is in the summary."""
@@ -447,10 +445,6 @@ def _cast(table, schema, name: str):
         return table.cast(schema)
     except Exception as e:  # noqa: BLE001 - Arrow's cast errors have several types
         raise DataError(f"column types differ between chunks of {name}: {e}") from None
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
 
 
 _ALIASES = {"float": "float64", "double": "float64", "int": "int64", "str": "string"}

@@ -410,7 +410,8 @@ class TransformJob(ResourceSpec, Resources):
     execution: Execution = Field(
         "auto",
         description="auto: instance_count 1 runs in the job's driver, with the instance's "
-        "cores reserved there (no actor to start); more (or ray) run on a Ray Data actor pool.",
+        "cores reserved there (no actor to start); more (or ray) run on an actor pool, the "
+        "driver scoring while it starts.",
     )
     on_bad_rows: Literal["fail", "skip"] = Field(
         "fail",
