@@ -20,7 +20,6 @@ from raymaker.errors import JobFailed
 # backend name -> "module:class" of the Ray Train trainer that sets it up
 TRAINERS = {
     None: "ray.train.v2.api.data_parallel_trainer:DataParallelTrainer",
-    "xgboost": "ray.train.xgboost:XGBoostTrainer",
     "lightgbm": "ray.train.lightgbm:LightGBMTrainer",
     "torch": "ray.train.torch:TorchTrainer",
 }

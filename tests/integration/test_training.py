@@ -54,6 +54,7 @@ def test_xgboost_on_two_workers_with_s3_inputs_and_outputs(ray_head, s3_root):
     record = est.describe()
     assert record.status == JobStatus.SUCCEEDED, record.traceback
     assert record.result["execution"] == "ray_train" and record.result["workers"] == 2
+    assert record.result["collective_workers"] == 2  # one model trained by both, not two
     assert est.model_data == f"{s3_root}/models/xgb-two/output/model.tar.gz"
     assert record.result["metrics"]["validation-logloss"] < 0.6
     attached = rm.XGBoost.attach("xgb-two", session=session)

@@ -1,9 +1,12 @@
 """XGBoost and LightGBM built-ins: classification and regression, data-parallel on Ray Train.
 
 Each worker reads its own shard and builds the engine's matrix; the engines' own collectives
-(XGBoost's Rabit tracker, LightGBM's socket network) do the data-parallel training, set up by
-Ray Train's XGBoost/LightGBM backends. Nothing reports per round through Ray: metrics go to the
-job's series and checkpoints to the store from a callback, at most every
+(XGBoost's Rabit tracker, LightGBM's socket network) do the data-parallel training. LightGBM's
+network is set up by Ray Train's LightGBM backend; XGBoost's by the worker function itself
+(rank 0 starts xgboost's tracker and broadcasts its address with Ray Train's collective), so
+Ray Train's controller never imports xgboost (~1.5 s on 2 cores) and workers do not import Ray
+Train's XGBoost module (Ray Tune and Ray Data with it). Nothing reports per round through Ray:
+metrics go to the job's series and checkpoints to the store from a callback, at most every
 ``checkpoint_interval_s`` seconds, which is what keeps training within a few percent of native.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from contextlib import nullcontext
 from typing import Any, Literal
 
 from pydantic import Field
@@ -130,7 +134,7 @@ class XGBoostAlgorithm(_GBDT):
     name = "xgboost"
     resource = "num_round"
     framework = "xgboost"
-    backend = "xgboost"
+    backend = None  # the worker function joins XGBoost's tracker itself (_xgboost_collective)
     hyperparameters = XGBoostHyperparameters
     objectives = {
         "binary": "binary:logistic",
@@ -248,15 +252,73 @@ def _upload_model(ctx, config: dict, write) -> None:
 
 def train_xgboost(config: dict, ctx) -> dict:
     """Worker function: XGBoost on this worker's shard (collective when distributed)."""
-    import xgboost as xgb
-
     from raymaker.train.channels import Shard
     from raymaker.train.tabular import load_xy
 
     data: TabularData = config["data"]
     shard = Shard(ctx.rank, ctx.world_size)
+    loading = _Prefetch(load_xy, data, "train", shard)  # Arrow reads while XGBoost is imported
+    import xgboost as xgb
+
+    with _xgboost_collective(ctx):
+        return _train_xgboost(xgb, config, ctx, data, shard, loading)
+
+
+class _Prefetch:
+    """``fn(*args)`` on a thread now; ``take()`` waits, re-raises its error or hands the value
+    over (keeping no reference, so the caller can free it)."""
+
+    def __init__(self, fn, *args):
+        import threading
+
+        self._box: dict = {}
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self._box["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by take()
+            self._box["error"] = exc
+
+    def take(self):
+        self._thread.join()
+        if "error" in self._box:
+            raise self._box.pop("error")
+        return self._box.pop("value")
+
+
+def _xgboost_collective(ctx):
+    """XGBoost's communicator for a distributed run: rank 0 starts xgboost's tracker and every
+    rank joins it (what Ray's XGBoost backend does from Ray Train's controller)."""
+    if not (ctx.distributed and ctx.world_size > 1):
+        return nullcontext()
+    import threading
+
+    import ray
+    import ray.train.collective
+    from xgboost.collective import CommunicatorContext
+
+    args = None
+    if ctx.is_chief:
+        from xgboost.tracker import RabitTracker
+
+        tracker = RabitTracker(
+            n_workers=ctx.world_size, host_ip=ray.util.get_node_ip_address(), sortby="task"
+        )
+        tracker.start()
+        threading.Thread(target=tracker.wait_for, daemon=True).start()
+        args = {"n_workers": ctx.world_size, **tracker.worker_args()}
+    args = ray.train.collective.broadcast_from_rank_zero(args)
+    # ranks are sorted by task id: XGBoost's rank is Ray Train's
+    return CommunicatorContext(**args, dmlc_task_id=f"[xgboost.ray-rank={ctx.rank:08}]")
+
+
+def _train_xgboost(xgb, config, ctx, data, shard, loading: _Prefetch) -> dict:
+    from raymaker.train.tabular import load_xy
+
     nthread = max(1, int(ctx.cpus))
-    X, y = load_xy(data, "train", shard)
+    X, y = loading.take()
     dtrain = xgb.QuantileDMatrix(X, label=y, nthread=nthread, max_bin=config["params"]["max_bin"])
     evals = [(dtrain, "train")]
     if "validation" in data.sources:
@@ -305,6 +367,7 @@ def train_xgboost(config: dict, ctx) -> dict:
         "rounds": model.num_boosted_rounds(),
         "resumed_from_round": done,
         "train_seconds": round(train_s, 3),
+        "collective_workers": xgb.collective.get_world_size(),  # XGBoost's own count
     }
     if config["early_stopping_rounds"]:
         result["best_iteration"] = int(getattr(model, "best_iteration", -1))
