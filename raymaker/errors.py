@@ -15,6 +15,8 @@ HTTP servers report it the same way: each class carries an HTTP status and a CLI
     ├── WaitTimeout (TimeoutError)            504  exit 8
     ├── ClusterError (ConnectionError)        503  exit 9   Ray cannot be reached/started
     └── DataError (ValueError)                422  exit 10  data is malformed or empty
+
+    RaymakerNotice (UserWarning)              a one-line notice (``warnings``), not an error
 """
 
 from __future__ import annotations
@@ -168,3 +170,8 @@ def user_message(exc: BaseException) -> str:
     text = str(exc)
     ray_note = re.search(r"\nFailed to [^\n]* after \d+/\d+ attempts \(total backoff", text)
     return text[: ray_note.start()] if ray_note else text
+
+
+class RaymakerNotice(UserWarning):
+    """Something the user asked for is done differently here (e.g. an ``ml.*`` instance type
+    fitted to a laptop); printed once per place by Python's ``warnings``."""

@@ -102,7 +102,7 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print,
 
     t0 = time.perf_counter()
     session = Session()
-    echo(f"store: {session.default_bucket()}")
+    echo(f"store: {session.store.uri()}")
     started_cluster = False
     if not session.settings.ray_address:
         echo("starting the local Ray head (once; later jobs reuse it) ...")
@@ -110,10 +110,10 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print,
     t_cluster = time.perf_counter()
     try:
         local = write_example_data(rows, folder)
-        data_uri = session.upload_data(local["churn"], key_prefix="churn")
-        train_uri = session.upload_data(local["train"], key_prefix="churn/train")
-        test_uri = session.upload_data(local["test"], key_prefix="churn/test")
-        scoring_uri = session.upload_data(local["scoring"], key_prefix="churn-scoring")
+        data_uri = session.upload_data(local["churn"], key_prefix="data/churn")
+        train_uri = session.upload_data(local["train"], key_prefix="data/churn/train")
+        test_uri = session.upload_data(local["test"], key_prefix="data/churn/test")
+        scoring_uri = session.upload_data(local["scoring"], key_prefix="data/churn-scoring")
         echo(f"uploaded {rows} rows to {data_uri} (split: churn/train, churn/test; "
              f"churn-scoring without the label); local copies in {folder}/")  # fmt: skip
 

@@ -39,6 +39,9 @@ FORWARDED_TO_JOBS = (
     "RAYMAKER_SERVE_PORT",
     "RAYMAKER_SERVE_MAX_BODY_MB",
     "RAYMAKER_SERVE_SPARE",
+    "RAYMAKER_FIT_INSTANCE_TYPES",  # a job on the local head fits ml.* types as its client did
+    "RAYMAKER_NUM_CPUS",
+    "RAYMAKER_DEFAULT_BUCKET",
 )
 
 # Named resource presets: what one worker (one SageMaker "instance") asks Ray for.
@@ -104,6 +107,8 @@ class Settings:
     serve_max_body_mb: float = 6.0
     serve_spare: bool = True
     quiet: bool = False
+    fit_instance_types: bool = False  # ml.* types shrink to this machine (the local head)
+    default_bucket: str = ""  # s3://<it>/<key> is data/<key> in the store; "" = raymaker
     instance_types: dict[str, dict[str, float]] = field(default_factory=lambda: INSTANCE_TYPES)
 
     @classmethod
@@ -146,6 +151,12 @@ class Settings:
             ),
             serve_spare=_flag("RAYMAKER_SERVE_SPARE", env.get("RAYMAKER_SERVE_SPARE"), True),
             quiet=_flag("RAYMAKER_QUIET", env.get("RAYMAKER_QUIET"), False),
+            default_bucket=env.get("RAYMAKER_DEFAULT_BUCKET") or "",
+            fit_instance_types=_flag(
+                "RAYMAKER_FIT_INSTANCE_TYPES",
+                env.get("RAYMAKER_FIT_INSTANCE_TYPES"),
+                not env.get("RAY_ADDRESS"),  # no address: the local head or an embedded Ray
+            ),  # fmt: skip
         )
 
     def serve_loopback(self) -> bool:
@@ -175,15 +186,28 @@ class Settings:
             "RAYMAKER_SERVE_PORT": str(self.serve_port),
             "RAYMAKER_SERVE_MAX_BODY_MB": f"{self.serve_max_body_mb:g}",
             "RAYMAKER_SERVE_SPARE": "1" if self.serve_spare else "0",
+            "RAYMAKER_FIT_INSTANCE_TYPES": "1" if self.fit_instance_types else "0",
+            "RAYMAKER_NUM_CPUS": str(self.num_cpus),
+            "RAYMAKER_DEFAULT_BUCKET": self.default_bucket,
         }
         return {k: v for k, v in values.items() if k in FORWARDED_TO_JOBS and v}
 
     def resources_for(self, instance_type: str) -> dict[str, float]:
-        """The per-worker resources of a preset. Raises SpecError naming the allowed presets."""
-        try:
+        """One instance's ``{"cpus", "gpus"}``: a preset's, or a SageMaker ``ml.*`` type's
+        (fitted to this machine on the local head). Raises SpecError with a "did you mean"."""
+        if instance_type in self.instance_types:
             return dict(self.instance_types[instance_type])
-        except KeyError:
-            allowed = ", ".join(sorted(self.instance_types))
+        from raymaker import instance_types as ml
+
+        need = ml.resources(instance_type)
+        if need is None:
+            close = ml.suggestions(instance_type, self.instance_types)
             raise SpecError(
-                f"instance_type {instance_type!r} is not a known preset; allowed: {allowed}"
-            ) from None
+                f"instance_type {instance_type!r} is not a known preset; allowed: "
+                f"{', '.join(sorted(self.instance_types))}, or a SageMaker ml.* type such as "
+                "ml.m5.xlarge" + (f"; did you mean {' or '.join(close)}?" if close else "")
+            )
+        need = {"cpus": need["cpus"], "gpus": need["gpus"]}
+        if self.fit_instance_types:
+            need = ml.fit(instance_type, need, cpus=self.num_cpus, gpus=ml.machine_gpus())
+        return need

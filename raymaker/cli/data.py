@@ -21,7 +21,8 @@ def data():
 
 @data.command("upload")
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--key-prefix", default="data", show_default=True, help="Under data/ in the store.")
+@click.option("--key-prefix", default="data", show_default=True,
+              help="Its key in the store (jobs/, models/... go under data/).")  # fmt: skip
 def data_upload(path, key_prefix):
     """Upload a file or folder; print its URI."""
     click.echo(session().upload_data(path, key_prefix=key_prefix))

@@ -81,12 +81,22 @@ class Session:
 
         return ModelRegistry(self)
 
+    @property
+    def sagemaker_runtime_client(self):
+        """boto3's ``sagemaker-runtime`` client shape: ``invoke_endpoint(EndpointName=...)``."""
+        from raymaker.sagemaker.runtime import RuntimeClient
+
+        return RuntimeClient(self)
+
     def default_bucket(self) -> str:
-        """The store's root URI (SageMaker's default bucket)."""
-        return self.store.uri()
+        """A bucket name, as SageMaker's: ``f"s3://{bucket}/{key}"`` is ``key`` in the store
+        whatever its backend, where ``upload_data(..., key_prefix=key)`` puts files
+        (``RAYMAKER_DEFAULT_BUCKET``, else ``raymaker``)."""
+        return self.store.root.bucket
 
     def _data_key(self, bucket: str | None, key_prefix: str) -> str:
         if bucket and bucket.rstrip("/") not in (
+            self.store.root.bucket,
             self.store.root.path.split("/")[0],
             self.store.uri(),
         ):
@@ -95,13 +105,16 @@ class Session:
                 "raymaker keeps all data in one store"
             )
         key = join(key_prefix) if key_prefix else layout.DATA
-        return key if key.split("/")[0] == layout.DATA else join(layout.DATA, key)
+        if key.split("/")[0] in layout.TOP_LEVEL and key.split("/")[0] != layout.DATA:
+            return join(layout.DATA, key)  # raymaker's own areas (jobs/, models/...) stay its own
+        return key  # the key as given, as in SageMaker's bucket
 
     def upload_data(
         self, path: str | os.PathLike, bucket: str | None = None, key_prefix: str = "data",
         extra_args: dict | None = None,
     ) -> str:  # fmt: skip
-        """Upload a file or folder under ``data/<key_prefix>``; returns its URI.
+        """Upload a file or folder to ``<key_prefix>`` in the store (the default bucket's
+        key: raymaker's own areas such as ``jobs/`` go under ``data/``); returns its URI.
 
         A file lands at ``.../<key_prefix>/<file name>``, a folder's contents under
         ``.../<key_prefix>``, as with SageMaker. Raises NotFound, InvalidKey.
@@ -115,13 +128,15 @@ class Session:
         """Download an object or prefix to a local folder; returns the local file paths.
 
         Both ``download_data(uri, local_dir)`` and SageMaker's
-        ``download_data(local_dir, bucket, key_prefix)`` work. Raises NotFound, InvalidKey.
+        ``download_data(local_dir, bucket, key_prefix)`` (the key as ``upload_data`` took it)
+        work. Raises NotFound, InvalidKey.
         """
         path = os.fspath(path)
         if split_scheme(path) not in ("", "file") or (bucket and os.path.sep in str(bucket)):
             source, target = path, os.fspath(bucket or ".")
-        else:
-            source, target = key_prefix or layout.DATA, path
+        else:  # SageMaker's form: key_prefix in the (default) bucket
+            self._data_key(bucket, "")  # another bucket is refused
+            source, target = f"s3://{self.default_bucket()}/{key_prefix}", path
         key = self.store.key(source)
         os.makedirs(target, exist_ok=True)
         got = self.store.get(key, target)
@@ -274,3 +289,12 @@ class UsesSession:
         if self.session is None:
             self.session = default_session()
         return self.session
+
+
+EXECUTION_ROLE = "arn:aws:iam::000000000000:role/raymaker"
+
+
+def get_execution_role(sagemaker_session=None, use_default: bool = False) -> str:
+    """SageMaker's ``get_execution_role()``: raymaker has no IAM, so a fixed placeholder ARN that
+    every ``role=`` argument accepts and ignores."""
+    return EXECUTION_ROLE

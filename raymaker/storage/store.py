@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from raymaker.errors import InvalidKey
-from raymaker.storage.uri import Root, clean_key, join, parse_root, relative_key
+from raymaker.storage.uri import DEFAULT_BUCKET, Root, clean_key, join, parse_root, relative_key
 
 # scheme -> "module:class"; any other scheme goes to the generic fsspec backend.
 BACKENDS = {
@@ -185,12 +185,16 @@ def _dump_json(value: Any) -> bytes:
     return json.dumps(value, indent=2, sort_keys=True, default=str).encode("utf-8")
 
 
-def open_store(uri: str, *, options: dict[str, Any] | None = None) -> Store:
-    """A store for ``uri`` (a folder path or URI), with fsspec ``options`` for remote ones.
+def open_store(uri: str, *, options: dict[str, Any] | None = None, bucket: str = "") -> Store:
+    """A store for ``uri`` (a folder path or URI), with fsspec ``options`` for remote ones;
+    ``bucket`` names its SageMaker-style default bucket (``Root.bucket``; ``raymaker``).
 
     Raises InvalidKey for a malformed root, MissingDependency when the scheme's package is absent.
     """
+    import dataclasses
+
     root = parse_root(uri)
+    root = dataclasses.replace(root, bucket=bucket or DEFAULT_BUCKET)
     target = BACKENDS.get(root.scheme, BACKENDS["*"])
     module, _, attr = target.partition(":")
     cls = getattr(importlib.import_module(module), attr)
@@ -209,7 +213,7 @@ def store_for_settings(settings) -> Store:
             client_kwargs["region_name"] = settings.s3_region
         if client_kwargs:
             options["client_kwargs"] = client_kwargs
-    return open_store(settings.store, options=options)
+    return open_store(settings.store, options=options, bucket=settings.default_bucket)
 
 
 __all__ = ["BACKENDS", "InvalidKey", "Store", "open_store", "store_for_settings"]

@@ -10,14 +10,21 @@ from urllib.parse import urlsplit
 from raymaker.errors import InvalidKey
 
 LOCAL_SCHEMES = ("", "file", "local")
+DEFAULT_BUCKET = "raymaker"
 
 
 @dataclass(frozen=True)
 class Root:
-    """A parsed store root: ``scheme`` ('file', 's3', ...) and ``path`` (no trailing slash)."""
+    """A parsed store root: ``scheme`` ('file', 's3', ...) and ``path`` (no trailing slash).
+
+    ``bucket`` is the store's SageMaker-style default bucket: ``s3://<bucket>/<key>`` names
+    ``<key>`` in this store whatever its backend (a folder, or a prefix of an S3 bucket), as
+    notebooks write ``f"s3://{sess.default_bucket()}/{prefix}"``.
+    """
 
     scheme: str
     path: str
+    bucket: str = ""
 
     @property
     def uri(self) -> str:
@@ -41,6 +48,19 @@ def parse_root(uri: str) -> Root:
     if not rest:
         raise InvalidKey(f"store root {uri!r} names no bucket")
     return Root(scheme, posixpath.normpath(rest))
+
+
+def _in_default_bucket(root: Root, target: str) -> str | None:
+    """The store key of ``s3://<root.bucket>/<key>``, or None for a URI in another bucket (or
+    in an S3 root's own bucket, which the ordinary rule reads)."""
+    if not root.bucket:
+        return None
+    netloc, _, rest = target.split("://", 1)[1].partition("/")
+    if netloc != root.bucket or (root.scheme == "s3" and root.path.split("/")[0] == netloc):
+        return None
+    if ".." in rest.split("/"):
+        raise InvalidKey(f"{target!r} has a '..' part")
+    return clean_key(rest)
 
 
 def split_scheme(uri: str) -> str:
@@ -78,6 +98,9 @@ def relative_key(root: Root, target: str) -> str:
     Raises InvalidKey when ``target`` lies outside the root (another bucket, another folder).
     """
     scheme = split_scheme(target)
+    in_bucket = _in_default_bucket(root, target) if scheme == "s3" else None
+    if in_bucket is not None:
+        return in_bucket
     is_local_abs = scheme == "" and (target.startswith("/") or target.startswith("~"))
     if scheme == "" and not is_local_abs:
         return clean_key(target)

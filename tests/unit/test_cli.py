@@ -89,7 +89,7 @@ def test_a_failed_run_exits_7_with_the_traceback(store_env, tmp_path):
 def test_data_upload_and_download(store_env, tmp_path, capsys):
     (tmp_path / "f.csv").write_text("a\n1\n")
     code, out, _ = run_main(capsys, "data", "upload", str(tmp_path / "f.csv"), "--key-prefix", "x")
-    assert code == 0 and out.strip().endswith("/data/x/f.csv")
+    assert code == 0 and out.strip().endswith("/x/f.csv")  # the key as given, as in a bucket
     code, out, _ = run_main(capsys, "data", "download", out.strip(), str(tmp_path / "back"))
     assert open(out.strip()).read() == "a\n1\n"
 

@@ -2,6 +2,7 @@ import os
 
 import pytest
 
+import raymaker as rm
 from raymaker.errors import InvalidKey, NotFound
 from raymaker.sagemaker.session import Session
 
@@ -27,13 +28,12 @@ def test_creating_a_session_is_instant_and_touches_nothing(tmp_path):
 
 
 def test_upload_file_and_folder_like_sagemaker(session, files):
-    root = session.default_bucket()
+    root = session.store.uri()
     assert session.upload_data(files / "a.csv") == f"{root}/data/a.csv"
-    assert session.upload_data(files, key_prefix="churn/train") == f"{root}/data/churn/train"
-    assert session.store.list("data/churn/train") == [
-        "data/churn/train/a.csv",
-        "data/churn/train/b.csv",
-    ]
+    assert session.upload_data(files, key_prefix="churn/train") == f"{root}/churn/train"
+    assert session.store.list("churn/train") == ["churn/train/a.csv", "churn/train/b.csv"]
+    bucket = session.default_bucket()  # a notebook's own path to what it uploaded
+    assert session.store.key(f"s3://{bucket}/churn/train/a.csv") == "churn/train/a.csv"
 
 
 def test_uploads_stay_under_data(session, files):
@@ -47,7 +47,8 @@ def test_download_both_signatures(session, files, tmp_path):
     uri = session.upload_data(files, key_prefix="dl")
     got = session.download_data(uri, tmp_path / "out1")
     assert sorted(os.path.basename(p) for p in got) == ["a.csv", "b.csv"]
-    got = session.download_data(str(tmp_path / "out2"), key_prefix="data/dl/b.csv")
+    bucket = session.default_bucket()
+    got = session.download_data(str(tmp_path / "out2"), bucket, key_prefix="dl/b.csv")
     assert [open(p).read() for p in got] == ["x,y\n2,1\n"]
     with pytest.raises(NotFound):
         session.download_data(session.store.uri("data/none"), tmp_path / "out3")
@@ -56,3 +57,13 @@ def test_download_both_signatures(session, files, tmp_path):
 def test_a_foreign_bucket_is_refused(session, files):
     with pytest.raises(InvalidKey, match="not this session's store"):
         session.upload_data(files / "a.csv", bucket="someone-elses-bucket")
+
+
+def test_sagemaker_names_notebooks_use_without_aws():
+    import raymaker.sagemaker as sagemaker
+
+    role = sagemaker.get_execution_role()
+    assert role.startswith("arn:aws:iam::")
+    est = rm.XGBoost(label="y", role=role, script_mode=True, instance_type="ml.m5.xlarge")
+    assert est.training_job_spec({"train": "data/t.csv"}).instance_type == "ml.m5.xlarge"
+    assert hasattr(sagemaker.Session().sagemaker_runtime_client, "invoke_endpoint")
