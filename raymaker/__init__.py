@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     # session (the SDK layer, raymaker.sagemaker), settings, cluster
     "Session": "raymaker.sagemaker.session",
+    "get_execution_role": "raymaker.sagemaker.session",
     "Settings": "raymaker.settings",
     "LocalCluster": "raymaker.cluster",
     # errors

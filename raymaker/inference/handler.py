@@ -23,7 +23,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 
-from raymaker.errors import RaymakerError, SpecError
+from raymaker.errors import DataError, RaymakerError, SpecError
 from raymaker.inference import codecs
 
 log = logging.getLogger(__name__)
@@ -207,13 +207,14 @@ class Handler:
         content_type = codecs.media_type(r.content_type, default=codecs.CSV)
         try:
             accept = _accept(r.accept, content_type)
+            body = _as_hooks_get_it(r.body, (r.content_type or codecs.CSV).split(";")[0])
             if "transform_fn" in hooks:
                 result = _call(
-                    hooks["transform_fn"], 4, self.model, r.body, content_type, accept, ctx=ctx
+                    hooks["transform_fn"], 4, self.model, body, content_type, accept, ctx=ctx
                 )
             else:
                 data = (
-                    _call(hooks["input_fn"], 2, r.body, content_type, ctx=ctx)
+                    _call(hooks["input_fn"], 2, body, content_type, ctx=ctx)
                     if "input_fn" in hooks
                     else codecs.decode_array(r.body, content_type)
                 )
@@ -279,6 +280,22 @@ def _default_predict(data, model):
             tensor = torch.as_tensor(np.asarray(data, dtype=np.float32))
             return model(tensor).cpu().numpy()
     raise SpecError("the model has no predict method: give predict_fn")
+
+
+UTF8_TYPES = (codecs.CSV, codecs.JSON)  # what SageMaker's inference toolkit decodes to str
+
+
+def _as_hooks_get_it(body: bytes, content_type: str):
+    """The request body as SageMaker's inference toolkit hands it to ``input_fn`` and
+    ``transform_fn``: ``str`` for CSV and JSON, ``bytes`` for everything else. Raises DataError
+    (a 4xx answer) for a CSV or JSON body that is not UTF-8."""
+    if content_type.strip().lower() not in UTF8_TYPES:  # as sent: text/plain stays bytes
+        return body
+    try:
+        return bytes(body).decode("utf-8")
+    except UnicodeDecodeError as e:
+        where = f"{e.reason} at byte {e.start}"
+        raise DataError(f"the {content_type} body is not UTF-8: {where}") from None
 
 
 def _call(fn, arity: int, *args, ctx):

@@ -298,6 +298,11 @@ class JobHandle:
     def status(self) -> JobStatus:
         return self.describe().status
 
+    @property
+    def job_name(self) -> str:
+        """SageMaker's name for it (``estimator.latest_training_job.job_name``)."""
+        return self.name
+
     def logs(self) -> str:
         return self.client.logs(self.name)
 

@@ -18,6 +18,7 @@ import importlib
 # public name -> module that defines it (the names ``import sagemaker`` offers at its top)
 _EXPORTS = {
     "Session": "raymaker.sagemaker.session",
+    "get_execution_role": "raymaker.sagemaker.session",
     "Estimator": "raymaker.sagemaker.estimator",
     "TrainingInput": "raymaker.sagemaker.inputs",
     "Model": "raymaker.sagemaker.model",

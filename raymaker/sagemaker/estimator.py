@@ -18,6 +18,14 @@ from raymaker.sagemaker.session import UsesSession, default_session
 from raymaker.sagemaker.utils import name_from_base
 
 
+class Hyperparameters(dict):
+    """An estimator's hyperparameters: a dict (``est.hyperparameters["eta"]``) that can also be
+    called, as SageMaker's ``est.hyperparameters()`` is."""
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self)
+
+
 class Estimator(UsesSession):
     """A training job to be: a built-in ``algorithm`` or the user's ``entry_point`` script."""
 
@@ -57,7 +65,7 @@ class Estimator(UsesSession):
             raise SpecError(f"{type(self).__name__}: unknown argument(s): {', '.join(unknown)}")
         self.entry_point = entry_point
         self.source_dir = source_dir
-        self.hyperparameters = dict(hyperparameters or {})
+        self.hyperparameters = Hyperparameters(hyperparameters or {})
         self.instance_count = instance_count
         self.instance_type = instance_type
         self.environment = dict(environment or {})
@@ -78,6 +86,10 @@ class Estimator(UsesSession):
         self.framework_version = framework_version
         self.py_version = py_version
         self.latest_training_job = None
+
+    def set_hyperparameters(self, **kwargs: Any) -> None:
+        """Set (or change) hyperparameters, as SageMaker's ``Estimator.set_hyperparameters``."""
+        self.hyperparameters.update(kwargs)
 
     def __repr__(self) -> str:
         what = self.algorithm or self._default_algorithm or self.entry_point
@@ -291,6 +303,7 @@ class Estimator(UsesSession):
 # SageMaker arguments that have no meaning here and are accepted so scripts run unchanged.
 _IGNORED_SAGEMAKER_ARGS = frozenset(
     {
+        "script_mode",  # old framework estimators' switch; script mode is what runs here
         "volume_size",
         "volume_kms_key",
         "output_kms_key",

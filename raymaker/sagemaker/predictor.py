@@ -100,6 +100,10 @@ class Predictor(UsesSession):
     def delete_endpoint(self, delete_endpoint_config: bool = True) -> None:
         self._session().endpoints.delete(self.endpoint_name)
 
+    def delete_model(self) -> None:
+        """SageMaker deletes the endpoint's Model resource; raymaker has none apart from the
+        artifact in the store (which stays, as SageMaker's S3 artifact does): nothing to do."""
+
     def describe(self) -> dict:
         return self._session().endpoints.describe(self.endpoint_name)
 

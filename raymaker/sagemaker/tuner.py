@@ -161,6 +161,9 @@ class HyperparameterTuner(UsesSession):
         training = self.estimator.training_job_spec(inputs)
         template = training.model_dump(mode="json", exclude_defaults=True, by_alias=True)
         template.pop("name", None)
+        fixed = template.get("hyperparameters") or {}
+        for name in self.hyperparameter_ranges:  # tuned wins, as SageMaker's SDK drops it
+            fixed.pop(name, None)
         if self.metric_definitions:
             template["metric_definitions"] = list(self.metric_definitions)
         body: dict[str, Any] = {
@@ -244,6 +247,11 @@ class HyperparameterTuner(UsesSession):
     def deploy(self, *args, **kwargs):
         """Deploy the best trial's model (``best_estimator().deploy(...)``)."""
         return self.best_estimator().deploy(*args, **kwargs)
+
+    def delete_endpoint(self, endpoint_name: str | None = None) -> None:
+        """Delete ``endpoint_name``, by default the best training job's (what ``deploy`` named
+        it when no name was given), as SageMaker's SDK does."""
+        self._session().endpoints.delete(endpoint_name or self.best_training_job())
 
     def _job(self):
         if self.latest_tuning_job is None:

@@ -5,6 +5,10 @@ Two ways in, one series out (``jobs/<name>/metrics.jsonl``, a JSON object per li
 
 - SageMaker's ``metric_definitions``: each ``{"Name", "Regex"}`` is matched against every line
   the training script prints; the first group is the value.
+- SageMaker's XGBoost framework container's defaults: a script's ``xgb.train`` prints
+  ``[12]\tvalidation-auc:0.91\ttrain-auc:0.95`` (``#011`` for the tab in CloudWatch's copy);
+  with no ``metric_definitions`` every pair becomes ``validation:auc`` / ``train:auc`` at step
+  12, as the container's metric definitions name them.
 - Direct reports: built-in algorithms add points themselves; a script prints a line made by
   ``raymaker.report_metrics({...}, step=n)`` (a marked JSON line), which works anywhere a
   script's output is read, with no Ray inside the script.
@@ -47,10 +51,18 @@ def report_metrics(metrics: dict[str, float], *, step: int | None = None, file=N
     print(MARKER + json.dumps(payload), file=file or sys.stdout, flush=True)
 
 
-class LineParser:
-    """Finds metric values in lines of output: ``metric_definitions`` and marked lines."""
+_XGB_ROUND = re.compile(r"^\s*\[(\d+)\]")
+_XGB_PAIR = re.compile(
+    r"(?:#011|\t|\s)([A-Za-z0-9_]+)-([^\s:#]+):([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+)
 
-    def __init__(self, definitions: list[dict] | None = None):
+
+class LineParser:
+    """Finds metric values in lines of output: ``metric_definitions`` and marked lines (and
+    XGBoost's evaluation lines with ``xgboost_lines``)."""
+
+    def __init__(self, definitions: list[dict] | None = None, *, xgboost_lines: bool = False):
+        self.xgboost_lines = xgboost_lines
         self.patterns = []
         for item in definitions or []:
             name, regex = item["name"], item["regex"]
@@ -78,6 +90,12 @@ class LineParser:
             except (ValueError, KeyError, TypeError, AttributeError):
                 pass
             return found
+        if self.xgboost_lines:
+            head = _XGB_ROUND.match(line)
+            if head:
+                step = int(head.group(1))
+                for data, metric, value in _XGB_PAIR.findall(line[head.end() :]):
+                    found.append((f"{data}:{metric}", float(value), step))
         for name, pattern in self.patterns:
             for match in pattern.finditer(line):
                 try:

@@ -62,6 +62,8 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
         "inputs": dict(spec.inputs),
         "environment": dict(spec.environment),
         "metric_definitions": [m.model_dump() for m in spec.metric_definitions],
+        # SageMaker's XGBoost framework container defines its evaluation lines' metrics
+        "xgboost_lines": spec.framework == "xgboost" and not spec.metric_definitions,
         "requirements": spec.requirements,
         "job": ctx.name,
         "max_run": spec.max_run,
@@ -141,7 +143,9 @@ def run_script_worker(config: dict, ctx) -> dict:
         metrics = parser = None
         if ctx.is_chief:
             metrics = MetricsLog(store, config["metrics_key"])
-            parser = LineParser(config["metric_definitions"])
+            parser = LineParser(
+                config["metric_definitions"], xgboost_lines=config.get("xgboost_lines", False)
+            )
         sync = _CheckpointSync(checkpoints, dirs["checkpoints"], restored) if ctx.is_chief else None
         from raymaker.jobs.scripts import run_streaming, user_traceback
 

@@ -499,6 +499,14 @@ def test_boto3_sagemaker_runtime_invoke_endpoint(trained):
         with pytest.raises(ClientError) as err:
             runtime.invoke_endpoint(EndpointName="ep-boto", ContentType="text/csv", Body=b"1,2")
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        ours = session.sagemaker_runtime_client.invoke_endpoint(  # the same without boto3
+            EndpointName="ep-boto", ContentType="text/csv", Accept="text/csv", Body=csv_rows(ROWS)
+        )  # fmt: skip
+        assert [float(x) for x in ours["Body"].read().split()] == scores
+        assert ours["InvokedProductionVariant"] == "AllTraffic"
+        with pytest.raises(rm.SpecError, match="HTTP 400"):
+            session.sagemaker_runtime_client.invoke_endpoint(EndpointName="ep-boto", Body="1,2")
+        predictor.delete_model()  # SageMaker notebooks' cleanup: no Model resource here
     finally:
         predictor.delete_endpoint()
 

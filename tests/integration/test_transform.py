@@ -94,8 +94,8 @@ import os, time
 def model_fn(model_dir):
     return None
 
-def input_fn(body, content_type):
-    return [line.split(",") for line in body.decode().splitlines()]
+def input_fn(body, content_type):  # text/csv: a str, as SageMaker's toolkit gives it
+    return [line.split(",") for line in body.splitlines()]
 
 def predict_fn(rows, model):
     time.sleep(float(os.environ.get("SLEEP_S", "0")))

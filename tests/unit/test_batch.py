@@ -200,8 +200,8 @@ import json, os
 def model_fn(model_dir):
     return {"calls": 0}
 
-def input_fn(body, content_type):
-    return [line.split(",") for line in body.decode().splitlines()]
+def input_fn(body, content_type):  # text/csv: a str, as SageMaker's toolkit gives it
+    return [line.split(",") for line in body.splitlines()]
 
 def predict_fn(rows, model):
     if any(r[0] == "boom" for r in rows):

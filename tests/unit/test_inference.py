@@ -201,6 +201,21 @@ def test_transform_fn_and_missing_hooks(model_dir, tmp_path):
     )
     (out,) = Handler.load(model_dir[0], str(tmp_path), "t.py").invoke([Request(b"abc", "text/csv")])
     assert (out.status, out.body, out.content_type) == (200, b"ABC", "text/plain")
+
+
+def test_hooks_get_csv_and_json_as_str_and_other_types_as_bytes(model_dir, tmp_path):
+    (tmp_path / "t.py").write_text(
+        "def transform_fn(model, body, content_type, accept):\n"
+        "    return type(body).__name__, 'text/plain'\n"
+    )
+    handler = Handler.load(model_dir[0], str(tmp_path), "t.py")
+    kinds = [r.body for r in handler.invoke([
+        Request(b"1,2", "text/csv"), Request(b"[1]", "application/json"),
+        Request(b"x", "application/x-npy"), Request(b"{}", "application/jsonlines"),
+    ])]  # fmt: skip
+    assert kinds == [b"str", b"str", b"bytes", b"bytes"]  # SageMaker's inference toolkit's
+    (bad,) = handler.invoke([Request(b"\xff\xfe", "text/csv")])
+    assert bad.status == 422 and "not UTF-8" in json.loads(bad.body)["message"]
     (tmp_path / "none.py").write_text("x = 1\n")
     with pytest.raises(SpecError, match="defines none of model_fn"):
         Handler.load(model_dir[0], str(tmp_path), "none.py")

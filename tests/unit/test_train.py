@@ -460,3 +460,15 @@ def test_a_job_that_trains_in_its_driver_reserves_its_cpus(settings):
     assert driver_resources(retries, settings) == {}
     processing = parse_spec({"kind": "ProcessingJob", "code": "x.py"})
     assert driver_resources(processing, settings) == {}
+
+
+def test_xgboost_framework_lines_are_metrics_with_no_definitions_as_in_sagemaker():
+    parser = LineParser([], xgboost_lines=True)
+    assert parser.parse("[12]#011validation-auc:0.91#011train-auc:0.95") == [
+        ("validation:auc", 0.91, 12), ("train:auc", 0.95, 12),
+    ]  # fmt: skip
+    assert parser.parse("[3]\tvalidation-error@0.7:1.5e-2\ttrain-rmse:-0.5") == [
+        ("validation:error@0.7", 0.015, 3), ("train:rmse", -0.5, 3),
+    ]  # fmt: skip
+    assert parser.parse("[2026-12-02 01:00:00] started") == []  # not an evaluation line
+    assert LineParser([]).parse("[12]#011validation-auc:0.91") == []  # other frameworks

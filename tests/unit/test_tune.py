@@ -252,3 +252,21 @@ def test_tuner_builds_the_tuning_job_spec():
         rm.TuningJobCompletionCriteriaConfig(complete_on_convergence=True)
     with pytest.raises(SpecError, match="not been fit"):
         tuner.best_training_job()
+
+
+def test_a_tuned_name_the_estimator_also_fixes_is_tuned_as_in_sagemakers_sdk():
+    est = rm.XGBoost(label="y", hyperparameters={"num_round": 50, "eta": 0.2, "max_depth": 6})
+    tuner = rm.HyperparameterTuner(est, "validation:logloss",
+                                   {"eta": rm.ContinuousParameter(0.01, 0.3)}, max_jobs=2)  # fmt: skip
+    spec = tuner.tuning_job_spec({"train": "data/train.csv"})
+    assert spec.training.hyperparameters == {"num_round": 50, "max_depth": 6}
+    assert list(spec.hyperparameter_ranges) == ["eta"]
+    assert est.hyperparameters["eta"] == 0.2  # the estimator itself is left as it was
+
+
+def test_estimator_hyperparameters_read_and_set_as_in_sagemakers_sdk():
+    est = rm.XGBoost(label="y", hyperparameters={"num_round": 5})
+    est.set_hyperparameters(eta=0.1, max_depth=3)
+    assert est.hyperparameters() == {"num_round": 5, "eta": 0.1, "max_depth": 3}
+    assert est.hyperparameters["eta"] == 0.1
+    assert est.training_job_spec({"train": "data/t.csv"}).hyperparameters["max_depth"] == 3
