@@ -43,7 +43,7 @@ def run_items(
     ``lanes`` is one instance's; ``start_pool(actors, per_actor)`` (called on a thread: it
     joins Ray) returns the actors' Pool. Returns how many items the driver and the actors did.
     Raises JobFailed.
-    """  # fmt: skip
+    """
     from raymaker.batch.worker import TransformWorker
 
     began = time.perf_counter()
@@ -60,10 +60,9 @@ def run_items(
     pool = None
     try:
         while pending or running:
+            # the driver's own instance, plus the idle cores of the actors not up yet
             up = pool.up() if pool else 0
-            allowed = (
-                lanes * (own + actors - up) if local else 0
-            )  # + the idle cores of actors not up
+            allowed = lanes * (own + actors - up) if local else 0
             busy = sum(1 for where in running.values() if where == DRIVER)
             while pending and busy < allowed:
                 running[executor.submit(local.run, pending.popleft().to_dict())] = DRIVER
