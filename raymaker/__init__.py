@@ -60,7 +60,11 @@ _EXPORTS = {
     "XGBoost": "raymaker.sagemaker.xgboost",
     "LightGBM": "raymaker.sagemaker.lightgbm",
     "PyTorch": "raymaker.sagemaker.pytorch",
+    "PyTorchModel": "raymaker.sagemaker.pytorch",
+    "PyTorchPredictor": "raymaker.sagemaker.pytorch",
     "SKLearn": "raymaker.sagemaker.sklearn",
+    "SKLearnModel": "raymaker.sagemaker.sklearn",
+    "SKLearnPredictor": "raymaker.sagemaker.sklearn",
     "TrainingInput": "raymaker.sagemaker.inputs",
     "report_metrics": "raymaker.train.metrics",
     # tuning

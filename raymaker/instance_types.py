@@ -80,6 +80,8 @@ _PER_VCPU = {  # family -> (GiB per vCPU, the sizes SageMaker offers)
 }
 # the rest, listed: name -> (vCPUs, GiB, GPUs)
 _LISTED = {
+    "ml.t2.medium": (2, 4, 0), "ml.t2.large": (2, 8, 0), "ml.t2.xlarge": (4, 16, 0),
+    "ml.t2.2xlarge": (8, 32, 0),
     "ml.t3.medium": (2, 4, 0), "ml.t3.large": (2, 8, 0), "ml.t3.xlarge": (4, 16, 0),
     "ml.t3.2xlarge": (8, 32, 0),
     "ml.m4.xlarge": (4, 16, 0), "ml.m4.2xlarge": (8, 32, 0), "ml.m4.4xlarge": (16, 64, 0),

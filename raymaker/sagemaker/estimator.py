@@ -31,6 +31,7 @@ class Estimator(UsesSession):
 
     _framework: str | None = None
     _default_algorithm: str | None = None
+    _script_model: str | None = None  # "module:class" of the framework's Model, script mode
 
     def __init__(
         self,
@@ -204,13 +205,19 @@ class Estimator(UsesSession):
     ):
         """A ``Model`` of the last job's artifact. A script-mode job's own script (in its staged
         source folder) is the handler unless ``entry_point`` names another."""
+        import importlib
+
         from raymaker.sagemaker.model import Model
 
         spec = self._job().describe().spec
         if self.entry_point and entry_point is None:
             entry_point = spec.get("entry_point") or self.entry_point
             source_dir = source_dir or spec.get("source_dir")
-        return Model(
+        cls = Model
+        if self.entry_point and self._script_model:  # a framework script: its predictor
+            module, _, attr = self._script_model.partition(":")
+            cls = getattr(importlib.import_module(module), attr)
+        return cls(
             model_data=self.model_data,
             entry_point=entry_point,
             source_dir=source_dir,

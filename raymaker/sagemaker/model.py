@@ -57,7 +57,13 @@ class ProductionVariant:
 
 
 class Model(UsesSession):
-    """A model artifact to host: ``model_data`` (a URI) and optionally the handler code."""
+    """A model artifact to host: ``model_data`` (a URI) and optionally the handler code.
+
+    ``predictor_cls`` is what ``deploy`` returns (SageMaker's argument); each framework's
+    model class sets its framework's predictor, with that framework's content types.
+    """
+
+    predictor_cls = None  # a Predictor subclass; None: Predictor (CSV in, JSON out)
 
     def __init__(
         self,
@@ -74,8 +80,11 @@ class Model(UsesSession):
         framework_version: str | None = None,
         py_version: str | None = None,
         env: dict | None = None,
+        predictor_cls=None,
         **_ignored: Any,
     ):
+        if predictor_cls is not None:
+            self.predictor_cls = predictor_cls
         self.model_data = model_data
         self.entry_point = entry_point
         self.source_dir = source_dir
@@ -175,7 +184,7 @@ class Model(UsesSession):
         session = self._session()
         session.endpoints.deploy(spec, update=update_endpoint)
         self.endpoint_name = spec.name
-        return Predictor(
+        return (self.predictor_cls or Predictor)(
             spec.name, session=session, serializer=serializer, deserializer=deserializer
         )
 

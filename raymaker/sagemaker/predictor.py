@@ -13,7 +13,11 @@ from raymaker.sagemaker.session import UsesSession
 
 
 class Predictor(UsesSession):
-    """Call an endpoint over HTTP, as SageMaker's ``Predictor`` does."""
+    """Call an endpoint over HTTP, as SageMaker's ``Predictor`` does. A framework's predictor
+    (``SKLearnPredictor``, ``PyTorchPredictor``) only changes the two defaults."""
+
+    default_serializer = CSVSerializer
+    default_deserializer = JSONDeserializer
 
     def __init__(
         self,
@@ -26,8 +30,8 @@ class Predictor(UsesSession):
     ):
         self.endpoint_name = endpoint_name
         self.session = session or sagemaker_session
-        self.serializer = serializer or CSVSerializer()
-        self.deserializer = deserializer or JSONDeserializer()
+        self.serializer = serializer or self.default_serializer()
+        self.deserializer = deserializer or self.default_deserializer()
         self._conn = None
         self._url = None
 

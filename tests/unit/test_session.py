@@ -67,3 +67,25 @@ def test_sagemaker_names_notebooks_use_without_aws():
     est = rm.XGBoost(label="y", role=role, script_mode=True, instance_type="ml.m5.xlarge")
     assert est.training_job_spec({"train": "data/t.csv"}).instance_type == "ml.m5.xlarge"
     assert hasattr(sagemaker.Session().sagemaker_runtime_client, "invoke_endpoint")
+
+
+def test_framework_predictors_have_sagemakers_defaults():
+    from raymaker.sagemaker.deserializers import JSONDeserializer, NumpyDeserializer
+    from raymaker.sagemaker.pytorch import PyTorchModel, PyTorchPredictor
+    from raymaker.sagemaker.serializers import CSVSerializer, NumpySerializer
+    from raymaker.sagemaker.sklearn import SKLearnModel, SKLearnPredictor
+
+    for cls in (SKLearnPredictor, PyTorchPredictor):
+        p = cls("e")
+        assert isinstance(p.serializer, NumpySerializer)
+        assert isinstance(p.deserializer, NumpyDeserializer)
+        assert p.content_type == "application/x-npy"
+    plain = rm.Predictor("e")  # raymaker's built-ins: CSV rows in, JSON out
+    assert isinstance(plain.serializer, CSVSerializer)
+    assert isinstance(plain.deserializer, JSONDeserializer)
+    assert SKLearnModel(model_data="m").predictor_cls is SKLearnPredictor
+    assert PyTorchModel(model_data="m").predictor_cls is PyTorchPredictor
+    assert (
+        rm.Model(model_data="m", predictor_cls=PyTorchPredictor).predictor_cls is PyTorchPredictor
+    )
+    assert rm.SKLearn(entry_point="t.py")._script_model.endswith("SKLearnModel")

@@ -9,3 +9,4 @@ class PyTorch(Estimator):
     """A PyTorch script (``torch.distributed`` ready), or a built-in (``algorithm="mlp"``)."""
 
     _framework = "pytorch"
+    _script_model = "raymaker.sagemaker.pytorch.model:PyTorchModel"

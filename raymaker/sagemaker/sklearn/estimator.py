@@ -9,3 +9,4 @@ class SKLearn(Estimator):
     """A scikit-learn script (script mode; one worker)."""
 
     _framework = "sklearn"
+    _script_model = "raymaker.sagemaker.sklearn.model:SKLearnModel"
