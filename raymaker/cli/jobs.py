@@ -26,7 +26,7 @@ def validate(specs):
     failed = 0
     for path in specs:
         try:
-            spec = load_spec(path)
+            spec = session().jobs.check(load_spec(path))
         except RaymakerError as exc:
             failed = failed or exc.exit_code
             click.echo(f"{path}: {exc}", err=True)

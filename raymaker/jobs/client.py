@@ -76,6 +76,15 @@ class JobsClient:
             self._api = RayJobsApi(url, headers=auth_headers(url))
         return self._api
 
+    def check(self, spec: ResourceSpec | dict) -> ResourceSpec:
+        """The parsed spec, or SpecError naming every problem a submit would meet with its
+        resources (instance types), found without Ray."""
+        from raymaker.jobs.checks import check
+
+        spec = parse_spec(spec)
+        check(spec, self.settings)
+        return spec
+
     def submit(
         self,
         spec: ResourceSpec | dict,
@@ -97,6 +106,7 @@ class JobsClient:
         from raymaker.jobs.staging import stage
 
         spec = parse_spec(spec)
+        self.check(spec)  # before the name is claimed: a bad spec leaves no FAILED job
         name = job_name(spec, name)
         api = self.api  # resolve (or start) the cluster before claiming the name
         submission_id = f"raymaker-{name}-{secrets.token_hex(3)}"

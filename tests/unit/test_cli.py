@@ -52,6 +52,22 @@ def test_validate_good_and_bad_specs(tmp_path, capsys):
     assert "bad.yaml.bogus: unknown field; allowed fields:" in err
 
 
+def test_validate_finds_every_instance_type_a_submit_would_refuse(tmp_path, capsys):
+    spec = tmp_path / "tune.yaml"
+    spec.write_text(
+        "kind: TuningJob\nobjective: {metric_name: validation:logloss}\nmax_jobs: 4\n"
+        "hyperparameter_ranges: {eta: {type: Continuous, min_value: 0.1, max_value: 0.3}}\n"
+        "training: {algorithm: xgboost, label: y, inputs: {train: data/t.csv},\n"
+        "           instance_type: ml.m5.xlarg}\n"
+    )
+    code, _, err = run_main(capsys, "validate", str(spec))
+    assert code == 2
+    assert "training.instance_type: instance_type 'ml.m5.xlarg' is not a known preset" in err
+    assert "did you mean ml.m5.xlarge" in err
+    spec.write_text(spec.read_text().replace("ml.m5.xlarg", "ml.m5.xlarge"))
+    assert run_main(capsys, "validate", str(spec))[0] == 0
+
+
 def test_run_then_list_describe_logs_in_every_format(store_env, capsys):
     code, _, err = run_main(
         capsys, "run", "--name", "hello-1", os.path.join(ROOT, "jobs", "hello.yaml")

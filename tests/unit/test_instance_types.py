@@ -54,3 +54,16 @@ def test_local_mode_names_and_where_the_fitting_applies(monkeypatch):
     assert not remote.fit_instance_types
     job = Settings.from_env({"RAY_ADDRESS": "127.0.0.1:6379", **local(2).job_env()})
     assert job.fit_instance_types and job.num_cpus == 2  # a job fits as its client did
+
+
+def test_a_submit_with_a_misspelt_instance_type_leaves_nothing_behind(local_settings):
+    from raymaker.jobs.client import JobsClient
+    from raymaker.storage import store_for_settings
+
+    store = store_for_settings(local_settings)
+    jobs = JobsClient(local_settings, store)  # no Ray: the check comes first
+    spec = {"kind": "TransformJob", "name": "t1", "model_data": "models/m",
+            "input": {"data_uri": "data/x.csv"}, "instance_type": "ml.c5.larg"}  # fmt: skip
+    with pytest.raises(SpecError, match=r"instance_type: .*did you mean ml.c5.large"):
+        jobs.submit(spec)
+    assert store.list("jobs") == []  # no record, no FAILED job

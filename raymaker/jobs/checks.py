@@ -1,0 +1,42 @@
+"""What a submit would find wrong with a spec's resources, found before anything is submitted.
+
+``check(spec, settings)`` walks the spec for every ``instance_type`` (a training job's, a
+tuning job's template, a transform's, each endpoint variant's) and resolves it as a job would,
+so a misspelt type is refused with all its places named and no FAILED job left behind.
+``raymaker validate`` and ``JobsClient.submit`` both call it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from raymaker.errors import SpecError
+
+
+def check(spec, settings) -> None:
+    """Raise SpecError naming every field whose instance type does not resolve."""
+    problems = []
+    for path, value in _instance_types(spec, ""):
+        try:
+            settings.resources_for(value)
+        except SpecError as exc:
+            problems.append(f"{path}: {exc}")
+    if problems:
+        raise SpecError("; ".join(problems))
+
+
+def _instance_types(value, path: str):
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            child = getattr(value, name)
+            where = f"{path}.{name}" if path else name
+            if name == "instance_type" and isinstance(child, str):
+                yield where, child
+            else:
+                yield from _instance_types(child, where)
+    elif isinstance(value, (list, tuple)):
+        for i, child in enumerate(value):
+            yield from _instance_types(child, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _instance_types(child, f"{path}.{key}")
