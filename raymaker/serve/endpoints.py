@@ -92,6 +92,9 @@ class Endpoints:
         name = spec.name
         if not name:
             raise SpecError("name: an endpoint needs a name")
+        from raymaker.jobs.checks import check
+
+        check(spec, self.settings)  # every variant's instance type, before any state is written
         previous = read_state(self.store, name) if exists(self.store, name) else None
         if previous and not update and previous.status != "Failed":
             raise Conflict(f"endpoint {name!r} exists; update it or delete it first")

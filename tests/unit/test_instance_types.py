@@ -67,3 +67,18 @@ def test_a_submit_with_a_misspelt_instance_type_leaves_nothing_behind(local_sett
     with pytest.raises(SpecError, match=r"instance_type: .*did you mean ml.c5.large"):
         jobs.submit(spec)
     assert store.list("jobs") == []  # no record, no FAILED job
+
+
+def test_a_deploy_with_a_misspelt_instance_type_writes_no_endpoint_state(local_settings):
+    from raymaker.serve.endpoints import Endpoints
+    from raymaker.specs import parse_spec
+    from raymaker.storage import store_for_settings
+
+    store = store_for_settings(local_settings)
+    spec = parse_spec({"kind": "Endpoint", "name": "ep", "variants": [
+        {"name": "A", "model_data": "models/m", "instance_type": "cpu.1"},
+        {"name": "B", "model_data": "models/m", "instance_type": "ml.g5.xlarg"},
+    ]})  # fmt: skip
+    with pytest.raises(SpecError, match=r"variants\[1\]\.instance_type: .*ml.g5.xlarge"):
+        Endpoints(local_settings, store).deploy(spec)
+    assert store.list("endpoints") == []
