@@ -22,62 +22,16 @@ from raymaker.errors import RaymakerNotice
 _SIZES = {"large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32, "9xlarge": 36,
           "12xlarge": 48, "16xlarge": 64, "18xlarge": 72, "24xlarge": 96,
           "32xlarge": 128}  # fmt: skip
-_PER_VCPU = {  # family -> (GiB per vCPU, the sizes SageMaker offers)
-    "m5": (4, ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge")),
-    "m5d": (4, ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge")),
-    "m6i": (
-        4,
-        (
-            "large",
-            "xlarge",
-            "2xlarge",
-            "4xlarge",
-            "8xlarge",
-            "12xlarge",
-            "16xlarge",
-            "24xlarge",
-            "32xlarge",
-        ),
-    ),  # fmt: skip
-    "m7i": (
-        4,
-        ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"),
-    ),  # fmt: skip
-    "c5": (2, ("large", "xlarge", "2xlarge", "4xlarge", "9xlarge", "18xlarge")),
-    "c6i": (
-        2,
-        (
-            "large",
-            "xlarge",
-            "2xlarge",
-            "4xlarge",
-            "8xlarge",
-            "12xlarge",
-            "16xlarge",
-            "24xlarge",
-            "32xlarge",
-        ),
-    ),  # fmt: skip
-    "c7i": (
-        2,
-        ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"),
-    ),  # fmt: skip
-    "r5": (8, ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge")),
-    "r6i": (
-        8,
-        (
-            "large",
-            "xlarge",
-            "2xlarge",
-            "4xlarge",
-            "8xlarge",
-            "12xlarge",
-            "16xlarge",
-            "24xlarge",
-            "32xlarge",
-        ),
-    ),  # fmt: skip
-}
+# the sizes SageMaker offers, by generation
+_GEN5 = ("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge")
+_C5 = ("large", "xlarge", "2xlarge", "4xlarge", "9xlarge", "18xlarge")
+_GEN7 = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge")
+_GEN6 = (*_GEN7, "32xlarge")
+_PER_VCPU = {  # family -> (GiB per vCPU, its sizes)
+    "m5": (4, _GEN5), "m5d": (4, _GEN5), "m6i": (4, _GEN6), "m7i": (4, _GEN7),
+    "c5": (2, _C5), "c6i": (2, _GEN6), "c7i": (2, _GEN7),
+    "r5": (8, _GEN5), "r6i": (8, _GEN6),
+}  # fmt: skip
 # the rest, listed: name -> (vCPUs, GiB, GPUs)
 _LISTED = {
     "ml.t2.medium": (2, 4, 0), "ml.t2.large": (2, 8, 0), "ml.t2.xlarge": (4, 16, 0),
@@ -98,8 +52,8 @@ _LISTED = {
     "ml.p3.2xlarge": (8, 61, 1), "ml.p3.8xlarge": (32, 244, 4), "ml.p3.16xlarge": (64, 488, 8),
     "ml.p3dn.24xlarge": (96, 768, 8), "ml.p4d.24xlarge": (96, 1152, 8),
     "ml.p4de.24xlarge": (96, 1152, 8), "ml.p5.48xlarge": (192, 2048, 8),
+    "local_gpu": (1, 0, 1),  # SageMaker local mode on the machine's GPU ("local" is a preset)
 }  # fmt: skip
-LOCAL_GPU = "local_gpu"  # SageMaker local mode on the machine's GPU ("local" is a preset)
 
 
 def _table() -> dict[str, tuple[float, float, int]]:
@@ -113,23 +67,16 @@ def _table() -> dict[str, tuple[float, float, int]]:
 ML_TYPES = _table()
 
 
-def is_sagemaker_type(name: str) -> bool:
-    return name in ML_TYPES or name == LOCAL_GPU
-
-
 def resources(name: str) -> dict[str, float] | None:
-    """One instance's ``{"cpus", "gpus", "memory_gb"}``, or None for a name not in the table."""
-    if name == LOCAL_GPU:
-        return {"cpus": 1, "gpus": 1, "memory_gb": 0}
+    """What one instance asks Ray for, ``{"cpus", "gpus"}``, or None for a name not in the
+    table (memory is in the table, not asked for)."""
     size = ML_TYPES.get(name)
-    if size is None:
-        return None
-    return {"cpus": size[0], "gpus": size[2], "memory_gb": size[1]}
+    return None if size is None else {"cpus": size[0], "gpus": size[2]}
 
 
 def suggestions(name: str, presets) -> list[str]:
     """The closest known names to a mistyped one, for a "did you mean"."""
-    return difflib.get_close_matches(name, [*presets, *ML_TYPES, LOCAL_GPU], n=3, cutoff=0.6)
+    return difflib.get_close_matches(name, [*presets, *ML_TYPES], n=3, cutoff=0.6)
 
 
 def machine_gpus() -> int:

@@ -207,7 +207,6 @@ class Settings:
                 f"{', '.join(sorted(self.instance_types))}, or a SageMaker ml.* type such as "
                 "ml.m5.xlarge" + (f"; did you mean {' or '.join(close)}?" if close else "")
             )
-        need = {"cpus": need["cpus"], "gpus": need["gpus"]}
         if self.fit_instance_types:
             need = ml.fit(instance_type, need, cpus=self.num_cpus, gpus=ml.machine_gpus())
         return need

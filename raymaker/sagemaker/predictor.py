@@ -7,8 +7,8 @@ import urllib.parse
 from typing import Any
 
 from raymaker.errors import AuthError, ClusterError, NotFound, RaymakerError, SpecError
-from raymaker.sagemaker.deserializers import JSONDeserializer
-from raymaker.sagemaker.serializers import CSVSerializer
+from raymaker.sagemaker.deserializers import JSONDeserializer, NumpyDeserializer
+from raymaker.sagemaker.serializers import CSVSerializer, NumpySerializer
 from raymaker.sagemaker.session import UsesSession
 
 
@@ -129,6 +129,14 @@ class Predictor(UsesSession):
         self._session().endpoints.roll(
             self.endpoint_name, instance_count=initial_instance_count, **spec
         )
+
+
+class NumpyPredictor(Predictor):
+    """NumPy in, NumPy out (``application/x-npy``): the defaults of SageMaker's scikit-learn
+    and PyTorch predictors, so ``predict(ndarray)`` gets an ndarray back."""
+
+    default_serializer = NumpySerializer
+    default_deserializer = NumpyDeserializer
 
 
 def request_headers(content_type: str, accept: str | None = None, *, variant: str | None = None,

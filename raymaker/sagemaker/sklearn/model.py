@@ -1,22 +1,14 @@
-"""``sagemaker.sklearn.model``: scikit-learn models and predictors, with SageMaker's defaults.
-
-``SKLearnPredictor`` sends and reads NumPy arrays (``application/x-npy``), as SageMaker's does, so
-a notebook's ``predictor.predict(ndarray)`` gets an ndarray back; ``SKLearnModel`` deploys to one.
-"""
+"""``sagemaker.sklearn.model``: scikit-learn models and their predictor, with SageMaker's defaults
+(NumPy in and out: ``predictor.NumpyPredictor``)."""
 
 from __future__ import annotations
 
-from raymaker.sagemaker.deserializers import NumpyDeserializer
 from raymaker.sagemaker.model import Model
-from raymaker.sagemaker.predictor import Predictor
-from raymaker.sagemaker.serializers import NumpySerializer
+from raymaker.sagemaker.predictor import NumpyPredictor
 
 
-class SKLearnPredictor(Predictor):
-    """A Predictor whose defaults are NumPy in, NumPy out."""
-
-    default_serializer = NumpySerializer
-    default_deserializer = NumpyDeserializer
+class SKLearnPredictor(NumpyPredictor):
+    """SageMaker's ``SKLearnPredictor``: NumPy in, NumPy out."""
 
 
 class SKLearnModel(Model):

@@ -258,10 +258,10 @@ def train_xgboost(config: dict, ctx) -> dict:
     data: TabularData = config["data"]
     shard = Shard(ctx.rank, ctx.world_size)
     loading = _Prefetch(load_xy, data, "train", shard)  # Arrow reads while XGBoost is imported
-    import xgboost as xgb
+    import xgboost  # noqa: F401 - loaded now, while the shard is read
 
     with _xgboost_collective(ctx):
-        return _train_xgboost(xgb, config, ctx, data, shard, loading)
+        return _train_xgboost(config, ctx, data, shard, loading)
 
 
 class _Prefetch:
@@ -314,7 +314,9 @@ def _xgboost_collective(ctx):
     return CommunicatorContext(**args, dmlc_task_id=f"[xgboost.ray-rank={ctx.rank:08}]")
 
 
-def _train_xgboost(xgb, config, ctx, data, shard, loading: _Prefetch) -> dict:
+def _train_xgboost(config, ctx, data, shard, loading: _Prefetch) -> dict:
+    import xgboost as xgb
+
     from raymaker.train.tabular import load_xy
 
     nthread = max(1, int(ctx.cpus))
