@@ -58,6 +58,8 @@ _EXPORTS = {
     # training
     "Estimator": "raymaker.sagemaker.estimator",
     "XGBoost": "raymaker.sagemaker.xgboost",
+    "XGBoostModel": "raymaker.sagemaker.xgboost",
+    "XGBoostPredictor": "raymaker.sagemaker.xgboost",
     "LightGBM": "raymaker.sagemaker.lightgbm",
     "PyTorch": "raymaker.sagemaker.pytorch",
     "PyTorchModel": "raymaker.sagemaker.pytorch",
@@ -65,6 +67,9 @@ _EXPORTS = {
     "SKLearn": "raymaker.sagemaker.sklearn",
     "SKLearnModel": "raymaker.sagemaker.sklearn",
     "SKLearnPredictor": "raymaker.sagemaker.sklearn",
+    "TensorFlow": "raymaker.sagemaker.tensorflow",
+    "TensorFlowModel": "raymaker.sagemaker.tensorflow",
+    "TensorFlowPredictor": "raymaker.sagemaker.tensorflow",
     "TrainingInput": "raymaker.sagemaker.inputs",
     "report_metrics": "raymaker.train.metrics",
     # tuning

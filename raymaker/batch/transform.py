@@ -23,6 +23,7 @@ from raymaker.batch import plan as planning
 from raymaker.batch.plan import open_output
 from raymaker.errors import JobFailed, SpecError
 from raymaker.inference import codecs
+from raymaker.inference.builtin import container_serves
 from raymaker.inference.reference import resolve
 from raymaker.storage import join, layout
 from raymaker.storage.artifacts import read_manifest
@@ -40,11 +41,12 @@ def run_transform_job(spec, ctx) -> dict:
     ref = resolve(
         store, spec.model_data, entry_point=spec.entry_point, code_uri=spec.source_dir,
         environment=dict(spec.environment), store_env=settings.job_env(),
+        framework=spec.framework,
     )  # fmt: skip
     fmt = planning.input_format(spec.input.content_type, spec.input.split_type)
     accept = output_type(spec, fmt)
-    builtin = ref.entry_point is None
-    manifest = read_manifest(store, ref.uri) if builtin else None
+    manifest = read_manifest(store, ref.uri) if ref.entry_point is None else None
+    builtin = manifest is not None and not container_serves(manifest)
     columns = list((manifest or {}).get("input_schema") or {}) if builtin else None
     ctx.progress(stage="planning", force=True)
     fs, files, items = planning.plan(

@@ -30,6 +30,21 @@ def load_builtin(model_dir: str, manifest: dict):
     return getattr(importlib.import_module(module), attr)(model_dir, manifest)
 
 
+def container_serves(manifest: dict) -> bool:
+    """Whether its framework container's defaults serve this artifact
+    (``inference.frameworks``), not a raymaker built-in: a model made elsewhere (no manifest:
+    ``foreign``), or a script's model that no built-in loads whole."""
+    if manifest.get("foreign"):
+        return True
+    if "entry_point" not in manifest:  # one of raymaker's algorithms: a built-in or an error
+        return False
+    try:
+        check_builtin(manifest)
+    except SpecError:
+        return True
+    return False
+
+
 def check_builtin(manifest: dict) -> str:
     """The loader of a manifest's model ("module:attr"), from the manifest alone, so a deploy
     fails before any replica starts. Raises SpecError when no built-in serves it."""

@@ -24,7 +24,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from raymaker.errors import DataError, RaymakerError, SpecError
-from raymaker.inference import codecs
+from raymaker.inference import codecs, frameworks
 
 log = logging.getLogger(__name__)
 HOOKS = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
@@ -84,6 +84,7 @@ class Handler:
         self.model = model
         self.endpoint = endpoint
         self.variant = variant
+        self.default_accept = None  # a framework container's answer type when Accept is */*
 
     @classmethod
     def load(
@@ -92,21 +93,43 @@ class Handler:
         code_dir: str | None = None,
         entry_point: str | None = None,
         *,
+        framework: str | None = None,
         endpoint: str | None = None,
         variant: str | None = None,
     ) -> Handler:
-        """Verify ``model_dir`` and load the model. Raises SpecError, DataError, NotFound."""
-        from raymaker.storage.artifacts import verify
+        """Verify ``model_dir`` and load the model. A folder with no raymaker manifest is a
+        model made elsewhere (already checked against its pin): ``framework``'s container
+        defaults stand in for the hooks its ``entry_point`` does not define.
+        Raises SpecError, DataError, NotFound."""
+        from raymaker.inference.builtin import container_serves
+        from raymaker.storage.artifacts import MANIFEST, verify
 
-        manifest = verify(model_dir)
-        hooks = _load_hooks(code_dir, entry_point) if entry_point else None
+        if os.path.exists(os.path.join(model_dir, MANIFEST)):
+            manifest = verify(model_dir)
+        else:
+            manifest = {"framework": framework, "foreign": True}
+        framework = manifest.get("framework") or framework
+        container = container_serves(manifest)
+        # A framework script with no hooks (its training script) is served by the defaults.
+        optional = container and frameworks.has_model_fn(framework)
+        hooks = _load_hooks(code_dir, entry_point, optional) if entry_point else None
+        if container:  # the framework container's defaults fill what the module leaves out
+            hooks = {**frameworks.defaults(framework), **(hooks or {})}
+            if "model_fn" not in hooks:
+                raise SpecError(
+                    f"a {framework or 'custom'} model raymaker did not train needs an "
+                    "entry_point with model_fn (SageMaker's container has no default for it)"
+                )
         if hooks and "model_fn" in hooks:
             model = _call(hooks["model_fn"], 1, model_dir, ctx=None)
         else:
             from raymaker.inference.builtin import load_builtin
 
             model = load_builtin(model_dir, manifest)
-        return cls(model_dir, manifest, hooks, model, endpoint=endpoint, variant=variant)
+        handler = cls(model_dir, manifest, hooks, model, endpoint=endpoint, variant=variant)
+        if container:
+            handler.default_accept = frameworks.DEFAULT_ACCEPT.get(framework or "", codecs.JSON)
+        return handler
 
     @property
     def columns(self) -> list[str]:
@@ -206,7 +229,7 @@ class Handler:
         )
         content_type = codecs.media_type(r.content_type, default=codecs.CSV)
         try:
-            accept = _accept(r.accept, content_type)
+            accept = _accept(r.accept, content_type, self.default_accept)
             body = _as_hooks_get_it(r.body, (r.content_type or codecs.CSV).split(";")[0])
             if "transform_fn" in hooks:
                 result = _call(
@@ -241,9 +264,11 @@ class Handler:
         return Response(200, bytes(result), accept)
 
 
-def _accept(accept: str | None, content_type: str) -> str:
+def _accept(accept: str | None, content_type: str, default: str | None = None) -> str:
+    """The answer's type: ``Accept``'s; with none (or ``*/*``), a framework container's
+    default, else the request's own type."""
     if not accept or accept.strip() == "*/*":
-        return content_type
+        return default or content_type
     try:
         return codecs.negotiate(accept, content_type)
     except SpecError:
@@ -309,8 +334,9 @@ def _call(fn, arity: int, *args, ctx):
     return fn(*args, ctx) if takes_ctx else fn(*args)
 
 
-def _load_hooks(code_dir: str | None, entry_point: str) -> dict:
-    """The SageMaker hooks in the user's module. Raises SpecError when there are none."""
+def _load_hooks(code_dir: str | None, entry_point: str, optional: bool = False) -> dict:
+    """The SageMaker hooks in the user's module. Raises SpecError when there are none, unless
+    ``optional`` (a framework container's defaults stand in for them)."""
     from raymaker.storage.staging import inside
 
     folder = code_dir or "."
@@ -329,6 +355,6 @@ def _load_hooks(code_dir: str | None, entry_point: str) -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     hooks = {h: getattr(module, h) for h in HOOKS if callable(getattr(module, h, None))}
-    if not hooks:
+    if not hooks and not optional:
         raise SpecError(f"entry_point {entry_point!r} defines none of {', '.join(HOOKS)}")
     return hooks

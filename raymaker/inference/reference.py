@@ -32,7 +32,8 @@ class ModelRef:
     code_sha256: str | None = None  # the registered code's hash, checked on load
     environment: dict[str, str] = field(default_factory=dict)  # the handler's own variables
     store_env: dict[str, str] = field(default_factory=dict)  # Settings.job_env() of the store
-    framework: str | None = None  # the built-in's framework (from the manifest)
+    framework: str | None = None  # the manifest's framework, or the one a deploy named
+    content_sha256: str | None = None  # a model made elsewhere: its bytes' pin, checked on load
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,16 +56,22 @@ def resolve(
     environment: dict[str, str] | None = None,
     store_env: dict[str, str] | None = None,
     multi_model: bool = False,
+    framework: str | None = None,
     where: str = "model_data",
 ) -> ModelRef:
     """The ``ModelRef`` of ``model_data`` (a URI or ``registry://`` reference), checked.
 
     A registered version's own handler is taken when ``entry_point`` names none. A model with
-    no handler must be a raymaker built-in of a framework this version serves. ``where`` (the
-    spec field) prefixes every message. Raises SpecError, NotFound, DataError.
+    no handler must be a raymaker built-in of a framework this version serves, or a model whose
+    framework's SageMaker container loads it with no ``model_fn`` (``inference.frameworks``).
+    A model with no raymaker manifest (made elsewhere) is served as ``framework``'s container
+    serves it, pinned by the sha256 of what is deployed. ``where`` (the spec field) prefixes
+    every message. Raises SpecError, NotFound, DataError.
     """
-    from raymaker.inference.builtin import check_builtin
+    from raymaker.inference import frameworks
+    from raymaker.inference.builtin import check_builtin, container_serves
     from raymaker.registry.registry import is_reference, resolve_model
+    from raymaker.storage.artifacts import content_sha256
 
     base = {"environment": dict(environment or {}), "store_env": dict(store_env or {})}
     if multi_model:
@@ -87,19 +94,23 @@ def resolve(
         entry_point = version.inference["entry_point"]
         code_uri = version.inference.get("source_dir")
         code_sha256 = version.inference.get("code_sha256")
-    if entry_point:
-        if code_uri and not store.exists(join(store.key(code_uri), entry_point)):
-            raise SpecError(f"{where}: entry_point {entry_point!r} is not in {code_uri}")
-    elif manifest is None:
-        raise SpecError(
-            f"{where}: not a raymaker model (no raymaker-model.json beside it); give an "
-            "entry_point with model_fn to load it"
-        )
-    else:
-        try:
-            check_builtin(manifest)
-        except SpecError as e:
-            raise SpecError(f"{where}: {e}") from None
+    if entry_point and code_uri and not store.exists(join(store.key(code_uri), entry_point)):
+        raise SpecError(f"{where}: entry_point {entry_point!r} is not in {code_uri}")
+    pin = None
+    if manifest is None:  # made elsewhere: its framework's container serves it
+        if not entry_point and not frameworks.has_model_fn(framework):
+            raise SpecError(
+                f"{where}: {model_data} is not a raymaker model (no raymaker-model.json beside "
+                f"it): {_foreign_hint(framework)}"
+            )
+        pin = content_sha256(store, uri)
+    elif not entry_point:
+        framework = manifest.get("framework")
+        if not (container_serves(manifest) and frameworks.has_model_fn(framework)):
+            try:
+                check_builtin(manifest)
+            except SpecError as e:
+                raise SpecError(f"{where}: {e}") from None
     return ModelRef(
         uri=uri,
         sha256=sha256,
@@ -107,8 +118,25 @@ def resolve(
         entry_point=entry_point,
         code_uri=code_uri,
         code_sha256=code_sha256,
-        framework=(manifest or {}).get("framework"),
+        framework=(manifest or {}).get("framework") or framework,
+        content_sha256=pin,
         **base,
+    )
+
+
+def _foreign_hint(framework: str | None) -> str:
+    from raymaker.inference import frameworks
+
+    if framework in frameworks.FRAMEWORKS:
+        return (
+            f"SageMaker's {framework} container has no default model_fn, so give an "
+            "entry_point with model_fn"
+        )
+    served = [f for f in frameworks.FRAMEWORKS if frameworks.has_model_fn(f)]
+    return (
+        f"say its framework (one of {', '.join(frameworks.FRAMEWORKS)}; {', '.join(served)} "
+        "load with no model_fn), e.g. XGBoostModel(model_data=...), or give an entry_point "
+        "with model_fn"
     )
 
 
@@ -124,10 +152,15 @@ def load(ref: ModelRef, workdir: str, **handler_options):
 
     store = store_from_env(ref.store_env)
     model_dir = os.path.join(workdir, "model")
-    artifacts.download(store, ref.uri, model_dir, expected_sha256=ref.sha256)
+    if ref.content_sha256:
+        artifacts.download_pinned(store, ref.uri, model_dir, ref.content_sha256)
+    else:
+        artifacts.download(store, ref.uri, model_dir, expected_sha256=ref.sha256)
     code_dir = None
     if ref.code_uri:
         code_dir = artifacts.fetch_code(
             store, ref.code_uri, os.path.join(workdir, "code"), expected_sha256=ref.code_sha256
         )
-    return Handler.load(model_dir, code_dir, ref.entry_point, **handler_options)
+    return Handler.load(
+        model_dir, code_dir, ref.entry_point, framework=ref.framework, **handler_options
+    )

@@ -26,12 +26,22 @@ class Hyperparameters(dict):
         return dict(self)
 
 
+FRAMEWORK_ESTIMATORS = {
+    "xgboost": "raymaker.sagemaker.xgboost.estimator:XGBoost",
+    "lightgbm": "raymaker.sagemaker.lightgbm.estimator:LightGBM",
+    "pytorch": "raymaker.sagemaker.pytorch.estimator:PyTorch",
+    "sklearn": "raymaker.sagemaker.sklearn.estimator:SKLearn",
+    "tensorflow": "raymaker.sagemaker.tensorflow.estimator:TensorFlow",
+}
+
+
 class Estimator(UsesSession):
     """A training job to be: a built-in ``algorithm`` or the user's ``entry_point`` script."""
 
     _framework: str | None = None
     _default_algorithm: str | None = None
     _script_model: str | None = None  # "module:class" of the framework's Model, script mode
+    _script_serves = True  # the training script is the inference handler (its model_fn...)
 
     def __init__(
         self,
@@ -148,10 +158,18 @@ class Estimator(UsesSession):
 
     @classmethod
     def attach(cls, training_job_name: str, sagemaker_session=None, *, session=None) -> Estimator:
-        """An estimator for an existing job (its spec), with ``latest_training_job`` set."""
+        """An estimator for an existing job (its spec), with ``latest_training_job`` set;
+        ``Estimator.attach`` gives the job's framework's estimator (``XGBoost``, ``PyTorch``...),
+        so its ``deploy`` returns that framework's predictor."""
+        import importlib
+
         sess = session or sagemaker_session or default_session()
         handle = sess.jobs.get(training_job_name)
-        est = cls.from_spec(handle.describe().spec, session=sess)
+        spec = handle.describe().spec
+        if cls is Estimator and spec.get("framework") in FRAMEWORK_ESTIMATORS:
+            module, _, attr = FRAMEWORK_ESTIMATORS[spec["framework"]].partition(":")
+            cls = getattr(importlib.import_module(module), attr)
+        est = cls.from_spec(spec, session=sess)
         est.latest_training_job = handle
         return est
 
@@ -210,7 +228,7 @@ class Estimator(UsesSession):
         from raymaker.sagemaker.model import Model
 
         spec = self._job().describe().spec
-        if self.entry_point and entry_point is None:
+        if self.entry_point and entry_point is None and self._script_serves:
             entry_point = spec.get("entry_point") or self.entry_point
             source_dir = source_dir or spec.get("source_dir")
         cls = Model

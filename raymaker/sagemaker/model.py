@@ -64,6 +64,9 @@ class Model(UsesSession):
     """
 
     predictor_cls = None  # a Predictor subclass; None: Predictor (CSV in, JSON out)
+    # A framework model's: a model.tar.gz made elsewhere is served as SageMaker's container of
+    # this framework serves it (inference.frameworks); raymaker's own artifacts say their own.
+    _framework: str | None = None
 
     def __init__(
         self,
@@ -105,6 +108,8 @@ class Model(UsesSession):
         if not self.model_data:
             raise SpecError("model_data: the model's URI is required")
         spec = {"model_data": self.model_data, "multi_model": self.multi_model}
+        if self._framework:
+            spec["framework"] = self._framework
         if self.env:
             spec["environment"] = dict(self.env)
         if self.entry_point:
@@ -259,6 +264,7 @@ class Model(UsesSession):
             model_data=self.model_data,
             entry_point=self.entry_point,
             source_dir=self.source_dir,
+            framework=self._framework,
             session=self.session,
             **kwargs,
         )

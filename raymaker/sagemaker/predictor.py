@@ -124,7 +124,7 @@ class Predictor(UsesSession):
             spec = {
                 k: v
                 for k, v in m.variant_spec().items()
-                if k in ("model_data", "entry_point", "source_dir")
+                if k in ("model_data", "entry_point", "source_dir", "framework")
             }
         self._session().endpoints.roll(
             self.endpoint_name, instance_count=initial_instance_count, **spec

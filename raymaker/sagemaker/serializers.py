@@ -37,6 +37,33 @@ class CSVSerializer:
         return buf.getvalue().encode()
 
 
+class LibSVMSerializer:
+    """LIBSVM text (``index:value`` pairs a row, no label): a string or bytes as they are, a
+    file's contents, or a NumPy / SciPy sparse matrix written by scikit-learn's svmlight
+    writer with zero-based indices, as XGBoost reads them."""
+
+    CONTENT_TYPE = "text/libsvm"
+
+    def __init__(self, content_type: str = "text/libsvm"):
+        self.CONTENT_TYPE = content_type
+
+    def serialize(self, data) -> bytes:
+        if isinstance(data, (bytes, str)):
+            return data.encode() if isinstance(data, str) else data
+        if hasattr(data, "read"):
+            raw = data.read()
+            return raw.encode() if isinstance(raw, str) else raw
+        import numpy as np
+        from sklearn.datasets import dump_svmlight_file
+
+        matrix = data if hasattr(data, "tocsr") else np.atleast_2d(np.asarray(data))
+        buf = io.BytesIO()
+        dump_svmlight_file(matrix, np.zeros(matrix.shape[0]), buf, zero_based=True)
+        # each line is "<label> i:v ...": SageMaker's requests carry no label
+        return b"".join(line.split(b" ", 1)[1] + b"\n" if b" " in line else b"\n"
+                        for line in buf.getvalue().splitlines())  # fmt: skip
+
+
 class JSONSerializer:
     CONTENT_TYPE = "application/json"
 

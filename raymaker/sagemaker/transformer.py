@@ -43,6 +43,7 @@ class Transformer(UsesSession):
         model_data: str | None = None,
         entry_point: str | None = None,
         source_dir: str | None = None,
+        framework: str | None = None,
         on_bad_rows: str = "fail",
         session=None,
         **_ignored: Any,
@@ -52,6 +53,7 @@ class Transformer(UsesSession):
             raise SpecError("model_data: the model's URI (or registry reference) is required")
         self.entry_point = entry_point
         self.source_dir = source_dir
+        self.framework = framework  # a model made elsewhere: its framework container's defaults
         self.instance_count = instance_count
         self.instance_type = instance_type
         self.strategy = strategy
@@ -92,6 +94,7 @@ class Transformer(UsesSession):
             "model_data": self.model_data,
             "entry_point": self.entry_point,
             "source_dir": self.source_dir,
+            "framework": self.framework,
             "environment": self.env or None,
             "instance_count": self.instance_count,
             "instance_type": self.instance_type,

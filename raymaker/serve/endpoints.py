@@ -162,7 +162,8 @@ class Endpoints:
 
     def rolled_spec(self, name: str, *, model_data: str | None = None,
                     instance_count: int | None = None, entry_point: str | None = None,
-                    source_dir: str | None = None) -> Endpoint:  # fmt: skip
+                    source_dir: str | None = None,
+                    framework: str | None = None) -> Endpoint:  # fmt: skip
         """``name``'s spec with every variant rolled to another model and/or replica count."""
         from raymaker.specs import parse_spec
 
@@ -170,6 +171,7 @@ class Endpoints:
         for v in raw["variants"]:
             if model_data is not None:
                 v["model_data"] = model_data
+                v["framework"] = framework  # the new model's, when made elsewhere
             if entry_point is not None:
                 v.update(entry_point=entry_point, source_dir=source_dir)
             if instance_count is not None:
@@ -178,10 +180,11 @@ class Endpoints:
 
     def roll(self, name: str, *, model_data: str | None = None,
              instance_count: int | None = None, entry_point: str | None = None,
-             source_dir: str | None = None) -> dict:  # fmt: skip
+             source_dir: str | None = None, framework: str | None = None) -> dict:  # fmt: skip
         """Roll every variant of ``name`` to another model and/or replica count."""
         spec = self.rolled_spec(name, model_data=model_data, instance_count=instance_count,
-                                entry_point=entry_point, source_dir=source_dir)  # fmt: skip
+                                entry_point=entry_point, source_dir=source_dir,
+                                framework=framework)  # fmt: skip
         return self.deploy(spec, update=True)
 
     def restore(self, name: str) -> bool:

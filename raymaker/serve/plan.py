@@ -29,7 +29,7 @@ def plan_variants(store, settings, spec: Endpoint, previous: EndpointState | Non
         ref = resolve(
             store, v.model_data, entry_point=entry_point, code_uri=code_uri,
             environment=dict(v.environment), multi_model=v.multi_model,
-            where=f"variants.{v.name}.model_data",
+            framework=v.framework, where=f"variants.{v.name}.model_data",
         )  # fmt: skip
         row = VariantState.of(
             v.name, ref, weight=v.weight, shadow=v.shadow, instance_count=v.instance_count,

@@ -29,6 +29,9 @@ class VariantState(BaseModel):
     name: str
     model_data: str = Field(description="The artifact's URI (a registry reference resolved).")
     model_sha256: str | None = Field(None, description="The registered manifest's hash.")
+    content_sha256: str | None = Field(
+        None, description="A model made elsewhere: the sha256 of what was deployed."
+    )
     registry: str | None = Field(None, description="registry://group/<n>, when deployed so.")
     code_uri: str | None = None
     code_sha256: str | None = None
@@ -48,7 +51,8 @@ class VariantState(BaseModel):
         return cls(
             name=name, model_data=ref.uri, model_sha256=ref.sha256, registry=ref.registry,
             code_uri=ref.code_uri, code_sha256=ref.code_sha256, entry_point=ref.entry_point,
-            framework=ref.framework, environment=ref.environment, **placement,
+            framework=ref.framework, content_sha256=ref.content_sha256,
+            environment=ref.environment, **placement,
         )  # fmt: skip
 
     def model_ref(self, store_env: dict[str, str]) -> ModelRef:
@@ -57,13 +61,13 @@ class VariantState(BaseModel):
             uri=self.model_data, sha256=self.model_sha256, registry=self.registry,
             entry_point=self.entry_point, code_uri=self.code_uri, code_sha256=self.code_sha256,
             environment=dict(self.environment), store_env=dict(store_env),
-            framework=self.framework,
+            framework=self.framework, content_sha256=self.content_sha256,
         )  # fmt: skip
 
     def same_replicas(self, other: VariantState | None) -> bool:
         """Whether ``other``'s replicas serve exactly what this variant asks for."""
-        fields = ("model_data", "code_uri", "entry_point", "instance_count", "instance_type",
-                  "multi_model", "environment")  # fmt: skip
+        fields = ("model_data", "content_sha256", "framework", "code_uri", "entry_point",
+                  "instance_count", "instance_type", "multi_model", "environment")  # fmt: skip
         return other is not None and all(getattr(self, f) == getattr(other, f) for f in fields)
 
 

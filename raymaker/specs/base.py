@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -13,6 +13,8 @@ NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 NAME_RULE = "1-63 letters, digits and hyphens, starting and ending with a letter or digit"
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description=f"A resource name: {NAME_RULE}.")]
+# What a SageMaker framework container serves: a model made elsewhere names one.
+Framework = Literal["pytorch", "sklearn", "tensorflow", "xgboost"]
 Uri = Annotated[str, Field(min_length=1, description="A store key, a local path or a URI.")]
 
 

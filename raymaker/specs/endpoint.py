@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from raymaker.specs.base import Name, ResourceSpec, SpecModel, Uri
+from raymaker.specs.base import Framework, Name, ResourceSpec, SpecModel, Uri
 
 
 class AutoscalingSpec(SpecModel):
@@ -45,6 +45,11 @@ class Variant(SpecModel):
         None, description="Module with model_fn / input_fn / predict_fn / output_fn / transform_fn."
     )
     source_dir: Uri | None = Field(None, description="Folder holding entry_point.")
+    framework: Framework | None = Field(
+        None,
+        description="A model made elsewhere (no raymaker manifest): served as this framework's "
+        "SageMaker container serves it, its defaults standing in for missing hooks.",
+    )
     multi_model: bool = Field(
         False, description="model_data is a prefix of many models, chosen per request."
     )

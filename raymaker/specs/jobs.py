@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from raymaker.specs.base import Name, ResourceSpec, SpecModel, Uri
+from raymaker.specs.base import Framework, Name, ResourceSpec, SpecModel, Uri
 
 Scalar = str | int | float | bool
 
@@ -143,7 +143,7 @@ class TrainingJob(ResourceSpec, Resources):
     )
     entry_point: str | None = Field(None, description="The user's training script.")
     source_dir: str | None = Field(None, description="Folder holding the script and helpers.")
-    framework: Literal["xgboost", "lightgbm", "pytorch", "sklearn"] | None = Field(
+    framework: Literal["xgboost", "lightgbm", "pytorch", "sklearn", "tensorflow"] | None = Field(
         None, description="Framework of the script or model."
     )
     hyperparameters: dict[str, Scalar] = Field(default_factory=dict, description="Passed as args.")
@@ -382,6 +382,11 @@ class TransformJob(ResourceSpec, Resources):
         None, description="The handler module (model_fn, input_fn, predict_fn, output_fn)."
     )
     source_dir: str | None = Field(None, description="Folder holding entry_point and helpers.")
+    framework: Framework | None = Field(
+        None,
+        description="A model made elsewhere (no raymaker manifest): served as this framework's "
+        "SageMaker container serves it.",
+    )
     environment: dict[str, str] = Field(default_factory=dict, description="Handler env vars.")
     input: TransformInput
     output: TransformOutput = Field(default_factory=TransformOutput)

@@ -85,6 +85,69 @@ def read_manifest(store: Store, uri: str) -> dict | None:
     return None
 
 
+def content_sha256(store: Store, uri: str) -> str:
+    """The pin of a model made elsewhere (no manifest): the sha256 of ``model.tar.gz``'s bytes,
+    or of a folder's files (each relative path and its hash, sorted). Raises NotFound."""
+    key = store.key(uri)
+    keys = store.list(key, recursive=True)
+    if not keys:
+        raise NotFound(f"no model at {uri}")
+    if keys == [key]:  # one object: the tarball (or a lone model file)
+        return _object_sha256(store, key)
+    return _listing_sha256([(k[len(key) :].lstrip("/"), _object_sha256(store, k)) for k in keys])
+
+
+def _object_sha256(store: Store, key: str) -> str:
+    h = hashlib.sha256()
+    with store.open(key) as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _listing_sha256(rows: list[tuple[str, str]]) -> str:
+    h = hashlib.sha256()
+    for rel, digest in sorted(rows):
+        h.update(f"{rel}\0{digest}\n".encode())
+    return h.hexdigest()
+
+
+def download_pinned(store: Store, uri: str, local_dir: str, pin: str) -> None:
+    """Fetch a model made elsewhere into ``local_dir`` after checking it against ``pin``
+    (``content_sha256`` when it was deployed): a tarball before it is unpacked, a folder's
+    files once copied. Raises NotFound, DataError (changed since it was deployed)."""
+    from raymaker.storage.store import local_files
+
+    key = store.key(uri)
+    os.makedirs(local_dir, exist_ok=True)
+    one = store.list(key, recursive=True) == [key]
+    if one and key.endswith((".tar.gz", ".tgz")):
+        local_tar = os.path.join(local_dir, ".model.tar.gz")
+        store.get(key, local_tar)
+        _check_pin(uri, sha256_file(local_tar), pin)
+        with tarfile.open(local_tar, "r:gz") as tar:
+            tar.extractall(local_dir, filter="data")  # no links out, no absolute paths
+        os.unlink(local_tar)
+        return
+    if one:  # one model file
+        local = os.path.join(local_dir, key.rsplit("/", 1)[-1])
+        store.get(key, local)
+        _check_pin(uri, sha256_file(local), pin)
+        return
+    if not store.get_dir(key, local_dir):
+        raise NotFound(f"no model at {uri}")
+    rows = [(rel, sha256_file(path)) for path, rel in local_files(local_dir)]
+    _check_pin(uri, _listing_sha256(rows), pin)
+
+
+def _check_pin(uri: str, digest: str, pin: str) -> None:
+    if digest != pin:
+        raise DataError(
+            f"the model at {uri} changed after it was deployed (sha256 {digest[:12]}..., "
+            f"deployed {pin[:12]}...); refusing to load it: deploy it again to serve the new one"
+        )
+
+
 def download(store: Store, uri: str, local_dir: str, *, expected_sha256: str | None = None) -> dict:
     """Fetch a model (its folder, or ``model.tar.gz``) into ``local_dir``; returns the manifest.
 

@@ -64,7 +64,9 @@ def lineage(spec, ctx, data: dict, code_sha256: str) -> dict:
 def version_of(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        return version(package) if package else "unknown"
-    except PackageNotFoundError:
-        return "unknown"
+    for name in (package, f"{package}-cpu") if package else ():  # tensorflow-cpu's wheel
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return "unknown"

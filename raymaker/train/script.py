@@ -70,6 +70,8 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
         "num_gpus": int(plan.gpus),
         **job_keys(spec, ctx),
         "output_staging": layout.job_staging(ctx.name, "output-data"),
+        "framework": spec.framework,
+        "tf_workers": layout.job_staging(ctx.name, "tf-workers"),
     }
     ctx.progress(stage="training", workers=plan.num_workers, force=True)
     connect_for(plan, ctx)
@@ -109,7 +111,7 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
 
 
 _PACKAGES = {"pytorch": "torch", "sklearn": "scikit-learn", "xgboost": "xgboost",
-             "lightgbm": "lightgbm"}  # fmt: skip
+             "lightgbm": "lightgbm", "tensorflow": "tensorflow"}  # fmt: skip
 
 
 def run_script_worker(config: dict, ctx) -> dict:
@@ -135,7 +137,13 @@ def run_script_worker(config: dict, ctx) -> dict:
         if restored:
             print(f"restored checkpoint {restored['step']} into SM checkpoints dir", flush=True)
         pythonpath = _install_requirements(code, config, base)
+        if config.get("framework") == "tensorflow" and "model_dir" not in config["hyperparameters"]:
+            # SageMaker's TensorFlow contract: --model_dir, where the script saves its model
+            config = {**config, "hyperparameters": {**config["hyperparameters"],
+                                                    "model_dir": dirs["model"]}}  # fmt: skip
         rendezvous = _rendezvous(ctx)
+        if config.get("framework") == "tensorflow":
+            rendezvous.update(_tensorflow_env(ctx, store, config))
         env = _environment(config, ctx, dirs, code, rendezvous, pythonpath)
         _write_config_files(config, ctx, dirs)
         args = [sys.executable, script, *_hyperparameter_args(config["hyperparameters"])]
@@ -203,6 +211,37 @@ def _rendezvous(ctx) -> dict[str, str]:
 
     mine = {"MASTER_ADDR": ray.util.get_node_ip_address(), "MASTER_PORT": str(free_port())}
     return broadcast_from_rank_zero(mine)
+
+
+def _tensorflow_env(ctx, store, config) -> dict[str, str]:
+    """What a TensorFlow script gets beyond SageMaker's SM_* contract: Keras 2 as ``tf.keras``
+    (tf_keras, as Ray Train's TensorFlow backend sets it: SageMaker-era scripts call
+    ``model.save(dir)`` for a SavedModel, and Keras 3 has no MultiWorkerMirroredStrategy), and
+    with several workers TF_CONFIG."""
+    import importlib.util
+
+    env = {}
+    if "TF_USE_LEGACY_KERAS" not in config["environment"] and importlib.util.find_spec("tf_keras"):
+        env["TF_USE_LEGACY_KERAS"] = "1"
+    if ctx.world_size > 1:
+        env["TF_CONFIG"] = _tf_config(ctx, store, config["tf_workers"])
+    return env
+
+
+def _tf_config(ctx, store, prefix: str) -> str:
+    """TF_CONFIG for ``MultiWorkerMirroredStrategy``, as Ray Train's TensorFlow backend builds
+    it: every worker's ``host:port`` (each picks a free port on its own node and posts it to
+    the store), this worker's index. The script's own process reads it; the worker actor never
+    imports TensorFlow."""
+    import ray
+    from ray.train.collective import barrier
+
+    store.write_text(join(prefix, str(ctx.rank)), f"{ray.util.get_node_ip_address()}:{free_port()}")
+    barrier()
+    workers = [store.read_text(join(prefix, str(r))) for r in range(ctx.world_size)]
+    return json.dumps(
+        {"cluster": {"worker": workers}, "task": {"type": "worker", "index": ctx.rank}}
+    )
 
 
 def _environment(config, ctx, dirs, code, rendezvous, pythonpath) -> dict[str, str]:

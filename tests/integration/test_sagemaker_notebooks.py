@@ -4,6 +4,9 @@ framework predictors' NumPy defaults, and an inference script reading ``str`` CS
 
 from __future__ import annotations
 
+import tarfile
+import tempfile
+
 import numpy as np
 
 TRAIN = """
@@ -91,3 +94,197 @@ def test_a_script_mode_sklearn_notebook_runs_as_written(local_session, tmp_path)
         assert predictor.predict(rows).tolist() == want[:3].tolist()
     finally:
         predictor.delete_endpoint()
+
+
+def _tarball(folder, path) -> str:
+    import os
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name in sorted(os.listdir(folder)):
+            tar.add(os.path.join(folder, name), arcname=name)
+    return str(path)
+
+
+SKLEARN_BYOM = """
+import os
+
+import joblib
+
+
+def model_fn(model_dir):
+    return joblib.load(os.path.join(model_dir, "model.joblib"))
+"""
+
+
+def test_bring_your_own_model_tar_gz_for_each_framework(local_session, tmp_path):
+    """A model.tar.gz made by hand (no raymaker manifest) deploys as SageMaker's framework
+    container serves it: XGBoost and TorchScript with no hooks, scikit-learn with its
+    model_fn; each framework's predictor answers with its defaults; a batch transform too."""
+    import joblib
+    import torch
+    import xgboost as xgb
+    from sklearn.linear_model import LinearRegression
+
+    from raymaker.sagemaker.pytorch import PyTorchModel, PyTorchPredictor
+    from raymaker.sagemaker.sklearn import SKLearnModel
+    from raymaker.sagemaker.xgboost import XGBoostModel, XGBoostPredictor
+
+    sess = local_session
+    bucket, prefix = sess.default_bucket(), "byom"
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (X[:, 0] - X[:, 2] > 0).astype(np.float32)
+
+    # XGBoost: a booster saved as "xgboost-model", as SageMaker's own XGBoost writes it
+    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(X, y), 10)
+    (tmp_path / "xgb").mkdir()
+    booster.save_model(str(tmp_path / "xgb" / "xgboost-model.json"))
+    (tmp_path / "xgb" / "xgboost-model.json").rename(tmp_path / "xgb" / "xgboost-model")
+    tar = _tarball(tmp_path / "xgb", tmp_path / "xgb.tar.gz")
+    model_data = sess.upload_data(tar, bucket=bucket, key_prefix=f"{prefix}/xgb")
+    assert model_data == sess.store.uri(f"{prefix}/xgb/xgb.tar.gz")
+    model = XGBoostModel(model_data=model_data, framework_version="1.7-1", role="any",
+                         sagemaker_session=sess)  # fmt: skip
+    predictor = model.deploy(1, "ml.m5.xlarge", endpoint_name="byom-xgb")
+    try:
+        assert isinstance(predictor, XGBoostPredictor)
+        rows = predictor.predict(X[:3])  # LIBSVM in, CSV out
+        got = [float(v) for row in rows for v in row]
+        np.testing.assert_allclose(got, booster.inplace_predict(X[:3]), rtol=1e-6)
+    finally:
+        predictor.delete_endpoint()
+
+    (tmp_path / "score").mkdir()
+    np.savetxt(tmp_path / "score" / "part-0.csv", X[:50], delimiter=",", fmt="%.7g")
+    data = sess.upload_data(str(tmp_path / "score"), bucket=bucket, key_prefix=f"{prefix}/in")
+    transformer = model.transformer(1, "ml.m5.xlarge",
+                                    output_path=f"s3://{bucket}/{prefix}/out")  # fmt: skip
+    transformer.transform(data, content_type="text/csv", split_type="Line", logs=False)
+    assert transformer.latest_transform_job.job_name == transformer.describe().name
+    out = sess.store.read_text(f"{prefix}/out/part-0.csv.out").split()
+    want = booster.inplace_predict(np.loadtxt(tmp_path / "score" / "part-0.csv", delimiter=","))
+    np.testing.assert_allclose([float(v) for v in out], want, rtol=1e-5)
+
+    # PyTorch: a TorchScript model.pth
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    (tmp_path / "pt").mkdir()
+    torch.jit.save(torch.jit.script(net.eval()), str(tmp_path / "pt" / "model.pth"))
+    tar = _tarball(tmp_path / "pt", tmp_path / "pt.tar.gz")
+    model_data = sess.upload_data(tar, bucket=bucket, key_prefix=f"{prefix}/pt")
+    predictor = PyTorchModel(model_data=model_data, framework_version="2.1", py_version="py310",
+                             role="any", sagemaker_session=sess).deploy(
+        initial_instance_count=1, instance_type="ml.c5.xlarge", endpoint_name="byom-pt"
+    )  # fmt: skip
+    try:
+        assert isinstance(predictor, PyTorchPredictor)
+        got = predictor.predict(X[:3])  # NumPy in, NumPy out
+        np.testing.assert_allclose(got, net(torch.from_numpy(X[:3])).detach().numpy(), rtol=1e-5)
+    finally:
+        predictor.delete_endpoint()
+
+    # scikit-learn: SageMaker's container needs the user's model_fn, and so does raymaker
+    reg = LinearRegression().fit(X, X @ np.arange(4.0))
+    (tmp_path / "sk").mkdir()
+    joblib.dump(reg, tmp_path / "sk" / "model.joblib")
+    tar = _tarball(tmp_path / "sk", tmp_path / "sk.tar.gz")
+    model_data = sess.upload_data(tar, bucket=bucket, key_prefix=f"{prefix}/sk")
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text(SKLEARN_BYOM)
+    predictor = SKLearnModel(model_data=model_data, entry_point="inference.py",
+                             source_dir=str(code), framework_version="1.2-1", role="any",
+                             sagemaker_session=sess).deploy(1, "ml.m5.large")  # fmt: skip
+    try:
+        np.testing.assert_allclose(predictor.predict(X[:3]), reg.predict(X[:3]), rtol=1e-5)
+    finally:
+        predictor.delete_endpoint()
+
+
+XGB_SCRIPT = """
+import argparse, os
+
+import pandas as pd
+import xgboost as xgb
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--eta", type=float, default=0.3)
+    parser.add_argument("--max_depth", type=int, default=3)
+    parser.add_argument("--num_round", type=int, default=10)
+    parser.add_argument("--model_dir", default=os.environ["SM_MODEL_DIR"])
+    args, _ = parser.parse_known_args()
+    train = pd.read_csv(os.path.join(os.environ["SM_CHANNEL_TRAIN"], "train.csv"), header=None)
+    val = pd.read_csv(os.path.join(os.environ["SM_CHANNEL_VALIDATION"], "val.csv"), header=None)
+    dtrain = xgb.DMatrix(train.iloc[:, 1:], label=train.iloc[:, 0])
+    dval = xgb.DMatrix(val.iloc[:, 1:], label=val.iloc[:, 0])
+    booster = xgb.train(
+        {"eta": args.eta, "max_depth": args.max_depth, "objective": "binary:logistic",
+         "eval_metric": "logloss"},
+        dtrain, args.num_round, evals=[(dtrain, "train"), (dval, "validation")],
+    )
+    booster.save_model(os.path.join(args.model_dir, "xgboost-model.json"))
+"""
+
+
+def test_an_xgboost_script_tuned_and_deployed_with_no_hooks(local_session, tmp_path):
+    """SageMaker's XGBoost-as-a-framework tuning notebook: the estimator fixes ``eta`` that the
+    tuner also tunes, the metric comes from XGBoost's own evaluation lines (no
+    metric_definitions), and the best model deploys with no inference hooks."""
+    import xgboost as xgb
+
+    from raymaker.sagemaker.serializers import CSVSerializer
+    from raymaker.sagemaker.tuner import ContinuousParameter, HyperparameterTuner
+    from raymaker.sagemaker.xgboost import XGBoost, XGBoostPredictor
+
+    sess = local_session
+    bucket, prefix = sess.default_bucket(), "DEMO-xgb-framework"
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    for name, rows in (("train", slice(0, 300)), ("val", slice(300, 400))):
+        folder = tmp_path / name
+        folder.mkdir()
+        lines = [f"{label},{a},{b},{c}" for label, (a, b, c) in zip(y[rows], X[rows], strict=True)]
+        (folder / f"{name}.csv").write_text("\n".join(lines) + "\n")
+        key = "train" if name == "train" else "validation"
+        sess.upload_data(str(folder / f"{name}.csv"), bucket=bucket, key_prefix=f"{prefix}/{key}")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text(XGB_SCRIPT)
+
+    est = XGBoost(
+        entry_point="train.py", source_dir=str(src), framework_version="1.7-1",
+        hyperparameters={"eta": 0.2, "max_depth": 3, "num_round": 8}, role="any",
+        instance_count=1, instance_type="ml.m5.2xlarge", sagemaker_session=sess,
+        output_path=f"s3://{bucket}/{prefix}/output",
+    )  # fmt: skip
+    tuner = HyperparameterTuner(
+        est, "validation:logloss", {"eta": ContinuousParameter(0.05, 0.5)},
+        objective_type="Minimize", max_jobs=2, max_parallel_jobs=2,
+    )  # fmt: skip
+    channels = {k: f"s3://{bucket}/{prefix}/{k}" for k in ("train", "validation")}
+    tuner.fit(channels, logs=False)
+    board = sess.tuning_leaderboard(tuner.latest_tuning_job.job_name)
+    assert len(board["trials"]) == 2 and all(t["objective"] for t in board["trials"])
+    assert len({t["hyperparameters"]["eta"] for t in board["trials"]}) == 2
+
+    predictor = tuner.deploy(initial_instance_count=1, instance_type="ml.m5.xlarge")
+    try:
+        assert isinstance(predictor, XGBoostPredictor)
+        best = tuner.best_estimator()
+        assert isinstance(best, XGBoost) and best.model_data.endswith("model.tar.gz")
+        with tempfile.TemporaryDirectory() as tmp:
+            sess.download_data(tmp, bucket=bucket, key_prefix=sess.store.key(best.model_data))
+            with tarfile.open(f"{tmp}/model.tar.gz") as tar:
+                tar.extractall(tmp, filter="data")
+            booster = xgb.Booster(model_file=f"{tmp}/xgboost-model.json")
+        want = booster.inplace_predict(X[:4])
+        got = [float(v) for row in predictor.predict(X[:4]) for v in row]  # LIBSVM in
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+        predictor.serializer = CSVSerializer()  # what most notebooks switch to
+        got = [float(v) for row in predictor.predict(X[:4]) for v in row]
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    finally:
+        tuner.delete_endpoint()

@@ -14,4 +14,5 @@ class PyTorchPredictor(NumpyPredictor):
 class PyTorchModel(Model):
     """A PyTorch artifact and its handler script; ``deploy`` returns a PyTorchPredictor."""
 
+    _framework = "pytorch"
     predictor_cls = PyTorchPredictor

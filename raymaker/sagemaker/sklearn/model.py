@@ -14,4 +14,5 @@ class SKLearnPredictor(NumpyPredictor):
 class SKLearnModel(Model):
     """A scikit-learn artifact and its handler script; ``deploy`` returns a SKLearnPredictor."""
 
+    _framework = "sklearn"
     predictor_cls = SKLearnPredictor

@@ -10,3 +10,4 @@ class XGBoost(Estimator):
 
     _framework = "xgboost"
     _default_algorithm = "xgboost"
+    _script_model = "raymaker.sagemaker.xgboost.model:XGBoostModel"
