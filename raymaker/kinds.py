@@ -8,6 +8,9 @@
             computes with, reserved from Ray for it (None: the driver only coordinates)
     names_job  whether the spec's ``name`` is the job's name (an ``Endpoint``'s name is the
             endpoint's: each apply of it is a job of its own, named ``<name>-apply-...``)
+    check   ``check(spec) -> [problem, ...]``: what a submit would refuse, from the spec alone
+            (hyperparameters, channels, ranges), each naming its field; ``raymaker validate``
+            and every submit report them all at once (None: pydantic's checks are all)
     reconcile  ``reconcile(settings, store) -> {"restored": [...], "failed": {name: why}}``:
             bring back what the store says should run and the cluster lacks (after a head
             restart); ``raymaker cluster up`` runs every row's (None: nothing long-lived)
@@ -32,6 +35,7 @@ class Kind:
     driver: str | None = None
     names_job: bool = True
     reconcile: str | None = None
+    check: str | None = None
 
 
 KINDS: dict[str, Kind] = {
@@ -45,11 +49,13 @@ KINDS: dict[str, Kind] = {
         run="raymaker.train.runner:run_training_job",
         stage="raymaker.jobs.staging:stage_training",
         driver="raymaker.train.workers:driver_resources",
+        check="raymaker.train.checks:check_training",
     ),
     "TuningJob": Kind(
         spec="raymaker.specs.jobs:TuningJob",
         run="raymaker.tuning.runner:run_tuning_job",
         stage="raymaker.jobs.staging:stage_tuning",
+        check="raymaker.tuning.checks:check_tuning",
     ),
     "TransformJob": Kind(
         spec="raymaker.specs.jobs:TransformJob",

@@ -32,14 +32,17 @@ def register(cli: click.Group) -> None:
 @click.option("--instance-type", default="cpu.1", show_default=True)
 @click.option("--entry-point", default=None, help="A custom handler module (model_fn, ...).")
 @click.option("--source-dir", default=None, help="The folder holding --entry-point.")
+@click.option("--framework", type=click.Choice(["pytorch", "sklearn", "tensorflow", "xgboost"]),
+              default=None, help="A model made elsewhere (no raymaker manifest): served as this "
+              "framework's SageMaker container serves it.")  # fmt: skip
 @click.option("--name", default=None, help="Job name (default: generated).")
 @click.option("--wait/--no-wait", default=True, help="Wait for the job to end.")
 @click.option("--timeout", type=float, help="Seconds to wait at most.")
 @output_option
 def transform(model_data, data, content_type, split_type, compression_type, accept,
               output_path, join_source, input_filter, output_filter, on_bad_rows,
-              instance_count, instance_type, entry_point, source_dir, name, wait, timeout,
-              output):  # fmt: skip
+              instance_count, instance_type, entry_point, source_dir, framework, name, wait,
+              timeout, output):  # fmt: skip
     """Batch-predict DATA (a file, prefix or glob) with the model at MODEL_DATA."""
     from raymaker.sagemaker.transformer import Transformer
 
@@ -47,7 +50,8 @@ def transform(model_data, data, content_type, split_type, compression_type, acce
     transformer = Transformer(
         model_data=model_data, instance_count=instance_count, instance_type=instance_type,
         accept=accept, output_path=output_path, entry_point=entry_point,
-        source_dir=source_dir, on_bad_rows=on_bad_rows, assemble_with="Line", session=sess,
+        source_dir=source_dir, framework=framework, on_bad_rows=on_bad_rows,
+        assemble_with="Line", session=sess,
     )  # fmt: skip
     spec = transformer.transform_job_spec(
         data, content_type, compression_type, split_type, name, input_filter, output_filter,

@@ -33,7 +33,7 @@ def data_upload(path, key_prefix):
 @click.argument("dest", type=click.Path(file_okay=False))
 def data_download(uri, dest):
     """Download an object or prefix into a local folder."""
-    for path in session().download_data(uri, dest):
+    for path in session().download(uri, dest):
         click.echo(path)
 
 

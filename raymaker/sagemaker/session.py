@@ -137,7 +137,13 @@ class Session:
         else:  # SageMaker's form: key_prefix in the (default) bucket
             self._data_key(bucket, "")  # another bucket is refused
             source, target = f"s3://{self.default_bucket()}/{key_prefix}", path
-        key = self.store.key(source)
+        return self.download(source, target)
+
+    def download(self, uri: str, local_dir: str | os.PathLike) -> list[str]:
+        """Copy the object or prefix at ``uri`` (a key, a store URI, or a bucket path) into
+        ``local_dir``; returns the local file paths. Raises NotFound, InvalidKey."""
+        target = os.fspath(local_dir)
+        key = self.store.key(str(uri))
         os.makedirs(target, exist_ok=True)
         got = self.store.get(key, target)
         if os.path.isfile(got):

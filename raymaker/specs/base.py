@@ -94,7 +94,8 @@ def format_validation_error(
         msg = err.get("msg", "invalid").removeprefix("Value error, ")
         if kind == "extra_forbidden":
             allowed = _allowed_fields(model, tuple(p for p in loc if not _is_tag(p)))
-            msg = "unknown field" + (f"; allowed fields: {', '.join(allowed)}" if allowed else "")
+            msg = "unknown field" + did_you_mean(str(shown[-1]) if shown else "", allowed or [])
+            msg += f"; allowed fields: {', '.join(allowed)}" if allowed else ""
         elif kind == "missing":
             msg = "field required"
         given = err.get("input")
@@ -102,6 +103,14 @@ def format_validation_error(
             msg = f"{msg} (got {given!r})"
         lines.append(f"{source}.{path}: {msg}" if path != "(top level)" else f"{source}: {msg}")
     return "invalid spec:\n  " + "\n  ".join(lines)
+
+
+def did_you_mean(name: str, allowed) -> str:
+    """``" (did you mean 'eta'?)"`` for the closest of ``allowed`` to a mistyped name, or ""."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _is_tag(part: Any) -> bool:

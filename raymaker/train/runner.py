@@ -28,7 +28,6 @@ from raymaker.train.job import (
 )
 from raymaker.train.workers import Plan, plan_for, run_workers
 
-BUILTIN_CHANNELS = ("train", "validation")
 PANDAS_FIT_BYTES = 256 << 20  # a recipe on less data than this is fitted with pandas
 
 
@@ -52,18 +51,16 @@ def run_training_job(spec, ctx) -> dict:
 def _run_builtin(spec, ctx, plan: Plan) -> dict:
     from raymaker.train.algorithms import algorithm_for
     from raymaker.train.channels import resolve_channels
+    from raymaker.train.checks import check_training
     from raymaker.train.tabular import prepare_tabular
 
     store = ctx.store
     clock = _Clock()
+    problems = check_training(spec)  # what validate and submit found (a run may skip both)
+    if problems:
+        raise SpecError("\n  ".join(problems))
     algo = algorithm_for(spec.algorithm)
     hps = algo.parse_hyperparameters(spec.hyperparameters)
-    unknown = sorted(set(spec.inputs) - set(BUILTIN_CHANNELS))
-    if unknown:
-        raise SpecError(
-            f"inputs: channel {unknown[0]!r} is not used by {spec.algorithm}; "
-            f"allowed: {', '.join(BUILTIN_CHANNELS)}"
-        )
     sources = resolve_channels(store, spec.inputs, required=algo.required_channels)
     ctx.progress(stage="planning", force=True)
     fitted = _recipe(spec, ctx, sources["train"])

@@ -89,25 +89,17 @@ def run_tuning_job(spec, ctx) -> dict:
 
 def _check_template(spec, settings):
     """The training template must be runnable with every tuned name. Raises SpecError."""
-    template = spec.training
-    settings.resources_for(template.instance_type)
-    if not template.algorithm:
+    from raymaker.tuning.checks import check_tuning
+
+    settings.resources_for(spec.training.instance_type)
+    problems = check_tuning(spec)
+    if problems:
+        raise SpecError("\n  ".join(problems))
+    if not spec.training.algorithm:
         return None
     from raymaker.train.algorithms import algorithm_for
 
-    algo = algorithm_for(template.algorithm)
-    sample = {}
-    for key, r in spec.hyperparameter_ranges.items():
-        if r.type == "Categorical":
-            sample[key] = r.values[0]
-        else:
-            sample[key] = int(r.min_value) if r.type == "Integer" else r.min_value
-    algo.parse_hyperparameters({**template.hyperparameters, **sample})
-    for key, r in spec.hyperparameter_ranges.items():
-        if r.type == "Categorical":  # every choice must be valid, not just the first
-            for value in r.values[1:]:
-                algo.parse_hyperparameters({**template.hyperparameters, **sample, key: value})
-    return algo
+    return algorithm_for(spec.training.algorithm)
 
 
 def _hyperband(spec, algo) -> dict | None:

@@ -68,6 +68,40 @@ def test_validate_finds_every_instance_type_a_submit_would_refuse(tmp_path, caps
     assert run_main(capsys, "validate", str(spec))[0] == 0
 
 
+def test_validate_reports_every_problem_a_submit_would_meet_at_once(tmp_path, capsys):
+    spec = tmp_path / "tune.yaml"
+    spec.write_text(
+        "kind: TuningJob\nobjective: {metric_name: validation:logloss}\nmax_jobs: 4\n"
+        "hyperparameter_ranges:\n"
+        "  etaa: {type: Continuous, min_value: 0.1, max_value: 0.3}\n"
+        "  max_depth: {type: Integer, min_value: 2, max_value: 8}\n"
+        "  tree_method: {type: Categorical, values: [hist, aprox]}\n"
+        "training:\n"
+        "  algorithm: xgboost\n  label: y\n  instance_type: ml.m5.xlarg\n"
+        "  inputs: {trian: data/t.csv, validation: data/v.csv}\n"
+        "  hyperparameters: {num_round: many, depth: 3}\n"
+    )
+    code, out, err = run_main(capsys, "validate", str(spec))
+    assert code == 2 and "ok" not in out
+    for expected in (
+        "7 problems",
+        "training.instance_type: instance_type 'ml.m5.xlarg'",
+        "hyperparameters (xgboost).num_round: Input should be a valid integer",
+        "hyperparameters (xgboost).depth: unknown field (did you mean 'max_depth'?)",
+        "training.inputs.trian: not a channel of xgboost (did you mean 'train'?)",
+        "training.inputs: channel 'train' is required",
+        "hyperparameter_ranges.etaa: not a hyperparameter of xgboost (did you mean 'eta'?)",
+        "hyperparameter_ranges.tree_method: the value 'aprox' is refused",
+    ):
+        assert expected in err, (expected, err)
+    assert "hyperparameter_ranges.max_depth" not in err  # a good range is not reported
+
+    algo = tmp_path / "train.yaml"
+    algo.write_text("kind: TrainingJob\nalgorithm: xgbost\nlabel: y\ninputs: {train: t.csv}\n")
+    code, _, err = run_main(capsys, "validate", str(algo))
+    assert code == 2 and "algorithm: 'xgbost' is not a built-in (did you mean 'xgboost'?)" in err
+
+
 def test_run_then_list_describe_logs_in_every_format(store_env, capsys):
     code, _, err = run_main(
         capsys, "run", "--name", "hello-1", os.path.join(ROOT, "jobs", "hello.yaml")

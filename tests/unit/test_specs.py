@@ -63,11 +63,11 @@ def test_every_example_job_validates(path):
         ),
         (
             {"kind": "ProcessingJob", "code": "x.py", "inputz": []},
-            "spec.inputz: unknown field; allowed fields: arguments, code, command",
+            "spec.inputz: unknown field (did you mean 'inputs'?); allowed fields: arguments, code, command",
         ),
         (
             {"kind": "ProcessingJob", "code": "x.py", "inputs": [{"name": "a", "src": "s"}]},
-            "spec.inputs[0].src: unknown field; allowed fields: columns, destination, format, header",
+            "spec.inputs[0].src: unknown field (did you mean 'source'?); allowed fields: columns, destination, format, header",
         ),
         (
             {"kind": "ProcessingJob", "code": "x.py", "instance_count": 0},

@@ -109,7 +109,10 @@ def test_model_tarball_matches_the_folder(store, settings, tmp_path):
     [
         ({"label": "nope"}, "column 'nope' is not in the train channel; columns: x1, x2, plan"),
         ({"label": "churn"}, "plan (str) are not; give a recipe"),
-        ({"label": "churn", "hyperparameters": {"depth": 3}}, "depth: unknown field; allowed"),
+        (
+            {"label": "churn", "hyperparameters": {"depth": 3}},
+            "depth: unknown field (did you mean 'max_depth'?); allowed",
+        ),
         ({"label": "churn", "inputs": {"validation": "data/c/train.csv"}}, "'train' is required"),
         ({"label": "churn", "inputs": {"train": "data/c/train.csv", "test": "x"}}, "allowed: t"),
         ({"label": "churn", "instance_type": "big"}, "not a known preset; allowed:"),
