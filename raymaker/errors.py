@@ -14,7 +14,8 @@ HTTP servers report it the same way: each class carries an HTTP status and a CLI
     │   └── JobStopped                        500  exit 7
     ├── WaitTimeout (TimeoutError)            504  exit 8
     ├── ClusterError (ConnectionError)        503  exit 9   Ray cannot be reached/started
-    └── DataError (ValueError)                422  exit 10  data is malformed or empty
+    ├── DataError (ValueError)                422  exit 10  data is malformed or empty
+    └── NotSupported (NotImplementedError)    501  exit 11  a SageMaker name raymaker refuses
 
     RaymakerNotice (UserWarning)              a one-line notice (``warnings``), not an error
 """
@@ -81,6 +82,13 @@ class MissingDependency(RaymakerError, ImportError):
         return cls(f"{feature} needs the package {package!r}; install it with: {hint}")
 
 
+class NotSupported(RaymakerError, NotImplementedError):
+    """A SageMaker SDK name raymaker does not do; the message says why (``sagemaker.surface``)."""
+
+    http_status = 501
+    exit_code = 11
+
+
 class JobFailed(RaymakerError):
     """A job ended in failure. ``traceback`` holds the remote (user's) traceback."""
 
@@ -144,6 +152,7 @@ __all__ = [
     "JobStopped",
     "MissingDependency",
     "NotFound",
+    "NotSupported",
     "RaymakerError",
     "SpecError",
     "WaitTimeout",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from raymaker.errors import SpecError
+from raymaker.sagemaker import surface
 from raymaker.sagemaker.inputs import TrainingInput
 from raymaker.sagemaker.session import UsesSession, default_session
 from raymaker.sagemaker.utils import name_from_base
@@ -71,9 +72,10 @@ class Estimator(UsesSession):
         py_version: str | None = None,
         **kwargs: Any,
     ):
-        unknown = sorted(set(kwargs) - _IGNORED_SAGEMAKER_ARGS)
+        unknown = sorted(set(kwargs) - _LEGACY_ARGS - surface.ignored_args("Estimator"))
         if unknown:
             raise SpecError(f"{type(self).__name__}: unknown argument(s): {', '.join(unknown)}")
+        surface.ignored("Estimator", {"role": role, **kwargs})
         self.entry_point = entry_point
         self.source_dir = source_dir
         self.hyperparameters = Hyperparameters(hyperparameters or {})
@@ -218,6 +220,16 @@ class Estimator(UsesSession):
         """The last job's record."""
         return self._job().describe()
 
+    def logs(self) -> None:
+        """Print the last job's logs (SageMaker's ``estimator.logs()``)."""
+        print(self._job().logs(), end="")
+
+    @property
+    def training_job_analytics(self):
+        """The last job's metrics as SageMaker's ``TrainingJobAnalytics``: ``dataframe()``
+        has ``timestamp``, ``metric_name``, ``value`` (and raymaker's ``step``)."""
+        return TrainingJobAnalytics(self.metrics())
+
     def create_model(
         self, entry_point: str | None = None, source_dir: str | None = None, **kwargs: Any
     ):
@@ -326,37 +338,28 @@ class Estimator(UsesSession):
 
 
 # SageMaker arguments that have no meaning here and are accepted so scripts run unchanged.
-_IGNORED_SAGEMAKER_ARGS = frozenset(
-    {
-        "script_mode",  # old framework estimators' switch; script mode is what runs here
-        "volume_size",
-        "volume_kms_key",
-        "output_kms_key",
-        "subnets",
-        "security_group_ids",
-        "tags",
-        "image_uri",
-        "image_name",
-        "enable_network_isolation",
-        "use_spot_instances",
-        "max_wait",
-        "debugger_hook_config",
-        "disable_profiler",
-        "profiler_config",
-        "keep_alive_period_in_seconds",
-        "distribution",
-        "container_log_level",
-        "code_location",
-        "dependencies",
-        "git_config",
-        "input_mode",
-        "model_uri",
-        "model_channel_name",
-        "enable_sagemaker_metrics",
-        "train_instance_count",
-        "train_instance_type",
-    }
+# SDK v1's names and framework-only arguments, taken silently (the surface table holds the
+# v2 arguments that are accepted and ignored, each with a notice)
+_LEGACY_ARGS = frozenset(
+    {"image_name", "train_instance_count", "train_instance_type", "script_mode", "distribution"}
 )
+
+
+class TrainingJobAnalytics:
+    """A training job's metric points, as SageMaker's ``TrainingJobAnalytics`` shows them."""
+
+    def __init__(self, points: list[dict]):
+        self.points = points
+
+    def dataframe(self, force_refresh: bool = False):
+        import pandas as pd
+
+        rows = [
+            {"timestamp": p.get("time"), "metric_name": p["name"], "value": p["value"],
+             "step": p.get("step")}
+            for p in self.points
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=["timestamp", "metric_name", "value", "step"])
 
 
 def _channels(inputs) -> dict[str, str]:
@@ -371,3 +374,6 @@ def _channels(inputs) -> dict[str, str]:
             raise SpecError(f"inputs.{name}: expected a URI or TrainingInput, got {value!r}")
         out[name] = uri
     return out
+
+
+surface.install(Estimator, "Estimator")

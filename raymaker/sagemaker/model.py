@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from raymaker.errors import SpecError
+from raymaker.sagemaker import surface
 from raymaker.sagemaker.predictor import Predictor
 from raymaker.sagemaker.session import UsesSession
 
@@ -84,8 +85,12 @@ class Model(UsesSession):
         py_version: str | None = None,
         env: dict | None = None,
         predictor_cls=None,
-        **_ignored: Any,
+        **kwargs: Any,
     ):
+        unknown = sorted(set(kwargs) - surface.ignored_args("Model") - _FRAMEWORK_ARGS)
+        if unknown:
+            raise SpecError(f"{type(self).__name__}: unknown argument(s): {', '.join(unknown)}")
+        surface.ignored("Model", {"role": role, "image_uri": image_uri, **kwargs})
         if predictor_cls is not None:
             self.predictor_cls = predictor_cls
         self.model_data = model_data
@@ -193,6 +198,10 @@ class Model(UsesSession):
             spec.name, session=session, serializer=serializer, deserializer=deserializer
         )
 
+    def delete_model(self) -> None:
+        """SageMaker deletes its Model resource; raymaker has none apart from the artifact in the
+        store (which stays, as SageMaker's S3 artifact does): nothing to do."""
+
     def register(
         self,
         content_types: list[str] | None = None,
@@ -270,5 +279,12 @@ class Model(UsesSession):
         )
 
 
+# framework models' own arguments (a model server's worker count), taken silently
+_FRAMEWORK_ARGS = frozenset({"model_server_workers"})
+
+
 def _default_name() -> str:
     return time.strftime("endpoint-%Y%m%d-%H%M%S")
+
+
+surface.install(Model, "Model")

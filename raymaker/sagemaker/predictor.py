@@ -7,6 +7,7 @@ import urllib.parse
 from typing import Any
 
 from raymaker.errors import AuthError, ClusterError, NotFound, RaymakerError, SpecError
+from raymaker.sagemaker import surface
 from raymaker.sagemaker.deserializers import JSONDeserializer, NumpyDeserializer
 from raymaker.sagemaker.serializers import CSVSerializer, NumpySerializer
 from raymaker.sagemaker.session import UsesSession
@@ -25,9 +26,11 @@ class Predictor(UsesSession):
         sagemaker_session=None,
         serializer=None,
         deserializer=None,
+        component_name: str | None = None,
         *,
         session=None,
     ):
+        surface.ignored("Predictor", {"component_name": component_name})
         self.endpoint_name = endpoint_name
         self.session = session or sagemaker_session
         self.serializer = serializer or self.default_serializer()
@@ -37,6 +40,11 @@ class Predictor(UsesSession):
 
     def __repr__(self) -> str:
         return f"Predictor(endpoint_name={self.endpoint_name!r})"
+
+    @property
+    def endpoint(self) -> str:
+        """SageMaker's older name of ``endpoint_name``."""
+        return self.endpoint_name
 
     @property
     def content_type(self) -> str:
@@ -129,6 +137,9 @@ class Predictor(UsesSession):
         self._session().endpoints.roll(
             self.endpoint_name, instance_count=initial_instance_count, **spec
         )
+
+
+surface.install(Predictor, "Predictor")
 
 
 class NumpyPredictor(Predictor):

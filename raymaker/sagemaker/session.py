@@ -11,30 +11,53 @@ import os
 from typing import Any
 
 from raymaker.errors import InvalidKey
+from raymaker.sagemaker.session_api import SessionApi
 from raymaker.settings import Settings
 from raymaker.storage import Store, join, layout, store_for_settings
 from raymaker.storage.uri import split_scheme
 
 
-class Session:
+class Session(SessionApi):
     """Where raymaker keeps things and runs things.
 
-    ``store`` (a folder or URI) and ``ray_address`` override ``RAYMAKER_STORE``/``RAY_ADDRESS``.
+    ``store`` (a folder or URI) and ``ray_address`` override ``RAYMAKER_STORE``/``RAY_ADDRESS``;
+    ``default_bucket`` names the bucket ``default_bucket()`` returns (``s3://<it>/<key>`` is
+    ``<key>`` in the store). SageMaker's boto3 clients and config are accepted and ignored
+    (``surface``); ``settings`` is raymaker's ``Settings``.
     """
 
     def __init__(
         self,
+        boto_session=None,
+        sagemaker_client=None,
+        sagemaker_runtime_client=None,
+        sagemaker_featurestore_runtime_client=None,
+        default_bucket: str | None = None,
+        settings: Settings | None = None,
+        sagemaker_metrics_client=None,
+        sagemaker_config=None,
+        default_bucket_prefix: str | None = None,
         *,
         store: str | None = None,
         ray_address: str | None = None,
-        settings: Settings | None = None,
     ):
+        from raymaker.sagemaker.surface import ignored
+
+        ignored("Session", {
+            "boto_session": boto_session, "sagemaker_client": sagemaker_client,
+            "sagemaker_runtime_client": sagemaker_runtime_client,
+            "sagemaker_featurestore_runtime_client": sagemaker_featurestore_runtime_client,
+            "sagemaker_metrics_client": sagemaker_metrics_client,
+            "sagemaker_config": sagemaker_config, "default_bucket_prefix": default_bucket_prefix,
+        })  # fmt: skip
         base = settings or Settings.from_env()
         changes: dict[str, Any] = {}
         if store is not None:
             changes["store"] = str(store)
         if ray_address is not None:
             changes["ray_address"] = ray_address
+        if default_bucket is not None:
+            changes["default_bucket"] = default_bucket
         self.settings = base.replace(**changes) if changes else base
         self._store: Store | None = None
         self._jobs = None
@@ -296,6 +319,11 @@ class UsesSession:
             self.session = default_session()
         return self.session
 
+    @property
+    def sagemaker_session(self) -> Session:
+        """SageMaker's name of this object's session."""
+        return self._session()
+
 
 EXECUTION_ROLE = "arn:aws:iam::000000000000:role/raymaker"
 
@@ -304,3 +332,12 @@ def get_execution_role(sagemaker_session=None, use_default: bool = False) -> str
     """SageMaker's ``get_execution_role()``: raymaker has no IAM, so a fixed placeholder ARN that
     every ``role=`` argument accepts and ignores."""
     return EXECUTION_ROLE
+
+
+def _install_surface() -> None:
+    from raymaker.sagemaker import surface
+
+    surface.install(Session, "Session")
+
+
+_install_surface()

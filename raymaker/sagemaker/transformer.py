@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from raymaker.errors import SpecError
-from raymaker.sagemaker.session import UsesSession
+from raymaker.sagemaker import surface
+from raymaker.sagemaker.session import UsesSession, default_session
 from raymaker.sagemaker.utils import name_from_base
 
 
@@ -48,6 +49,8 @@ class Transformer(UsesSession):
         session=None,
         **_ignored: Any,
     ):
+        surface.ignored("Transformer", {"output_kms_key": output_kms_key, "tags": tags,
+                                        "volume_kms_key": volume_kms_key})  # fmt: skip
         self.model_data = model_data or model_name
         if not self.model_data:
             raise SpecError("model_data: the model's URI (or registry reference) is required")
@@ -172,6 +175,29 @@ class Transformer(UsesSession):
         """Stop the last job; its partial results are deleted, the output path untouched."""
         self._job().stop(timeout=30.0 if wait else 0.0)
 
+    def delete_model(self) -> None:
+        """SageMaker deletes its Model resource; raymaker has none apart from the artifact in the
+        store (which stays): nothing to do."""
+
+    @classmethod
+    def attach(cls, transform_job_name: str, sagemaker_session=None, *, session=None):
+        """A transformer for an existing transform job (its spec), ``latest_transform_job``
+        set."""
+        sess = session or sagemaker_session or default_session()
+        handle = sess.jobs.get(transform_job_name)
+        spec = handle.describe().spec
+        output = spec.get("output") or {}
+        transformer = cls(
+            model_data=spec["model_data"], instance_count=spec.get("instance_count", 1),
+            instance_type=spec.get("instance_type", "cpu.1"), strategy=spec.get("strategy"),
+            assemble_with=output.get("assemble_with"), output_path=output.get("path"),
+            accept=output.get("accept"), env=spec.get("environment"),
+            entry_point=spec.get("entry_point"), source_dir=spec.get("source_dir"),
+            framework=spec.get("framework"), session=sess,
+        )  # fmt: skip
+        transformer.latest_transform_job = handle
+        return transformer
+
     def describe(self):
         """The last job's record: status, counts (rows in/out, bad rows), outputs."""
         return self._job().describe()
@@ -189,3 +215,6 @@ def _content_type(data: str) -> str:
     return {"parquet": "application/x-parquet", "jsonl": "application/jsonlines"}.get(
         fmt or "", "text/csv"
     )
+
+
+surface.install(Transformer, "Transformer")

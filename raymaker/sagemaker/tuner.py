@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from raymaker.errors import SpecError
+from raymaker.sagemaker import surface
 from raymaker.sagemaker.parameter import (
     CategoricalParameter,
     ContinuousParameter,
@@ -77,6 +78,24 @@ class TuningJobCompletionCriteriaConfig:
         }
 
 
+class Ranges(dict):
+    """The tuner's ranges by name; calling it gives them in SageMaker's API form, as the SDK's
+    ``tuner.hyperparameter_ranges()`` does."""
+
+    def __call__(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for name, value in self.items():
+            r = _as_range(name, value)
+            row = {"Name": name}
+            if r["type"] == "Categorical":
+                row["Values"] = [str(v) for v in r["values"]]
+            else:
+                row.update(MinValue=str(r["min_value"]), MaxValue=str(r["max_value"]),
+                           ScalingType=r.get("scaling_type") or "Auto")  # fmt: skip
+            out.setdefault(f"{r['type']}ParameterRanges", []).append(row)
+        return out
+
+
 class HyperparameterTuner(UsesSession):
     """Tune an estimator's hyperparameters: a TuningJob whose trials are training jobs."""
 
@@ -104,12 +123,15 @@ class HyperparameterTuner(UsesSession):
         session=None,
         **kwargs: Any,
     ):
-        unknown = sorted(set(kwargs) - {"autotune", "hyperparameters_to_keep_static"})
+        unknown = sorted(set(kwargs) - surface.ignored_args("HyperparameterTuner"))
         if unknown:
             raise SpecError(f"HyperparameterTuner: unknown argument(s): {', '.join(unknown)}")
+        surface.ignored(
+            "HyperparameterTuner", {"tags": tags, "estimator_name": estimator_name, **kwargs}
+        )
         self.estimator = estimator
         self.objective_metric_name = objective_metric_name
-        self.hyperparameter_ranges = dict(hyperparameter_ranges)
+        self.hyperparameter_ranges = Ranges(hyperparameter_ranges)
         self.metric_definitions = metric_definitions
         self.strategy = strategy
         self.objective_type = objective_type
@@ -217,6 +239,32 @@ class HyperparameterTuner(UsesSession):
         )
         tuner.latest_tuning_job = handle
         return tuner
+
+    def transfer_learning_tuner(self, additional_parents: set[str] | None = None,
+                                estimator=None) -> HyperparameterTuner:  # fmt: skip
+        """A new tuner warm-started from this tuning job (and ``additional_parents``) with
+        TransferLearning, as SageMaker's: same ranges and objective, ``estimator`` or this one."""
+        return self._warm_child(WarmStartTypes.TRANSFER_LEARNING, additional_parents, estimator)
+
+    def identical_dataset_and_algorithm_tuner(
+        self, additional_parents: set[str] | None = None
+    ) -> HyperparameterTuner:
+        """A new tuner warm-started from this tuning job with IdenticalDataAndAlgorithm."""
+        return self._warm_child(WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, additional_parents)
+
+    def _warm_child(self, kind, additional_parents, estimator=None) -> HyperparameterTuner:
+        parents = {self._job().name, *(additional_parents or ())}
+        return HyperparameterTuner(
+            estimator or self.estimator, self.objective_metric_name, self.hyperparameter_ranges,
+            metric_definitions=self.metric_definitions, strategy=self.strategy,
+            objective_type=self.objective_type, max_jobs=self.max_jobs,
+            max_parallel_jobs=self.max_parallel_jobs,
+            max_runtime_in_seconds=self.max_runtime_in_seconds,
+            base_tuning_job_name=self.base_tuning_job_name,
+            warm_start_config=WarmStartConfig(kind, parents=parents),
+            strategy_config=self.strategy_config, early_stopping_type=self.early_stopping_type,
+            random_seed=self.random_seed, session=self.session,
+        )  # fmt: skip
 
     def wait(self, timeout: float | None = None, *, logs: bool = False):
         """Block until the tuning job ends. Raises JobFailed, WaitTimeout."""
@@ -343,3 +391,6 @@ __all__ = [
     "WarmStartConfig",
     "WarmStartTypes",
 ]
+
+
+surface.install(HyperparameterTuner, "HyperparameterTuner")

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -136,7 +135,7 @@ def run_script_worker(config: dict, ctx) -> dict:
         restored = checkpoints.restore(dirs["checkpoints"])
         if restored:
             print(f"restored checkpoint {restored['step']} into SM checkpoints dir", flush=True)
-        pythonpath = _install_requirements(code, config, base)
+        pythonpath = _install_requirements(code, config)
         if config.get("framework") == "tensorflow" and "model_dir" not in config["hyperparameters"]:
             # SageMaker's TensorFlow contract: --model_dir, where the script saves its model
             config = {**config, "hyperparameters": {**config["hyperparameters"],
@@ -357,30 +356,19 @@ def _arg(value) -> str:
     return json.dumps(value) if isinstance(value, list | dict) else str(value)
 
 
-def _install_requirements(code: str, config: dict, base: str) -> str | None:
-    """Install the script's requirements (source_dir/requirements.txt) into a folder of its own.
+def _install_requirements(code: str, config: dict) -> str | None:
+    """The PYTHONPATH entry of the script's requirements (source_dir/requirements.txt, or the
+    spec's ``requirements``), installed once per node (``train.requirements``); None when the
+    environment satisfies them or there are none."""
+    from raymaker.train.requirements import install
 
-    A submitted job normally has them already (the job's Ray runtime env); pip then finds
-    everything satisfied and installs nothing.
-    """
     name = config.get("requirements") or "requirements.txt"
     path = os.path.join(code, name)
     if not os.path.isfile(path):
         if config.get("requirements"):
             raise JobFailed(f"requirements file {name!r} is not in the source folder")
         return None
-    target = os.path.join(base, "pydeps")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--target", target, "--upgrade-strategy", "only-if-needed", "-r", path],
-        capture_output=True, text=True, cwd=code,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise JobFailed(
-            f"installing {name} failed (pip exit code {proc.returncode})",
-            traceback=(proc.stderr or proc.stdout)[-4000:],
-        )
-    return target
+    return install(path, log=lambda line: print(line, flush=True))
 
 
 def _failure_file(dirs) -> str | None:
