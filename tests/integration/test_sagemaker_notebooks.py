@@ -8,6 +8,9 @@ import tarfile
 import tempfile
 
 import numpy as np
+import pytest
+
+from raymaker.errors import SpecError
 
 TRAIN = """
 import argparse, os
@@ -81,6 +84,18 @@ def test_a_script_mode_sklearn_notebook_runs_as_written(local_session, tmp_path)
     finally:
         predictor.delete_endpoint()
         predictor.delete_model()
+
+    # batch transform of the same model, with the script's own model_fn
+    (tmp_path / "batch").mkdir()
+    np.savetxt(tmp_path / "batch" / "rows.csv", X[:40], delimiter=",", fmt="%.8g")
+    sess.upload_data(str(tmp_path / "batch"), bucket=bucket, key_prefix=f"{prefix}/batch-in")
+    transformer = est.transformer(instance_count=1, instance_type="ml.m5.large",
+                                  output_path=f"s3://{bucket}/{prefix}/batch-out")  # fmt: skip
+    transformer.transform(f"s3://{bucket}/{prefix}/batch-in", content_type="text/csv",
+                          split_type="Line", logs=False)  # fmt: skip
+    transformer.wait()
+    out = sess.read_s3_file(bucket, f"{prefix}/batch-out/rows.csv.out").split()
+    assert [int(float(v)) for v in out] == want[:40].tolist()
 
     code = tmp_path / "serve"
     code.mkdir()
@@ -173,6 +188,15 @@ def test_bring_your_own_model_tar_gz_for_each_framework(local_session, tmp_path)
     torch.jit.save(torch.jit.script(net.eval()), str(tmp_path / "pt" / "model.pth"))
     tar = _tarball(tmp_path / "pt", tmp_path / "pt.tar.gz")
     model_data = sess.upload_data(tar, bucket=bucket, key_prefix=f"{prefix}/pt")
+    bad = tmp_path / "state-dict"
+    bad.mkdir()
+    torch.save(net.state_dict(), str(bad / "model.pth"))  # not TorchScript: no default model_fn
+    bad_data = sess.upload_data(_tarball(bad, tmp_path / "bad.tar.gz"), bucket=bucket,
+                                key_prefix=f"{prefix}/bad")  # fmt: skip
+    with pytest.raises(SpecError, match="a replica did not start: model.pth is not a TorchScript"):
+        PyTorchModel(model_data=bad_data, sagemaker_session=sess).deploy(
+            1, "ml.c5.xlarge", endpoint_name="byom-bad"
+        )  # the replica's own error, not Serve's
     predictor = PyTorchModel(model_data=model_data, framework_version="2.1", py_version="py310",
                              role="any", sagemaker_session=sess).deploy(
         initial_instance_count=1, instance_type="ml.c5.xlarge", endpoint_name="byom-pt"
@@ -288,3 +312,101 @@ def test_an_xgboost_script_tuned_and_deployed_with_no_hooks(local_session, tmp_p
         np.testing.assert_allclose(got, want, rtol=1e-5)
     finally:
         tuner.delete_endpoint()
+
+
+PYTORCH_TRAIN = """
+import argparse, os
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import torch
+
+
+def net():
+    return torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+
+
+def model_fn(model_dir):
+    model = net()
+    with open(os.path.join(model_dir, "model.pth"), "rb") as f:
+        model.load_state_dict(torch.load(f))
+    return model.eval()
+
+
+def input_fn(request_body, request_content_type):
+    assert request_content_type == "text/csv"
+    frame = pd.read_csv(StringIO(request_body), header=None)  # a str, as SageMaker gives it
+    return torch.tensor(frame.values, dtype=torch.float32)
+
+
+def predict_fn(input_data, model):
+    with torch.no_grad():
+        return model(input_data)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--model-dir", type=str, default=os.environ["SM_MODEL_DIR"])
+    parser.add_argument("--train", type=str, default=os.environ["SM_CHANNEL_TRAIN"])
+    args = parser.parse_args()
+    data = np.loadtxt(os.path.join(args.train, "train.csv"), delimiter=",", dtype=np.float32)
+    x, y = torch.from_numpy(data[:, 1:]), torch.from_numpy(data[:, :1])
+    torch.manual_seed(0)
+    model = net()
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    for epoch in range(args.epochs):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        print(f"epoch={epoch} loss={loss.item():.5f}")
+    with open(os.path.join(args.model_dir, "model.pth"), "wb") as f:
+        torch.save(model.state_dict(), f)
+"""
+
+
+def test_a_pytorch_script_mode_notebook_with_stringio_handlers(local_session, tmp_path):
+    """SageMaker's PyTorch script-mode notebook: the script is also the inference handler
+    (model_fn, input_fn reading a str CSV with StringIO, predict_fn), its loss lines become
+    metrics by metric_definitions, and a CSV-serializing PyTorchPredictor answers."""
+    import torch
+
+    from raymaker.sagemaker.pytorch import PyTorch, PyTorchPredictor
+    from raymaker.sagemaker.serializers import CSVSerializer
+
+    sess = local_session
+    bucket, prefix = sess.default_bucket(), "DEMO-pytorch"
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(256, 3)).astype(np.float32)
+    y = X @ np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    (tmp_path / "data").mkdir()
+    np.savetxt(tmp_path / "data" / "train.csv", np.column_stack([y, X]), delimiter=",")
+    inputs = sess.upload_data(str(tmp_path / "data"), bucket=bucket, key_prefix=f"{prefix}/train")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "train.py").write_text(PYTORCH_TRAIN)
+    est = PyTorch(
+        entry_point="train.py", source_dir=str(tmp_path / "src"), role="any",
+        framework_version="2.1", py_version="py310", instance_count=1,
+        instance_type="ml.c5.xlarge", hyperparameters={"epochs": 40, "lr": 0.05},
+        metric_definitions=[{"Name": "train:loss", "Regex": "loss=([0-9.]+)"}],
+        sagemaker_session=sess,
+    )  # fmt: skip
+    est.fit({"train": inputs}, logs=False)
+    frame = est.training_job_analytics.dataframe()
+    assert set(frame["metric_name"]) == {"train:loss"} and len(frame) == 40
+
+    predictor = est.deploy(1, "ml.m5.xlarge", serializer=CSVSerializer())
+    try:
+        assert isinstance(predictor, PyTorchPredictor)
+        got = predictor.predict(X[:4])  # CSV in (a str to input_fn), NumPy out
+        model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+        folder = sess.store.key(est.model_dir)
+        with sess.store.open(f"{folder}/model.pth") as f:
+            model.load_state_dict(torch.load(f))
+        want = model.eval()(torch.from_numpy(X[:4])).detach().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    finally:
+        predictor.delete_endpoint()

@@ -115,6 +115,12 @@ def test_two_tensorflow_workers_train_with_tf_config(local_session, tf_data, tmp
 
     model = TensorFlowModel(model_data=estimator.model_data, role="any", framework_version="2.21",
                             sagemaker_session=local_session)  # fmt: skip
+    predictor = model.deploy(initial_instance_count=1, instance_type="cpu.1")
+    try:
+        answer = predictor.predict(x[:4])
+        assert np.asarray(answer["predictions"]).shape == (4, 1)
+    finally:
+        predictor.delete_endpoint()
     transformer = model.transformer(1, "cpu.1")
     np.savetxt(tmp_path / "score.csv", x[:20], delimiter=",", fmt="%.6g")
     transformer.transform(str(tmp_path / "score.csv"), content_type="text/csv",
