@@ -126,3 +126,42 @@ def test_two_tensorflow_workers_train_with_tf_config(local_session, tf_data, tmp
     transformer.transform(str(tmp_path / "score.csv"), content_type="text/csv",
                           split_type="Line", logs=False, job_name="tf-batch")  # fmt: skip
     assert transformer.describe().status.value == "SUCCEEDED"
+
+
+def test_a_savedmodel_made_elsewhere_deploys_with_tensorflow_serving_shapes(
+    local_session, tmp_path
+):
+    """Bring your own model: a SavedModel exported by hand, tarred as TensorFlow Serving lays
+    it out (``<name>/<version>/``), deployed with TensorFlowModel and no raymaker manifest."""
+    import tarfile
+
+    import tensorflow as tf
+
+    from raymaker.sagemaker.tensorflow import TensorFlowModel, TensorFlowPredictor
+
+    class Affine(tf.Module):
+        def __init__(self):
+            self.w = tf.Variable([[2.0], [-1.0]])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+        def serve(self, x):
+            return {"scores": tf.matmul(x, self.w) + 0.5}
+
+    module = Affine()
+    export = tmp_path / "export"
+    tf.saved_model.save(module, str(export / "affine" / "1"),
+                        signatures={"serving_default": module.serve})  # fmt: skip
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        tar.add(export / "affine", arcname="affine")
+    sess = local_session
+    model_data = sess.upload_data(str(tmp_path / "model.tar.gz"), bucket=sess.default_bucket(),
+                                  key_prefix="byom/tf")  # fmt: skip
+    predictor = TensorFlowModel(model_data=model_data, role="any", framework_version="2.21",
+                                sagemaker_session=sess).deploy(1, "ml.c5.large")  # fmt: skip
+    try:
+        assert isinstance(predictor, TensorFlowPredictor)
+        assert predictor.predict([[1.0, 0.0], [0.0, 1.0]]) == {"predictions": [[2.5], [-0.5]]}
+        columnar = predictor.predict({"inputs": [[1.0, 1.0]]})
+        assert columnar == {"outputs": [[1.5]]}
+    finally:
+        predictor.delete_endpoint()
