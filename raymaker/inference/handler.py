@@ -85,6 +85,7 @@ class Handler:
         self.endpoint = endpoint
         self.variant = variant
         self.default_accept = None  # a framework container's answer type when Accept is */*
+        self.fused = frameworks.fused(hooks) if hooks else None
 
     @classmethod
     def load(
@@ -236,16 +237,7 @@ class Handler:
                     hooks["transform_fn"], 4, self.model, body, content_type, accept, ctx=ctx
                 )
             else:
-                data = (
-                    _call(hooks["input_fn"], 2, body, content_type, ctx=ctx)
-                    if "input_fn" in hooks
-                    else codecs.decode_array(r.body, content_type)
-                )
-                prediction = (
-                    _call(hooks["predict_fn"], 2, data, self.model, ctx=ctx)
-                    if "predict_fn" in hooks
-                    else _default_predict(data, self.model)
-                )
+                prediction = self._predict(hooks, body, content_type, r.body, ctx)
                 result = (
                     _call(hooks["output_fn"], 2, prediction, accept, ctx=ctx)
                     if "output_fn" in hooks
@@ -262,6 +254,20 @@ class Handler:
         if not isinstance(result, (bytes, bytearray)):
             result = codecs.encode_value(result, accept)
         return Response(200, bytes(result), accept)
+
+    def _predict(self, hooks: dict, body, content_type: str, raw: bytes, ctx):
+        if self.fused is not None:  # the framework's default input_fn and predict_fn, fused
+            return self.fused(body, content_type, self.model)
+        data = (
+            _call(hooks["input_fn"], 2, body, content_type, ctx=ctx)
+            if "input_fn" in hooks
+            else codecs.decode_array(raw, content_type)
+        )
+        return (
+            _call(hooks["predict_fn"], 2, data, self.model, ctx=ctx)
+            if "predict_fn" in hooks
+            else _default_predict(data, self.model)
+        )
 
 
 def _accept(accept: str | None, content_type: str, default: str | None = None) -> str:

@@ -201,3 +201,21 @@ def test_a_savedmodel_serves_tensorflow_servings_rest_shapes(tmp_path):
     empty.mkdir()
     with pytest.raises(SpecError, match="no SavedModel"):
         Handler.load(str(empty), framework="tensorflow")
+
+
+def test_a_users_own_predict_fn_still_gets_the_containers_dmatrix(booster, tmp_path):
+    (tmp_path / "model").mkdir()
+    booster.save_model(str(tmp_path / "model" / "xgboost-model.json"))
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "inference.py").write_text(
+        "import xgboost as xgb\n"
+        "def predict_fn(data, model):\n"
+        "    assert isinstance(data, xgb.DMatrix), type(data)\n"
+        "    return model.predict(data) * 0 + data.num_col()\n"
+    )
+    handler = Handler.load(str(tmp_path / "model"), str(tmp_path / "code"), "inference.py",
+                           framework="xgboost")  # fmt: skip
+    assert handler.fused is None  # only the framework's own pair is fused
+    (out,) = handler.invoke([Request(csv_body(X[:2]), "text/csv")])
+    assert out.status == 200 and [float(v) for v in out.body.split()] == [3.0, 3.0]
+    assert Handler.load(str(tmp_path / "model"), framework="xgboost").fused is not None
