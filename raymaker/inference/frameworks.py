@@ -224,6 +224,7 @@ class SavedModel:
     calls it: ``{"instances": rows}`` (row format) or ``{"inputs": columns}`` (columnar)."""
 
     def __init__(self, path: str):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no absl/oneDNN banners per replica
         import tensorflow as tf
 
         self.path = path
