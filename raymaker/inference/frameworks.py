@@ -211,9 +211,15 @@ def pytorch_input_fn(body, content_type: str):
 
 
 def pytorch_predict_fn(data, model):
+    """``model(data)`` without gradients, on the model's device; real-valued data takes the
+    model's dtype (NumPy's float64 rows meet float32 weights, where SageMaker's container
+    raises a dtype error)."""
     import torch
 
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    param = next(iter(model.parameters()), None)
+    device = param.device if param is not None else torch.device("cpu")
+    if param is not None and data.is_floating_point() and param.is_floating_point():
+        data = data.to(dtype=param.dtype)
     with torch.no_grad():
         return model(data.to(device))
 

@@ -75,7 +75,8 @@ def test_a_torchscript_model_serves_with_no_hooks(tmp_path):
     want = net(torch.from_numpy(X[:3])).detach().numpy()
 
     npy, as_json = handler.invoke([
-        Request(codecs.encode_npy(X[:3]), "application/x-npy", accept="application/x-npy"),
+        Request(codecs.encode_npy(X[:3].astype(np.float64)), "application/x-npy",
+                accept="application/x-npy"),  # NumPy's default dtype meets float32 weights
         Request(json.dumps(X[:3].tolist()).encode(), "application/json"),  # default: JSON
     ])  # fmt: skip
     np.testing.assert_allclose(codecs.decode_npy(npy.body), want, rtol=1e-5)
