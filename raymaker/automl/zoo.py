@@ -1,0 +1,182 @@
+"""Autopilot's model zoo and stacking: the learners ENSEMBLING mode bags, and the second layer
+that learns from their out-of-fold predictions (as AutoGluon's multi-layer stacking does).
+
+Each learner is ``fit(X, y, problem_type=..., seed=..., threads=...) -> Fitted``, on a numeric
+matrix (the recipe has run) with the target encoded ``0..k-1`` for classification. A
+``Fitted.predict`` answers in ``objectives``' shapes: a value a row, or a probability a class.
+The libraries are the field's own (LightGBM, XGBoost, scikit-learn), with settings that are
+good defaults for tabular data rather than tuned per dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from raymaker.automl.ensemble import Bagged, bag, blend, select
+from raymaker.automl.objectives import REGRESSION, Objective
+from raymaker.errors import SpecError
+
+
+@dataclass
+class Fitted:
+    """A fitted learner: its name and the library's model, answering in objective shapes."""
+
+    name: str
+    model: Any
+    problem_type: str
+
+    def predict(self, X) -> np.ndarray:
+        if self.problem_type == REGRESSION:
+            return np.asarray(self.model.predict(X), dtype=np.float64)
+        return np.asarray(self.model.predict_proba(X), dtype=np.float64)
+
+
+def _lightgbm(classify: bool, seed: int, threads: int):
+    import lightgbm as lgb
+
+    cls = lgb.LGBMClassifier if classify else lgb.LGBMRegressor
+    return cls(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=10,
+               subsample=0.9, subsample_freq=1, colsample_bytree=0.9, random_state=seed,
+               n_jobs=threads, verbose=-1)  # fmt: skip
+
+
+def _xgboost(classify: bool, seed: int, threads: int):
+    import xgboost as xgb
+
+    cls = xgb.XGBClassifier if classify else xgb.XGBRegressor
+    return cls(n_estimators=300, learning_rate=0.05, max_depth=6, subsample=0.9,
+               colsample_bytree=0.9, tree_method="hist", random_state=seed,
+               n_jobs=threads)  # fmt: skip
+
+
+def _forest(extra: bool):
+    def make(classify: bool, seed: int, threads: int):
+        from sklearn import ensemble as sk
+
+        if extra:
+            cls = sk.ExtraTreesClassifier if classify else sk.ExtraTreesRegressor
+        else:
+            cls = sk.RandomForestClassifier if classify else sk.RandomForestRegressor
+        return cls(n_estimators=300, min_samples_leaf=2, max_features="sqrt" if classify else 0.6,
+                   random_state=seed, n_jobs=threads)  # fmt: skip
+
+    return make
+
+
+def _linear(classify: bool, seed: int, threads: int):
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = LogisticRegression(C=1.0, max_iter=2000) if classify else Ridge(alpha=1.0)
+    return make_pipeline(SimpleImputer(), StandardScaler(), model)
+
+
+LEARNERS = {
+    "lightgbm": _lightgbm,
+    "xgboost": _xgboost,
+    "random_forest": _forest(extra=False),
+    "extra_trees": _forest(extra=True),
+    "linear": _linear,
+}
+NEEDS_IMPUTATION = frozenset({"random_forest", "extra_trees"})  # scikit-learn's forests: NaN
+
+
+def learner(name: str, *, problem_type: str, seed: int = 0, threads: int = 1):
+    """``fit(X, y) -> Fitted`` of the zoo's ``name``. Raises SpecError naming the zoo."""
+    make = LEARNERS.get(name)
+    if make is None:
+        raise SpecError(f"learner {name!r} is not in the zoo; allowed: {', '.join(LEARNERS)}")
+    classify = problem_type != REGRESSION
+
+    def fit(X, y) -> Fitted:
+        model = make(classify, seed, threads)
+        if name in NEEDS_IMPUTATION:
+            from sklearn.impute import SimpleImputer
+            from sklearn.pipeline import make_pipeline
+
+            model = make_pipeline(SimpleImputer(), model)
+        return Fitted(name, model.fit(X, y), problem_type)
+
+    return fit
+
+
+def stack_features(X, predictions: list[np.ndarray], problem_type: str) -> np.ndarray:
+    """A second layer's input: the rows' own features, then each first-layer candidate's
+    prediction (a value, the positive class's probability, or every class's)."""
+    parts = [np.asarray(X, dtype=np.float64)]
+    for p in predictions:
+        p = np.asarray(p, dtype=np.float64)
+        if p.ndim == 1:
+            parts.append(p[:, None])
+        elif p.shape[1] == 2:  # binary: the positive class says it all
+            parts.append(p[:, 1:])
+        else:
+            parts.append(p)
+    return np.hstack(parts)
+
+
+@dataclass
+class Layer:
+    """One layer of bagged candidates and its greedy-selection weights."""
+
+    names: list[str]
+    bagged: list[Bagged]
+    weights: np.ndarray
+    score: float
+
+    def candidate_predictions(self, X) -> list[np.ndarray]:
+        return [b.predict(X) for b in self.bagged]
+
+    def predict(self, X) -> np.ndarray:
+        return blend(self.candidate_predictions(X), self.weights)
+
+
+@dataclass
+class Stack:
+    """Layers of bagged learners; each layer past the first sees the features and the
+    previous layer's candidates' predictions. The last layer's selection answers."""
+
+    layers: list[Layer]
+    problem_type: str
+
+    def predict(self, X) -> np.ndarray:
+        inputs = np.asarray(X, dtype=np.float64)
+        out = None
+        for i, layer in enumerate(self.layers):
+            preds = layer.candidate_predictions(inputs)
+            out = blend(preds, layer.weights)
+            if i + 1 < len(self.layers):
+                inputs = stack_features(X, preds, self.problem_type)
+        return out
+
+
+def fit_stack(X, y, objective: Objective, *, learners=("lightgbm", "xgboost", "random_forest",
+              "extra_trees", "linear"), layers: int = 2, folds: int = 5, seed: int = 0,
+              threads: int = 1) -> Stack:  # fmt: skip
+    """Bag every learner over ``folds`` folds, select an ensemble of them on out-of-fold
+    predictions, and with ``layers`` > 1 train the learners again on the features plus those
+    predictions. A layer that does not beat the one below is dropped (the stack never gets
+    worse on out-of-fold predictions)."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    problem_type = objective.problem_type
+    built: list[Layer] = []
+    inputs = X
+    for depth in range(layers):
+        bagged = [
+            bag(learner(name, problem_type=problem_type, seed=seed + depth, threads=threads),
+                inputs, y, problem_type=problem_type, folds=folds, seed=seed)
+            for name in learners
+        ]  # fmt: skip
+        chosen = select([b.oof for b in bagged], y, objective)
+        layer = Layer(list(learners), bagged, chosen.weights, chosen.score)
+        if built and not objective.better(layer.score, built[-1].score):
+            break  # the next layer would not help: keep the stack as it is
+        built.append(layer)
+        inputs = stack_features(X, [b.oof for b in bagged], problem_type)
+    return Stack(built, problem_type)
