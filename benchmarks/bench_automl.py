@@ -63,7 +63,7 @@ def main() -> None:
                    higher_is_better=objective.maximize)  # fmt: skip
         report.notes.append(
             f"{name}: default LightGBM {base_s:.1f} s; stack {stack_s:.1f} s "
-            f"(5 learners x 5 folds a layer, {args.threads} threads); weights "
+            f"({len(stack.layers[0].names)} learners x 5 folds a layer, {args.threads} threads); weights "
             + ", ".join(f"{n} {w:.2f}" for n, w in
                         zip(stack.layers[-1].names, stack.layers[-1].weights, strict=True) if w)
         )  # fmt: skip

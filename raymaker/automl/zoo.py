@@ -4,8 +4,8 @@ that learns from their out-of-fold predictions (as AutoGluon's multi-layer stack
 Each learner is ``fit(X, y, problem_type=..., seed=..., threads=...) -> Fitted``, on a numeric
 matrix (the recipe has run) with the target encoded ``0..k-1`` for classification. A
 ``Fitted.predict`` answers in ``objectives``' shapes: a value a row, or a probability a class.
-The libraries are the field's own (LightGBM, XGBoost, scikit-learn), with settings that are
-good defaults for tabular data rather than tuned per dataset.
+The libraries are the field's own (LightGBM, XGBoost, scikit-learn, torch), with settings
+that are good defaults for tabular data rather than tuned per dataset.
 """
 
 from __future__ import annotations
@@ -76,12 +76,102 @@ def _linear(classify: bool, seed: int, threads: int):
     return make_pipeline(SimpleImputer(), StandardScaler(), model)
 
 
+class TorchMLP:
+    """A torch MLP for tables (two hidden layers, ReLU, dropout), on imputed and standardized
+    inputs (and a standardized target for regression), trained with Adam and early stopping
+    on a held-out tenth; scikit-learn's ``fit`` / ``predict`` / ``predict_proba``."""
+
+    def __init__(self, classify: bool, seed: int, threads: int, *, hidden=(128, 64),
+                 epochs: int = 200, patience: int = 15, batch: int = 128,
+                 lr: float = 1e-3):  # fmt: skip
+        self.classify, self.seed, self.threads = classify, seed, threads
+        self.hidden, self.epochs, self.patience, self.batch, self.lr = (
+            hidden,
+            epochs,
+            patience,
+            batch,
+            lr,
+        )
+
+    def fit(self, X, y):
+        import torch
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        torch.manual_seed(self.seed)
+        torch.set_num_threads(max(1, self.threads))
+        self.prep = make_pipeline(SimpleImputer(), StandardScaler())
+        Xt = torch.tensor(self.prep.fit_transform(X), dtype=torch.float32)
+        y = np.asarray(y)
+        if self.classify:
+            self.k = int(y.max()) + 1
+            yt = torch.tensor(y, dtype=torch.long)
+            loss_fn, outputs = torch.nn.functional.cross_entropy, self.k
+        else:
+            self.mu, self.sd = float(y.mean()), float(y.std() or 1.0)
+            yt = torch.tensor((y - self.mu) / self.sd, dtype=torch.float32)[:, None]
+            loss_fn, outputs = torch.nn.functional.mse_loss, 1
+        layers, width = [], Xt.shape[1]
+        for h in self.hidden:
+            layers += [torch.nn.Linear(width, h), torch.nn.ReLU(), torch.nn.Dropout(0.1)]
+            width = h
+        self.net = torch.nn.Sequential(*layers, torch.nn.Linear(width, outputs))
+        order = torch.randperm(len(Xt), generator=torch.Generator().manual_seed(self.seed))
+        cut = max(1, len(Xt) // 10)
+        held, train = order[:cut], order[cut:]
+        optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr, weight_decay=1e-5)
+        best, best_state, waited = float("inf"), None, 0
+        for _ in range(self.epochs):
+            self.net.train()
+            epoch = train[torch.randperm(len(train))]  # every training row once an epoch
+            for i in range(0, len(epoch), self.batch):
+                idx = epoch[i : i + self.batch]
+                optimizer.zero_grad()
+                loss_fn(self.net(Xt[idx]), yt[idx]).backward()
+                optimizer.step()
+            self.net.eval()
+            with torch.no_grad():
+                val = float(loss_fn(self.net(Xt[held]), yt[held]))
+            if val < best - 1e-6:
+                best, waited = val, 0
+                best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
+        self.net.load_state_dict(best_state)
+        self.net.eval()
+        return self
+
+    def _forward(self, X):
+        import torch
+
+        with torch.no_grad():
+            return self.net(torch.tensor(self.prep.transform(X), dtype=torch.float32))
+
+    def predict_proba(self, X):
+        import torch
+
+        return torch.softmax(self._forward(X), dim=1).numpy()
+
+    def predict(self, X):
+        if self.classify:
+            return self.predict_proba(X).argmax(1)
+        return self._forward(X).numpy()[:, 0] * self.sd + self.mu
+
+
+def _mlp(classify: bool, seed: int, threads: int):
+    return TorchMLP(classify, seed, threads)
+
+
 LEARNERS = {
     "lightgbm": _lightgbm,
     "xgboost": _xgboost,
     "random_forest": _forest(extra=False),
     "extra_trees": _forest(extra=True),
     "linear": _linear,
+    "mlp": _mlp,
 }
 NEEDS_IMPUTATION = frozenset({"random_forest", "extra_trees"})  # scikit-learn's forests: NaN
 
@@ -156,7 +246,7 @@ class Stack:
 
 
 def fit_stack(X, y, objective: Objective, *, learners=("lightgbm", "xgboost", "random_forest",
-              "extra_trees", "linear"), layers: int = 2, folds: int = 5, seed: int = 0,
+              "extra_trees", "linear", "mlp"), layers: int = 2, folds: int = 5, seed: int = 0,
               threads: int = 1) -> Stack:  # fmt: skip
     """Bag every learner over ``folds`` folds, select an ensemble of them on out-of-fold
     predictions, and with ``layers`` > 1 train the learners again on the features plus those
