@@ -60,6 +60,11 @@ def has_model_fn(framework: str | None) -> bool:
     return "model_fn" in _DEFAULTS.get(framework or "", {})
 
 
+def _raw(body) -> bytes:
+    """A body as the hooks get it (``str`` for CSV and JSON, else bytes), as bytes again."""
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
 # -- xgboost ---------------------------------------------------------------------------------
 def xgboost_model_fn(model_dir: str):
     from raymaker.inference.builtin import import_xgboost
@@ -111,7 +116,7 @@ def xgboost_matrix(body, content_type: str):
     import numpy as np
 
     kind = codecs.media_type(content_type, default=codecs.CSV)
-    raw = body.encode() if isinstance(body, str) else bytes(body)
+    raw = _raw(body)
     if kind == codecs.CSV:
         try:
             matrix = np.loadtxt(io.BytesIO(raw), delimiter=",", dtype=np.float32, ndmin=2)
@@ -202,7 +207,7 @@ def pytorch_input_fn(body, content_type: str):
     import numpy as np
     import torch
 
-    raw = body.encode() if isinstance(body, str) else bytes(body)
+    raw = _raw(body)
     array = codecs.decode_array(raw, content_type)
     kind = codecs.media_type(content_type, default=codecs.CSV)
     if kind == codecs.NPY:
@@ -344,7 +349,7 @@ def tensorflow_output_fn(prediction, accept: str) -> bytes:
 
 # -- scikit-learn ----------------------------------------------------------------------------
 def sklearn_input_fn(body, content_type: str):
-    raw = body.encode() if isinstance(body, str) else bytes(body)
+    raw = _raw(body)
     return codecs.decode_array(raw, content_type)
 
 

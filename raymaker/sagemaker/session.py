@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from raymaker.errors import InvalidKey
+from raymaker.sagemaker import surface
 from raymaker.sagemaker.session_api import SessionApi
 from raymaker.settings import Settings
 from raymaker.storage import Store, join, layout, store_for_settings
@@ -41,9 +42,7 @@ class Session(SessionApi):
         store: str | None = None,
         ray_address: str | None = None,
     ):
-        from raymaker.sagemaker.surface import ignored
-
-        ignored("Session", {
+        surface.ignored("Session", {
             "boto_session": boto_session, "sagemaker_client": sagemaker_client,
             "sagemaker_runtime_client": sagemaker_runtime_client,
             "sagemaker_featurestore_runtime_client": sagemaker_featurestore_runtime_client,
@@ -334,10 +333,4 @@ def get_execution_role(sagemaker_session=None, use_default: bool = False) -> str
     return EXECUTION_ROLE
 
 
-def _install_surface() -> None:
-    from raymaker.sagemaker import surface
-
-    surface.install(Session, "Session")
-
-
-_install_surface()
+surface.install(Session, "Session")

@@ -27,10 +27,14 @@ FORMAT_VERSION = 1
 
 
 def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+        return _sha256_stream(f)
+
+
+def _sha256_stream(f) -> str:
+    h = hashlib.sha256()
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
     return h.hexdigest()
 
 
@@ -98,11 +102,8 @@ def content_sha256(store: Store, uri: str) -> str:
 
 
 def _object_sha256(store: Store, key: str) -> str:
-    h = hashlib.sha256()
     with store.open(key) as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
+        return _sha256_stream(f)
 
 
 def _listing_sha256(rows: list[tuple[str, str]]) -> str:
@@ -122,12 +123,7 @@ def download_pinned(store: Store, uri: str, local_dir: str, pin: str) -> None:
     os.makedirs(local_dir, exist_ok=True)
     one = store.list(key, recursive=True) == [key]
     if one and key.endswith((".tar.gz", ".tgz")):
-        local_tar = os.path.join(local_dir, ".model.tar.gz")
-        store.get(key, local_tar)
-        _check_pin(uri, sha256_file(local_tar), pin)
-        with tarfile.open(local_tar, "r:gz") as tar:
-            tar.extractall(local_dir, filter="data")  # no links out, no absolute paths
-        os.unlink(local_tar)
+        _unpack(store, key, local_dir, check=lambda digest: _check_pin(uri, digest, pin))
         return
     if one:  # one model file
         local = os.path.join(local_dir, key.rsplit("/", 1)[-1])
@@ -174,15 +170,23 @@ def _download(store: Store, uri: str, local_dir: str) -> dict:
         if store.exists(join(folder, MANIFEST)):
             key = folder  # the unpacked copy beside it: no extraction needed
         else:
-            local_tar = os.path.join(local_dir, ".model.tar.gz")
-            store.get(key, local_tar)
-            with tarfile.open(local_tar, "r:gz") as tar:
-                tar.extractall(local_dir, filter="data")
-            os.unlink(local_tar)
+            _unpack(store, key, local_dir)
             return verify(local_dir)
     if not store.get_dir(key, local_dir):
         raise NotFound(f"no model at {uri}")
     return verify(local_dir)
+
+
+def _unpack(store: Store, key: str, local_dir: str, *, check=None) -> None:
+    """Fetch the tarball at ``key`` and unpack it into ``local_dir`` (no links out, no absolute
+    paths); ``check(sha256)`` sees the tarball's hash before anything is unpacked."""
+    local_tar = os.path.join(local_dir, ".model.tar.gz")
+    store.get(key, local_tar)
+    if check is not None:
+        check(sha256_file(local_tar))
+    with tarfile.open(local_tar, "r:gz") as tar:
+        tar.extractall(local_dir, filter="data")
+    os.unlink(local_tar)
 
 
 def verify(model_dir: str) -> dict:

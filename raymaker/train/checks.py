@@ -28,7 +28,7 @@ def check_training(spec, where: str = "") -> list[str]:
     try:
         algo.parse_hyperparameters(spec.hyperparameters)
     except SpecError as exc:
-        problems.extend(_lines(exc, where))
+        problems.extend(problem_lines(exc, where))
     for channel in sorted(set(spec.inputs) - set(BUILTIN_CHANNELS)):
         problems.append(
             f"{where}inputs.{channel}: not a channel of {spec.algorithm}"
@@ -41,7 +41,7 @@ def check_training(spec, where: str = "") -> list[str]:
     return problems
 
 
-def _lines(exc: SpecError, where: str) -> list[str]:
+def problem_lines(exc: SpecError, where: str) -> list[str]:
     """The problem lines of a SpecError (a validation error lists one a line)."""
     text = str(exc).removeprefix("invalid spec:\n")
     return [f"{where}{line.strip()}" for line in text.splitlines() if line.strip()]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from raymaker.errors import SpecError
 from raymaker.specs.base import did_you_mean
-from raymaker.train.checks import _lines, check_training
+from raymaker.train.checks import check_training, problem_lines
 
 
 def check_tuning(spec) -> list[str]:
@@ -30,7 +30,7 @@ def check_tuning(spec) -> list[str]:
             try:
                 algo.parse_hyperparameters({**template.hyperparameters, key: value})
             except SpecError as exc:
-                mine = [line for line in _lines(exc, "") if f".{key}:" in line]
+                mine = [line for line in problem_lines(exc, "") if f".{key}:" in line]
                 problems.extend(
                     f"hyperparameter_ranges.{key}: the value {value!r} is refused: "
                     + line.split(": ", 1)[-1]
