@@ -112,9 +112,9 @@ def decode_rows(body: bytes, content_type: str, columns: list[str]):
             raise SpecError(f"{NPY}: {len(array)} rows; at most {MAX_ROWS} a request")
         return _positional(array.tolist(), columns, kind)
     if kind == JSON:
-        rows = _json_rows(_load_json(body, kind))
+        rows = _json_rows(load_json(body, kind))
     elif kind == JSONLINES:
-        rows = _jsonlines(body)
+        rows = load_json_lines(body)
     else:
         raise UnsupportedType(
             f"Content-Type {content_type!r} is not supported; use one of {', '.join(CONTENT_TYPES)}"
@@ -225,14 +225,14 @@ def decode_array(body: bytes, content_type: str):
         except (ValueError, IndexError) as e:
             raise SpecError(f"{CSV}: {e}") from None
     if kind == JSON:
-        data = _load_json(body, kind)
+        data = load_json(body, kind)
         rows = _json_rows(data) if isinstance(data, dict) else data
         try:
             return np.asarray(rows, dtype=np.float32)
         except (TypeError, ValueError):
             return data
     if kind == JSONLINES:
-        return np.asarray(_jsonlines(body), dtype=np.float32)
+        return np.asarray(load_json_lines(body), dtype=np.float32)
     raise UnsupportedType(
         f"Content-Type {content_type!r} is not supported; use one of {', '.join(CONTENT_TYPES)}"
     )
@@ -308,13 +308,39 @@ def _positional(rows: list, columns: list[str], kind: str):
     return pd.DataFrame(rows, columns=columns)
 
 
-def _load_json(body: bytes, kind: str):
+MAX_JSON_DEPTH = 100  # TF Serving tensors are a handful deep; a body deeper than this is an attack
+
+
+def load_json(body: bytes | str, kind: str = JSON):
+    """Parse a JSON body, refusing one nested deeper than :data:`MAX_JSON_DEPTH` by our own
+    count, so the answer does not depend on the process's recursion limit (libraries raise it)."""
     try:
-        return json.loads(body)
+        data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise SpecError(f"{kind}: body is not valid JSON ({e})") from None
     except RecursionError:
         raise SpecError(f"{kind}: the JSON is nested too deeply") from None
+    if isinstance(body, str):
+        body = body.encode("utf-8", errors="replace")
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _too_deep(data):
+        raise SpecError(f"{kind}: the JSON is nested too deeply (over {MAX_JSON_DEPTH} levels)")
+    return data
+
+
+def _too_deep(data) -> bool:
+    level, depth = [data], 0
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            return True
+        nested = []
+        for item in level:
+            if isinstance(item, list):
+                nested.extend(x for x in item if isinstance(x, (list, dict)))
+            elif isinstance(item, dict):
+                nested.extend(x for x in item.values() if isinstance(x, (list, dict)))
+        level = nested
+    return False
 
 
 def _json_rows(data) -> list:
@@ -331,16 +357,13 @@ def _json_rows(data) -> list:
     raise SpecError(f"{JSON}: expected an object or an array, got {type(data).__name__}")
 
 
-def _jsonlines(body: bytes) -> list:
+def load_json_lines(body: bytes | str) -> list:
+    """One value a non-blank line, each bounded like :func:`load_json`; errors name the line."""
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     rows = []
-    for n, line in enumerate(body.decode("utf-8", errors="replace").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError as e:
-                raise SpecError(f"{JSONLINES}: line {n} is not valid JSON ({e})") from None
-            except RecursionError:
-                raise SpecError(f"{JSONLINES}: line {n} is nested too deeply") from None
+            rows.append(load_json(line, f"{JSONLINES}: line {n}"))
     return rows
 
 

@@ -303,15 +303,10 @@ def tensorflow_model_fn(model_dir: str):
 def tensorflow_input_fn(body, content_type: str) -> dict:
     """A TensorFlow Serving request: JSON (``{"instances"}``, ``{"inputs"}`` or a bare list,
     which SageMaker's container wraps as instances), CSV rows or JSON Lines, as instances."""
-    import json
-
     kind = codecs.media_type(content_type, default=codecs.JSON)
     text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
     if kind == codecs.JSON:
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise SpecError(f"{codecs.JSON}: {e}") from None
+        data = codecs.load_json(text)
         if isinstance(data, dict) and ("instances" in data or "inputs" in data):
             return data
         if isinstance(data, list):
@@ -323,10 +318,7 @@ def tensorflow_input_fn(body, content_type: str) -> dict:
         array = codecs.decode_array(text.encode(), codecs.CSV)
         return {"instances": array.tolist()}
     if kind == codecs.JSONLINES:
-        try:
-            return {"instances": [json.loads(line) for line in text.splitlines() if line.strip()]}
-        except ValueError as e:
-            raise SpecError(f"{codecs.JSONLINES}: {e}") from None
+        return {"instances": codecs.load_json_lines(text)}
     raise codecs.UnsupportedType(
         f"Content-Type {content_type!r} is not supported by the TensorFlow Serving container; "
         f"use {codecs.JSON}, {codecs.CSV} or {codecs.JSONLINES}"

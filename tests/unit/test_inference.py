@@ -109,6 +109,25 @@ def test_bad_bodies_answer_4xx_naming_the_problem(model_dir, body, content_type,
     assert out.status == status and message in json.loads(out.body)["message"]
 
 
+@pytest.mark.parametrize("limit", [1000, 20_000])
+def test_the_json_depth_bound_is_ours_not_the_recursion_limit(limit):
+    # torch and TensorFlow raise the recursion limit; the same body must get the same answer
+    import sys
+
+    saved = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
+    try:
+        for depth in (101, 3000):
+            with pytest.raises(SpecError, match="nested too deeply"):
+                codecs.load_json(b"[" * depth + b"]" * depth)
+            with pytest.raises(SpecError, match="line 2: the JSON is nested too deeply"):
+                codecs.load_json_lines(b"[1]\n" + b"[" * depth + b"]" * depth)
+    finally:
+        sys.setrecursionlimit(saved)
+    deep = json.dumps({"instances": [[[[[1.0] * 3] * 2] * 2] * 2] * 50, "k": "[[[[" * 40})
+    assert codecs.load_json(deep)["k"].startswith("[[[[")
+
+
 def npy(array) -> bytes:
     buf = io.BytesIO()
     np.save(buf, array)
