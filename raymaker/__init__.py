@@ -38,6 +38,7 @@ _EXPORTS = {
     "TrainingJob": "raymaker.specs.jobs",
     "TuningJob": "raymaker.specs.jobs",
     "TransformJob": "raymaker.specs.jobs",
+    "AutoMLJob": "raymaker.specs.automl",
     "Endpoint": "raymaker.specs.endpoint",
     "load_spec": "raymaker.specs",
     "parse_spec": "raymaker.specs",
@@ -55,6 +56,12 @@ _EXPORTS = {
     "SplitSpec": "raymaker.specs.jobs",
     "split_frame": "raymaker.data.splits",
     "profile": "raymaker.data.profile",
+    # Autopilot
+    "AutoML": "raymaker.sagemaker.automl",
+    "AutoMLInput": "raymaker.sagemaker.automl",
+    "AutoMLV2": "raymaker.sagemaker.automl",
+    "AutoMLTabularConfig": "raymaker.sagemaker.automl",
+    "AutoMLDataChannel": "raymaker.sagemaker.automl",
     # training
     "Estimator": "raymaker.sagemaker.estimator",
     "XGBoost": "raymaker.sagemaker.xgboost",

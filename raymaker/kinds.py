@@ -14,6 +14,9 @@
     reconcile  ``reconcile(settings, store) -> {"restored": [...], "failed": {name: why}}``:
             bring back what the store says should run and the cluster lacks (after a head
             restart); ``raymaker cluster up`` runs every row's (None: nothing long-lived)
+    soft_stop  ``soft_stop(name) -> key``: a stop first writes this store key, which the job
+            watches to end itself with what it has (an AutoML job's finished candidates);
+            Ray's stop follows only if it does not end in time (None: Ray's stop at once)
 
 Adding a kind is one row here (plus its spec model and its run function in its own room).
 Nothing is imported here: rows are loaded on first use with ``load``, so the table sits at the
@@ -36,6 +39,7 @@ class Kind:
     names_job: bool = True
     reconcile: str | None = None
     check: str | None = None
+    soft_stop: str | None = None
 
 
 KINDS: dict[str, Kind] = {
@@ -62,6 +66,13 @@ KINDS: dict[str, Kind] = {
         run="raymaker.batch.transform:run_transform_job",
         stage="raymaker.jobs.staging:stage_transform",
         driver="raymaker.batch.transform:driver_resources",
+    ),
+    "AutoMLJob": Kind(
+        spec="raymaker.specs.automl:AutoMLJob",
+        run="raymaker.automl.runner:run_automl_job",
+        stage="raymaker.jobs.staging:stage_automl",
+        check="raymaker.automl.checks:check_automl",
+        soft_stop="raymaker.automl.runner:stop_request_key",
     ),
     "Endpoint": Kind(
         spec="raymaker.specs.endpoint:Endpoint",

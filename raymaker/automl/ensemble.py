@@ -28,9 +28,10 @@ class Bagged:
         return np.mean([m.predict(X) for m in self.models], axis=0)
 
 
-def bag(fit, X, y, *, problem_type: str, folds: int = 5, seed: int = 0) -> Bagged:
+def bag(fit, X, y, *, problem_type: str, folds: int = 5, seed: int = 0, on_fold=None) -> Bagged:
     """Fit ``fit`` on k folds (stratified for classification); ``Bagged`` with each row's
-    out-of-fold prediction."""
+    out-of-fold prediction. ``on_fold(i)`` is called after each fold (a trial reports there,
+    where Ray Tune may stop it)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     y = np.asarray(y)
@@ -47,6 +48,8 @@ def bag(fit, X, y, *, problem_type: str, folds: int = 5, seed: int = 0) -> Bagge
             oof = np.zeros((len(y), *part.shape[1:]), dtype=np.float64)
         oof[held] = part
         models.append(model)
+        if on_fold is not None:
+            on_fold(len(models))
     return Bagged(models, oof)
 
 

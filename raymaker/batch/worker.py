@@ -265,7 +265,7 @@ class TransformWorker:
         if self.parquet_out:
             return n, prediction_table([Prediction(i, scores, model) for i in range(n)])
         if self.accept == codecs.CSV:
-            return n, codecs.encode_predictions(None, scores, codecs.CSV)
+            return n, model.encode(None, scores, codecs.CSV)
         return n, "".join(t + "\n" for t in codecs.json_texts(model.rows(scores))).encode()
 
     def _predict(self, block: Block, records: list) -> list:
@@ -291,7 +291,7 @@ class TransformWorker:
         if self.parquet_out:
             return [Prediction(i, scores, model) for i in range(len(scores))]
         if self.accept == codecs.CSV:
-            return codecs.csv_texts(scores)
+            return model.csv_texts(scores)
         return codecs.json_texts(model.rows(scores))
 
     def _frame(self, block: Block, records: list | None):

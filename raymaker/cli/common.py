@@ -27,6 +27,13 @@ def write_page(path: str, html: str) -> None:
 def wait_and_show(handle, *, timeout: float | None, logs: bool, output: str) -> None:
     """Wait for a job (a progress line on a terminal, or its streamed output) and print its
     record. Ctrl-C says the job still runs and how to stop it (exit 130)."""
+    wait_for(handle, timeout=timeout, logs=logs)
+    emit(handle.describe().model_dump(mode="json", exclude={"spec"}), output)
+
+
+def wait_for(handle, *, timeout: float | None, logs: bool = False) -> None:
+    """Wait for a job, showing progress on a terminal; Ctrl-C says what still runs (exit 130).
+    Raises JobFailed (JobStopped) when it did not succeed."""
     try:
         if not logs and sys.stderr.isatty():
             show_progress(handle, timeout)
@@ -39,7 +46,6 @@ def wait_and_show(handle, *, timeout: float | None, logs: bool, output: str) -> 
             err=True,
         )
         sys.exit(130)
-    emit(handle.describe().model_dump(mode="json", exclude={"spec"}), output)
 
 
 def show_progress(handle, timeout) -> None:

@@ -13,7 +13,7 @@ import traceback
 
 import click
 
-from raymaker.cli import batch, cluster, data, endpoints, jobs, models, tuning
+from raymaker.cli import automl, batch, cluster, data, endpoints, jobs, models, tuning
 from raymaker.errors import RaymakerError, user_message
 
 
@@ -31,7 +31,7 @@ def cli(verbose):
 _verbose = False
 
 
-for group in (jobs, endpoints, batch, models, tuning, data, cluster):
+for group in (jobs, endpoints, batch, models, tuning, automl, data, cluster):
     group.register(cli)
 
 

@@ -21,6 +21,7 @@ LOADERS = {
     "lightgbm": "raymaker.inference.builtin:LightGBMModel",
     "torch": "raymaker.inference.builtin:TorchModel",
     "sklearn": "raymaker.inference.builtin:SKLearnModel",
+    "automl": "raymaker.automl.serving:AutoMLModel",  # Autopilot's ensembles (a room above)
 }
 
 
@@ -136,6 +137,20 @@ class Model:
         """``(scores, rows)``: the raw scores and one JSON-able dict a row."""
         scores = self.score_frame(frame)
         return scores, self.rows(scores)
+
+    def csv_texts(self, scores) -> list[str]:
+        """One CSV line a prediction (no newline): the score, or a row's scores."""
+        from raymaker.inference import codecs
+
+        return codecs.csv_texts(scores)
+
+    def encode(self, rows: list[dict], scores, accept: str) -> bytes:
+        """An answer's body in ``accept``: rows as JSON, scores as CSV (or this model's CSV)."""
+        from raymaker.inference import codecs
+
+        if accept == codecs.CSV and type(self).csv_texts is not Model.csv_texts:
+            return "".join(t + "\n" for t in self.csv_texts(scores)).encode()
+        return codecs.encode_predictions(rows, scores, accept)
 
     def rows(self, scores) -> list[dict]:
         """One JSON-able dict a prediction: ``score`` (and ``predicted_label``) or ``scores``."""

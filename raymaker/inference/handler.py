@@ -185,7 +185,7 @@ class Handler:
                 out[i] = part
                 continue
             try:
-                out[i] = Response(200, codecs.encode_predictions(part[1], part[0], accept), accept)
+                out[i] = Response(200, self.model.encode(part[1], part[0], accept), accept)
             except RaymakerError as e:
                 out[i] = Response.error(e.http_status, str(e), type(e).__name__)
         return out

@@ -390,21 +390,34 @@ class JobHandle:
         record = self.client.refresh(self.name)
         if record.status.terminal:
             return record
+        deadline = time.monotonic() + timeout
+        soft = KINDS[record.kind].soft_stop if record.kind in KINDS else None
+        if soft:  # the job ends itself, keeping what it has; Ray's stop is the fallback
+            self.client.store.write_text(load(soft)(self.name), time.strftime("%FT%TZ"))
+            record = self._wait_terminal(time.monotonic() + timeout / 2)
+            if record.status.terminal:
+                return record
         if record.submission_id:
             with contextlib.suppress(NotFound):
                 self.client.api.stop(record.submission_id)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            record = self.client.refresh(self.name)
-            if record.status.terminal:
-                self._record = record
-                return record
-            time.sleep(self.client.settings.poll_s * 4)
+        record = self._wait_terminal(deadline)
+        if record.status.terminal:
+            return record
         record.status, record.ended_at = JobStatus.STOPPED, time.time()
         record.failure_reason = "stopped by the user (the driver did not confirm)"
         write_record(self.client.store, record)
         self._record = record
         return record
+
+    def _wait_terminal(self, deadline: float) -> JobRecord:
+        while True:
+            record = self.client.refresh(self.name)
+            if record.status.terminal:
+                self._record = record
+                return record
+            if time.monotonic() >= deadline:
+                return record
+            time.sleep(self.client.settings.poll_s * 4)
 
     def result(self, timeout: float | None = None) -> dict:
         """Wait for the job and return its result. Raises JobFailed, WaitTimeout."""

@@ -141,6 +141,7 @@ def run_spec(
                 record.progress["stage"] = "done"
         except JobStopped as exc:
             record.status, record.failure_reason = JobStatus.STOPPED, str(exc.args[0])
+            record.result = getattr(exc, "result", None) or record.result  # what it kept
         except KeyboardInterrupt:
             record.status, record.failure_reason = JobStatus.STOPPED, "interrupted"
         except BaseException as exc:  # noqa: BLE001 - every failure is recorded

@@ -135,14 +135,19 @@ def stage_training(spec, store: Store, name: str, base_dir: str | None):
                 steps = _inline_recipe(spec.recipe, store, base_dir)
                 text = yaml.safe_dump({"steps": steps}, sort_keys=False)
                 changes["recipe"] = store.write_text(join(code_prefix, "recipe.yaml"), text)
-    inputs = {}
-    for channel, uri in spec.inputs.items():
+    changes["inputs"] = _stage_inputs(spec.inputs, store, name, base_dir)
+    return spec.model_copy(update=changes)
+
+
+def _stage_inputs(inputs: dict, store: Store, name: str, base_dir: str | None) -> dict:
+    """Channels with each local path uploaded to ``jobs/<name>/input/<channel>``."""
+    out = {}
+    for channel, uri in inputs.items():
         src = _local_data(uri, base_dir, store)
-        inputs[channel] = (
+        out[channel] = (
             store.upload(src, join(layout.job_dir(name), "input", channel)) if src else uri
         )
-    changes["inputs"] = inputs
-    return spec.model_copy(update=changes)
+    return out
 
 
 def stage_tuning(spec, store: Store, name: str, base_dir: str | None):
@@ -170,6 +175,11 @@ def stage_endpoint(spec, store: Store, name: str, base_dir: str | None):
         changes = _stage_entry_point(v, store, prefix, base_dir, f"variants.{v.name}.entry_point")
         variants.append(v.model_copy(update=changes) if changes else v)
     return spec.model_copy(update={"variants": variants})
+
+
+def stage_automl(spec, store: Store, name: str, base_dir: str | None):
+    """Upload local channels (the cluster cannot read the user's files)."""
+    return spec.model_copy(update={"inputs": _stage_inputs(spec.inputs, store, name, base_dir)})
 
 
 def stage(spec: ResourceSpec, store: Store, name: str, base_dir: str | None = None) -> ResourceSpec:

@@ -31,6 +31,9 @@ _EXPORTS = {
     "ProcessingInput": "raymaker.sagemaker.processing",
     "ProcessingOutput": "raymaker.sagemaker.processing",
     "ScriptProcessor": "raymaker.sagemaker.processing",
+    "AutoML": "raymaker.sagemaker.automl",
+    "AutoMLInput": "raymaker.sagemaker.automl",
+    "AutoMLV2": "raymaker.sagemaker.automl",
 }
 
 __all__ = sorted(_EXPORTS)

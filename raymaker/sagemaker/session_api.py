@@ -78,6 +78,46 @@ class SessionApi:
         self.jobs.get(job_name).stop()
 
     stop_processing_job = stop_transform_job = stop_tuning_job = stop_training_job
+    logs_for_auto_ml_job = logs_for_processing_job
+
+    # -- AutoML jobs ---------------------------------------------------------------------------
+    def describe_auto_ml_job(self, job_name: str) -> dict:
+        """DescribeAutoMLJob's answer: status, secondary status, best candidate, artifacts."""
+        from raymaker.sagemaker.automl.describe import describe_auto_ml_job
+
+        return describe_auto_ml_job(self.store, self._auto_ml_record(job_name))
+
+    describe_auto_ml_job_v2 = describe_auto_ml_job
+
+    def list_candidates(self, job_name: str, status_equals: str | None = None,
+                        candidate_name: str | None = None, candidate_arn=None,
+                        sort_order: str | None = None, sort_by: str | None = None,
+                        max_results: int | None = None) -> dict:  # fmt: skip
+        """ListCandidatesForAutoMLJob's answer: ``{"Candidates": [...]}``, best first."""
+        from raymaker.sagemaker.automl.describe import list_candidates
+
+        rows = list_candidates(self.store, self._auto_ml_record(job_name),
+                               status_equals=status_equals, candidate_name=candidate_name,
+                               sort_order=sort_order, sort_by=sort_by,
+                               max_results=max_results)  # fmt: skip
+        return {"Candidates": rows}
+
+    def wait_for_auto_ml_job(self, job: str, poll: int = 5, timeout: float | None = None) -> dict:
+        """Wait for the AutoML job to end; its description. Raises JobFailed."""
+        self.jobs.get(job).wait(timeout=timeout)
+        return self.describe_auto_ml_job(job)
+
+    def stop_auto_ml_job(self, job_name: str) -> None:
+        """Stop the AutoML job: it ends STOPPED with the candidates that finished."""
+        self.jobs.get(job_name).stop()
+
+    def _auto_ml_record(self, job_name: str):
+        from raymaker.errors import NotFound
+
+        record = self.jobs.get(job_name).describe()
+        if record.kind != "AutoMLJob":
+            raise NotFound(f"{job_name!r} is a {record.kind}, not an AutoML job")
+        return record
 
     # -- endpoints and models ------------------------------------------------------------------
     def delete_endpoint(self, endpoint_name: str) -> None:

@@ -85,9 +85,11 @@ _rows("Session", UNSUPPORTED, MONITOR, "create_monitoring_schedule() "
       "delete_monitoring_schedule() describe_monitoring_schedule() list_monitoring_executions() "
       "list_monitoring_schedules() update_monitoring_alert() list_monitoring_alerts() "
       "list_monitoring_alert_history()")  # fmt: skip
-_rows("Session", UNSUPPORTED, AUTOML, "auto_ml() describe_auto_ml_job() list_candidates() "
-      "wait_for_auto_ml_job() logs_for_auto_ml_job() create_auto_ml_v2() "
-      "describe_auto_ml_job_v2()")  # fmt: skip
+_rows("Session", WORKS, "DescribeAutoMLJob's and ListCandidatesForAutoMLJob's shapes",
+      "describe_auto_ml_job() describe_auto_ml_job_v2() list_candidates() "
+      "wait_for_auto_ml_job() logs_for_auto_ml_job() stop_auto_ml_job()")  # fmt: skip
+_rows("Session", UNSUPPORTED, LOW_LEVEL + "; use AutoML(...).fit", "auto_ml() "
+      "create_auto_ml_v2()")  # fmt: skip
 _rows("Session", UNSUPPORTED, FEATURES, "delete_feature_group() create_feature_group() "
       "describe_feature_group() update_feature_group() list_feature_groups() "
       "update_feature_metadata() describe_feature_metadata() put_record() delete_record() "
@@ -256,6 +258,21 @@ _rows("HyperparameterTuner", UNSUPPORTED, "SageMaker's Autotune picks ranges for
       "built-in algorithms; give hyperparameter_ranges", "autotune= "
       "hyperparameters_to_keep_static=")  # fmt: skip
 _rows("HyperparameterTuner", UNSUPPORTED, VISUALIZE, "visualize_jobs() visualize_job()")
+
+# -- AutoML ------------------------------------------------------------------------------------
+_rows("AutoML", WORKS, "", "role= target_attribute_name= output_path= base_job_name= "
+      "sagemaker_session= problem_type= max_candidates= "
+      "max_runtime_per_training_job_in_seconds= total_job_runtime_in_seconds= job_objective= "
+      "generate_candidate_definitions_only= validation_fraction= mode= "
+      "sample_weight_attribute_name= fit() attach() describe_auto_ml_job() best_candidate() "
+      "list_candidates() create_model() deploy()")  # fmt: skip
+_rows("AutoML", IGNORED, "AWS resources: KMS keys, VPCs, tags; content and compression are "
+      "read from the files", "output_kms_key= compression_type= volume_kms_key= "
+      "encrypt_inter_container_traffic= vpc_config= tags= content_type= s3_data_type= "
+      "auto_generate_endpoint_name= endpoint_name=")  # fmt: skip
+_rows("AutoML", UNSUPPORTED, "feature specification files are not read: the automatic "
+      "recipe picks the columns (drop columns from the data instead)",
+      "feature_specification_s3_uri=")  # fmt: skip
 
 
 def install(cls, name: str) -> None:

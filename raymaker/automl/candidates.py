@@ -1,0 +1,112 @@
+"""One Autopilot candidate, run as a Ray Tune trial: a zoo learner bagged over k folds.
+
+The trial reads the prepared matrices from Ray's object store (``tune.with_parameters``), so
+the data is read and the recipe fitted once, on the driver. It reports after every fold, where
+Tune's stopper can end it (the per-candidate and the whole-job time limits), and leaves in
+the store, under ``jobs/<job>/candidates/<candidate>/``: the bagged fold models
+(``bagged.joblib``), the out-of-fold and holdout predictions (``oof.npy``, ``holdout.npy``)
+and its leaderboard row (``candidate.json``), written last, so a row means a whole candidate.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+
+from raymaker.storage import join, layout
+
+# SageMaker's AutoMLAlgorithms names -> the zoo's learners, cheapest first (a tight budget
+# still gets candidates, as FLAML starts with its cheap learners)
+ALGORITHM_LEARNERS = {
+    "linear-learner": "linear",
+    "lightgbm": "lightgbm",
+    "xgboost": "xgboost",
+    "extra-trees": "extra_trees",
+    "randomforest": "random_forest",
+    "nn-torch": "mlp",
+    "mlp": "mlp",
+}
+ROW = "candidate.json"
+
+
+@dataclass
+class CandidateData:
+    """What every trial shares: the matrices and how to fit."""
+
+    job: str
+    X: object  # the training rows after the recipe (float64)
+    y: object  # encoded 0..k-1 for classification
+    X_holdout: object
+    problem_type: str
+    objective: str
+    folds: int
+    seed: int
+    threads: int
+    settings: object
+
+
+def candidate_prefix(job: str, candidate: str) -> str:
+    return join(layout.job_dir(job), "candidates", candidate)
+
+
+def candidate_name(job: str, learner: str) -> str:
+    return f"{job}-{learner.replace('_', '-')}"
+
+
+def run_candidate(config: dict, data: CandidateData) -> None:
+    """The Tune trainable: bag ``config["learner"]`` and leave its files in the store."""
+    import joblib
+    import numpy as np
+    from ray import tune
+
+    from raymaker.automl.ensemble import bag
+    from raymaker.automl.objectives import objective_for
+    from raymaker.automl.zoo import learner
+    from raymaker.storage import store_for_settings
+
+    name = config["learner"]
+    started = time.time()
+    fit = learner(name, problem_type=data.problem_type, seed=data.seed, threads=data.threads)
+    bagged = bag(
+        fit, data.X, data.y, problem_type=data.problem_type, folds=data.folds, seed=data.seed,
+        on_fold=lambda i: tune.report({"fold": i, "folds": data.folds}),
+    )  # fmt: skip
+    fit_seconds = time.time() - started
+    holdout = np.asarray(bagged.predict(data.X_holdout), dtype=np.float64)
+    objective = objective_for(data.problem_type, data.objective)
+    row = {
+        "CandidateName": candidate_name(data.job, name),
+        "learner": name,
+        "CandidateStatus": "Completed",
+        "oof_objective": objective.score(data.y, bagged.oof),
+        "fit_seconds": round(fit_seconds, 3),
+        "started_at": started,
+        "ended_at": time.time(),
+    }
+    store = store_for_settings(data.settings)
+    prefix = candidate_prefix(data.job, row["CandidateName"])
+    with tempfile.TemporaryDirectory() as tmp:
+        joblib.dump(bagged, os.path.join(tmp, "bagged.joblib"), compress=3)
+        np.save(os.path.join(tmp, "oof.npy"), bagged.oof)
+        np.save(os.path.join(tmp, "holdout.npy"), holdout)
+        for file in ("bagged.joblib", "oof.npy", "holdout.npy"):
+            store.put_file(os.path.join(tmp, file), join(prefix, file))
+    store.write_json(join(prefix, ROW), row)
+    tune.report({"fold": data.folds, "folds": data.folds, "done": 1})
+
+
+def read_rows(store, job: str) -> list[dict]:
+    """The leaderboard rows the job's trials have written so far."""
+    from raymaker.errors import NotFound
+
+    rows = []
+    base = join(layout.job_dir(job), "candidates")
+    for key in store.list(base, recursive=True):
+        if key.endswith("/" + ROW):
+            try:
+                rows.append(store.read_json(key))
+            except (NotFound, ValueError):
+                continue  # being written
+    return rows

@@ -1,0 +1,493 @@
+"""``kind: AutoMLJob``: SageMaker Autopilot on Ray Tune.
+
+The driver reads the data once, resolves the problem type and objective, holds out
+``validation_fraction`` of the rows (or reads the ``validation`` channel), fits the automatic
+recipe (``features``) and puts the matrices in Ray's object store. Each candidate is a Ray Tune
+trial (``candidates.run_candidate``) bagging one zoo learner over k folds, in parallel as the
+cluster's CPUs allow. Then greedy ensemble selection over the candidates' out-of-fold
+predictions weights an ensemble; every candidate and the ensemble are scored on the holdout,
+published as raymaker model artifacts (``serving``) and timed on one raw row.
+
+The budget is a promise: Tune's ``time_budget_s`` ends the trials in time for the ensemble to
+be built within ``total_job_runtime_in_seconds``; a job stopped by ``raymaker automl stop``
+(the store's stop request, which Tune's stopper reads) or past its budget still builds its
+leaderboard and best candidate from the candidates that finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from raymaker.automl import candidates as cands
+from raymaker.automl.objectives import ALLOWED, REGRESSION, infer_problem_type, objective_for
+from raymaker.errors import DataError, JobFailed, JobStopped, SpecError
+from raymaker.storage import artifacts, join, layout
+
+ENSEMBLING_MAX_BYTES = 100 << 20  # SageMaker's AUTO: ensembling under 100 MB
+RESERVE = (0.15, 3.0, 20.0)  # the budget kept for the ensemble: share, at least, at most (s)
+TUNE_ENV = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "TUNE_MAX_PENDING_TRIALS_PG": "1"}
+
+
+def stop_request_key(name: str) -> str:
+    return join(layout.job_dir(name), "stop-requested")
+
+
+def run_automl_job(spec, ctx) -> dict:
+    from raymaker.automl.checks import check_automl
+
+    problems = check_automl(spec)
+    if problems:
+        raise SpecError("\n  ".join(problems))
+    started = time.time()
+    ctx.progress(stage="AnalyzingData", force=True)
+    data = _prepare(spec, ctx)
+    mode = _mode(spec, data)
+    learners = _learners(spec)
+    definitions = _definitions(spec, ctx, data, learners)
+    if spec.generate_candidate_definitions_only:
+        return _result(spec, ctx, data, mode, [], None, "CandidateDefinitionsGenerated",
+                       definitions=definitions)  # fmt: skip
+    if mode == "HYPERPARAMETER_TUNING":
+        from raymaker.errors import NotSupported
+
+        raise NotSupported(
+            "mode HYPERPARAMETER_TUNING is not built yet; use ENSEMBLING (AUTO picks it for "
+            "data under 100 MB)"
+        )
+    ctx.progress(stage="TrainingModels", total=len(learners), force=True)
+    reason = _run_trials(spec, ctx, data, learners, started)
+    ctx.progress(stage="GeneratingModelInsightsReport", force=True)
+    rows, best = _ensemble(spec, ctx, data)
+    if not rows:
+        raise JobFailed(f"no candidate finished ({reason or 'every trial failed'}); see the logs")
+    result = _result(spec, ctx, data, mode, rows, best, reason or "Completed",
+                     definitions=definitions)  # fmt: skip
+    if reason == "Stopped":
+        stopped = JobStopped("the AutoML job was stopped; its finished candidates are kept")
+        stopped.result = result
+        raise stopped
+    return result
+
+
+# -- data ---------------------------------------------------------------------------------------
+class Prepared:
+    """The job's data after the recipe: matrices, encoded targets, labels and schema."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def _prepare(spec, ctx) -> Prepared:
+    import pandas as pd
+
+    from raymaker.automl.features import auto_recipe
+    from raymaker.data.readers import read_frame
+    from raymaker.train.channels import resolve_channels
+
+    sources = resolve_channels(ctx.store, spec.inputs)
+    frame = read_frame(sources["train"])
+    target = spec.target_attribute_name
+    _check_column(frame, target, "target_attribute_name")
+    weight = spec.sample_weight_attribute_name
+    if weight:
+        _check_column(frame, weight, "sample_weight_attribute_name")
+    frame = frame[frame[target].notna()].reset_index(drop=True)
+    if len(frame) < 2 * spec.folds:
+        raise DataError(
+            f"the train channel has {len(frame)} rows with a target; Autopilot needs at least "
+            f"{2 * spec.folds} ({spec.folds} folds)"
+        )
+    problem_type = spec.problem_type or infer_problem_type(frame[target])
+    objective = objective_for(problem_type, spec.objective)
+    if "validation" in sources:
+        holdout = read_frame(sources["validation"])
+        _check_column(holdout, target, "inputs.validation")
+        holdout = holdout[holdout[target].notna()].reset_index(drop=True)
+        train = frame
+    else:
+        train, holdout = _split(frame, target, problem_type, spec)
+    drop = [c for c in (target, weight) if c]
+    features_in = train.drop(columns=drop)
+    recipe, plan = auto_recipe(features_in)
+    fitted = recipe.fit(features_in) if recipe is not None else None
+
+    def matrix(part: pd.DataFrame):
+        x = part.drop(columns=[c for c in drop if c in part.columns])
+        x = fitted.transform_frame(x, inference=True) if fitted is not None else x
+        return x
+
+    X_frame = matrix(train)
+    features = list(X_frame.columns)
+    bad = [c for c in features if not pd.api.types.is_numeric_dtype(X_frame[c])]
+    if bad:
+        raise DataError(f"columns {', '.join(bad)} are not numeric after the automatic recipe")
+    classes = None
+    y, y_holdout = train[target].to_numpy(), holdout[target].to_numpy()
+    if problem_type != REGRESSION:
+        classes = sorted(pd.unique(train[target]).tolist(), key=_sort_key)
+        if problem_type == "BinaryClassification" and len(classes) != 2:
+            raise DataError(
+                f"problem_type BinaryClassification: the target has {len(classes)} values "
+                f"({', '.join(map(str, classes[:5]))}{', ...' if len(classes) > 5 else ''})"
+            )
+        index = {c: i for i, c in enumerate(classes)}
+        counts = pd.Series(y).value_counts()
+        rare = counts[counts < spec.folds]
+        if len(rare):
+            raise DataError(
+                f"each class needs at least {spec.folds} training rows (one a fold); "
+                + ", ".join(f"{c!r} has {n}" for c, n in rare.items())
+            )
+        y = np.array([index[v] for v in y])
+        unknown = [v for v in pd.unique(y_holdout) if v not in index]
+        if unknown:
+            raise DataError(f"the validation rows hold labels the train rows lack: {unknown[:5]}")
+        y_holdout = np.array([index[v] for v in y_holdout])
+    else:
+        y, y_holdout = y.astype(np.float64), y_holdout.astype(np.float64)
+    import pyarrow as pa
+
+    schema = pa.Schema.from_pandas(features_in, preserve_index=False)
+    return Prepared(
+        problem_type=problem_type, objective=objective, target=target, classes=classes,
+        X=_numeric(X_frame), y=y, X_holdout=_numeric(matrix(holdout)), y_holdout=y_holdout,
+        holdout_raw=holdout.drop(columns=drop).head(5), features=features,
+        input_schema={f.name: str(f.type) for f in schema}, plan=plan,
+        recipe_json=fitted.to_json() if fitted is not None else None,
+        rows=len(train), holdout_rows=len(holdout), bytes=int(frame.memory_usage(deep=True).sum()),
+        inferred=spec.problem_type is None, sources={c: s.uri for c, s in sources.items()},
+    )  # fmt: skip
+
+
+def _check_column(frame, column: str, field: str) -> None:
+    if column not in frame.columns:
+        from raymaker.specs.base import did_you_mean
+
+        columns = [str(c) for c in frame.columns]
+        raise SpecError(
+            f"{field}: column {column!r} is not in the data; columns: "
+            f"{', '.join(columns)}{did_you_mean(column, columns)}"
+        )
+
+
+def _split(frame, target: str, problem_type: str, spec):
+    from sklearn.model_selection import train_test_split
+
+    stratify = frame[target] if problem_type != REGRESSION else None
+    try:
+        train, holdout = train_test_split(
+            frame, test_size=spec.validation_fraction, random_state=spec.random_seed,
+            stratify=stratify,
+        )  # fmt: skip
+    except ValueError:  # a class too rare to stratify: a plain split
+        train, holdout = train_test_split(
+            frame, test_size=spec.validation_fraction, random_state=spec.random_seed
+        )
+    return train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def _numeric(frame):
+    return np.ascontiguousarray(frame.to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def _sort_key(value):
+    return (str(type(value)), value)
+
+
+def _mode(spec, data: Prepared) -> str:
+    if spec.mode != "AUTO":
+        return spec.mode
+    return "ENSEMBLING" if data.bytes < ENSEMBLING_MAX_BYTES else "HYPERPARAMETER_TUNING"
+
+
+def _learners(spec) -> list[str]:
+    chosen = spec.algorithms or list(cands.ALGORITHM_LEARNERS)
+    learners = []
+    for algorithm, learner in cands.ALGORITHM_LEARNERS.items():  # the zoo's cheap-first order
+        if algorithm in chosen and learner not in learners:
+            learners.append(learner)
+    return learners[: spec.max_candidates] if spec.max_candidates else learners
+
+
+def _definitions(spec, ctx, data: Prepared, learners: list[str]) -> list[dict]:
+    """Each candidate's definition: this job's spec narrowed to its one learner, re-runnable
+    as an AutoMLJob (``raymaker run``), written to ``candidate-definitions/``."""
+    base = spec.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    out = []
+    learner_algorithm = {v: k for k, v in reversed(cands.ALGORITHM_LEARNERS.items())}
+    prefix = join(_output(spec, ctx), "candidate-definitions")
+    for learner in learners:
+        name = cands.candidate_name(ctx.name, learner)
+        definition = {
+            **base,
+            "name": f"{name}-rerun"[:63].rstrip("-"),
+            "mode": "ENSEMBLING",
+            "problem_type": data.problem_type,
+            "objective": data.objective.name,
+            "algorithms": [learner_algorithm[learner]],
+            "max_candidates": 1,
+            "generate_candidate_definitions_only": False,
+        }
+        for key in ("total_job_runtime_in_seconds",):
+            definition.pop(key, None)
+        uri = ctx.store.write_json(join(prefix, f"{name}.json"), definition)
+        out.append({"CandidateName": name, "learner": learner, "uri": uri})
+    return out
+
+
+def _output(spec, ctx) -> str:
+    if spec.output_path:
+        return join(ctx.store.key(spec.output_path), ctx.name)
+    return layout.job_output(ctx.name)
+
+
+# -- trials -------------------------------------------------------------------------------------
+def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) -> str | None:
+    """Run the candidates; the reason the search ended early (None: all ran)."""
+    from ray import tune
+
+    from raymaker.cluster import connect
+
+    connect(ctx.settings)
+    os.environ.update(TUNE_ENV)
+    logging.getLogger("ray.tune").setLevel(logging.ERROR)
+    preset = ctx.settings.resources_for(spec.instance_type)
+    shared = cands.CandidateData(
+        job=ctx.name, X=data.X, y=data.y, X_holdout=data.X_holdout,
+        problem_type=data.problem_type, objective=data.objective.name, folds=spec.folds,
+        seed=spec.random_seed, threads=max(1, int(preset["cpus"])), settings=ctx.settings,
+    )  # fmt: skip
+    trainable = tune.with_resources(
+        tune.with_parameters(cands.run_candidate, data=shared),
+        {"cpu": preset["cpus"], "gpu": preset.get("gpus", 0)},
+    )
+    budget = _trial_budget(spec, started)
+    stopper = _stopper(ctx, spec.max_runtime_per_training_job_in_seconds)
+    store = ctx.store
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"learner": tune.grid_search(learners)},
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=spec.max_parallel_candidates,
+            time_budget_s=budget,
+            reuse_actors=False,
+        ),
+        run_config=tune.RunConfig(
+            name="tune",
+            storage_path=store.arrow_path(layout.job_dir(ctx.name)),
+            storage_filesystem=store.arrow_filesystem(),
+            stop=stopper,
+            failure_config=tune.FailureConfig(max_failures=0),
+            verbose=0,
+        ),
+    )
+    try:
+        grid = tuner.fit()
+    except BaseException as exc:  # noqa: BLE001 - a stop mid-search keeps what finished
+        if not _stopped(exc):
+            raise
+        return "Stopped"
+    _record_failures(ctx, grid, learners)
+    if stopper.stop_requested:
+        return "Stopped"
+    if budget is not None and time.time() - started >= budget - 0.5:
+        return "MaxAutoMLJobRuntimeReached"
+    return None
+
+
+def _trial_budget(spec, started: float) -> float | None:
+    total = spec.total_job_runtime_in_seconds
+    if not total:
+        return None
+    share, least, most = RESERVE
+    reserve = min(most, max(least, share * total))
+    return max(1.0, total - reserve - (time.time() - started))
+
+
+def _stopper(ctx, per_trial: int | None):
+    """Tune's stopper: a candidate past its own limit, or every trial once a stop is asked."""
+    from ray.tune import Stopper
+
+    class AutoMLStopper(Stopper):
+        def __init__(self):
+            self.store, self.key = ctx.store, stop_request_key(ctx.name)
+            self.stop_requested = False
+            self._checked = 0.0
+
+        def __call__(self, trial_id, result) -> bool:
+            return bool(per_trial and result.get("time_total_s", 0) > per_trial)
+
+        def stop_all(self) -> bool:
+            now = time.monotonic()
+            if not self.stop_requested and now - self._checked > 1.0:
+                self._checked = now
+                self.stop_requested = self.store.exists(self.key)
+            return self.stop_requested
+
+    return AutoMLStopper()
+
+
+def _stopped(exc: BaseException) -> bool:
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, (JobStopped, KeyboardInterrupt)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _record_failures(ctx, grid, learners: list[str]) -> None:
+    """A leaderboard row for each trial that failed (its error) or was stopped unfinished."""
+    done = {r["learner"] for r in cands.read_rows(ctx.store, ctx.name)}
+    for result in grid:
+        learner = (result.config or {}).get("learner")
+        if learner is None or learner in done:
+            continue
+        name = cands.candidate_name(ctx.name, learner)
+        row = {"CandidateName": name, "learner": learner,
+               "CandidateStatus": "Failed" if result.error else "Stopped",
+               "FailureReason": _short(result.error) if result.error else
+               "stopped before its folds finished (a time limit)"}  # fmt: skip
+        ctx.store.write_json(join(cands.candidate_prefix(ctx.name, name), cands.ROW), row)
+
+
+def _short(error) -> str:
+    text = str(error).strip().splitlines()
+    return text[-1][:500] if text else type(error).__name__
+
+
+# -- the ensemble and the artifacts -------------------------------------------------------------
+def _ensemble(spec, ctx, data: Prepared):
+    """Score, publish and time every finished candidate and the ensemble. ``(rows, best)``."""
+    from raymaker.automl.ensemble import blend, select
+
+    store = ctx.store
+    rows = cands.read_rows(store, ctx.name)
+    done = sorted((r for r in rows if r["CandidateStatus"] == "Completed"),
+                  key=lambda r: r["learner"])  # fmt: skip
+    if not done:
+        return rows, None
+    objective = data.objective
+    with tempfile.TemporaryDirectory() as tmp:
+        local = {}
+        for r in done:
+            prefix = cands.candidate_prefix(ctx.name, r["CandidateName"])
+            folder = os.path.join(tmp, r["learner"])
+            os.makedirs(folder)
+            for file in ("bagged.joblib", "oof.npy", "holdout.npy"):
+                store.get(join(prefix, file), os.path.join(folder, file))
+            local[r["learner"]] = folder
+        oofs = [np.load(os.path.join(local[r["learner"]], "oof.npy")) for r in done]
+        holdouts = [np.load(os.path.join(local[r["learner"]], "holdout.npy")) for r in done]
+        for r, pred in zip(done, holdouts, strict=True):
+            r["metrics"] = _metrics(data, pred)
+            r["members"] = [{"learner": r["learner"], "weight": 1.0}]
+        chosen = select(oofs, data.y, objective)
+        members = [(r["learner"], w) for r, w in zip(done, chosen.weights, strict=True) if w > 0]
+        ensemble = {
+            "CandidateName": cands.candidate_name(ctx.name, "ensemble"),
+            "learner": "ensemble",
+            "CandidateStatus": "Completed",
+            "oof_objective": chosen.score,
+            "metrics": _metrics(data, blend(holdouts, chosen.weights)),
+            "members": [{"learner": m, "weight": round(float(w), 6)} for m, w in members],
+        }
+        candidates = [*done, ensemble] if len(done) > 1 else list(done)
+        for r in candidates:
+            parts = [(m["learner"], os.path.join(local[m["learner"]], "bagged.joblib"),
+                      m["weight"]) for m in r["members"]]  # fmt: skip
+            r.update(_publish(spec, ctx, data, r["CandidateName"], parts, tmp))
+        failed = [r for r in rows if r["CandidateStatus"] != "Completed"]
+    ranked = sorted(candidates, key=lambda r: _rank(objective, r))
+    best = ranked[0]["CandidateName"]
+    return ranked + failed, best
+
+
+def _rank(objective, row) -> tuple:
+    value = row["metrics"][objective.name]
+    return (-value if objective.maximize else value, row["learner"] != "ensemble")
+
+
+def _metrics(data: Prepared, prediction) -> dict[str, float]:
+    from raymaker.automl.objectives import score
+
+    names = list(ALLOWED[data.problem_type])
+    if data.problem_type != REGRESSION and "LogLoss" not in names:
+        names.append("LogLoss")
+    out = {}
+    for name in names:
+        try:
+            out[name] = round(score(name, data.problem_type, data.y_holdout, prediction), 6)
+        except ValueError:
+            continue  # e.g. AUC on a holdout holding one class
+    return out
+
+
+def _publish(spec, ctx, data: Prepared, name: str, parts, tmp: str) -> dict:
+    from raymaker.automl.serving import AutoMLModel, write_model
+    from raymaker.train.job import version_of
+
+    folder = os.path.join(tmp, "publish", name)
+    os.makedirs(folder)
+    files = write_model(folder, parts, problem_type=data.problem_type, classes=data.classes,
+                        recipe_json=data.recipe_json)  # fmt: skip
+    task = {REGRESSION: "regression", "BinaryClassification": "binary"}.get(
+        data.problem_type, "multiclass"
+    )
+    manifest = {
+        "framework": "automl",
+        "framework_version": version_of("raymaker"),
+        "algorithm": "autopilot",
+        "task": task,
+        "label": data.target,
+        "classes": data.classes,
+        "features": data.features,
+        "input_schema": data.input_schema,
+        "output": {
+            "type": "value" if task == "regression" else "probabilities",
+            "classes": data.classes,
+        },  # fmt: skip
+        "recipe": files["recipe"],
+        "problem_type": data.problem_type,
+        "lineage": {"job": ctx.name, "kind": "AutoMLJob", "data": data.sources},
+    }
+    artifacts.write_manifest(folder, manifest)
+    published = artifacts.publish(
+        ctx.store, folder, staging=layout.job_staging(ctx.name, name),
+        target=join(_output(spec, ctx), "candidates", name),
+    )  # fmt: skip
+    model = AutoMLModel(folder, manifest)
+    row = data.holdout_raw.head(1)
+    model.predict(row)  # warm
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        model.predict(row)
+        times.append(time.perf_counter() - t)
+    return {
+        "model_data": published["model_data"],
+        "inference_latency_ms": round(1000 * float(np.median(times)), 3),
+    }
+
+
+def _result(spec, ctx, data: Prepared, mode: str, rows, best, status: str, *, definitions):
+    return {
+        "problem_type": data.problem_type,
+        "problem_type_inferred": data.inferred,
+        "objective": data.objective.name,
+        "objective_type": "Maximize" if data.objective.maximize else "Minimize",
+        "mode": mode,
+        "secondary_status": status,
+        "rows": data.rows,
+        "holdout_rows": data.holdout_rows,
+        "features": data.plan,
+        "candidates": rows,
+        "best_candidate": best,
+        "candidate_definitions": definitions,
+        "output": ctx.store.uri(_output(spec, ctx)),
+    }

@@ -1,0 +1,208 @@
+"""Autopilot on a real Ray head: each problem type from raw rows to an endpoint and a batch
+transform with SageMaker's response keys, a budget kept, a stopped job that still has its best
+candidate, candidate definitions re-run as jobs, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import raymaker as rm
+from raymaker.errors import SpecError
+from raymaker.jobs.records import JobStatus
+from raymaker.sagemaker.deserializers import CSVDeserializer, JSONDeserializer
+
+FAST = ["lightgbm", "linear-learner"]
+
+
+def churn(n: int, seed: int = 0) -> pd.DataFrame:
+    """Raw rows as a user has them: a category with missing values, a date, free text."""
+    rng = np.random.default_rng(seed)
+    plan = rng.choice(["basic", "pro", "team", None], n)
+    age = rng.integers(18, 80, n).astype(float)
+    age[rng.random(n) < 0.1] = np.nan
+    spend = rng.gamma(2.0, 30.0, n)
+    signup = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    words = np.array(["slow", "great", "support", "price", "cancel", "love", "bug", "fast"])
+    notes = [" ".join(rng.choice(words, 4)) for _ in range(n)]
+    logit = 0.04 * (np.nan_to_num(age, nan=40) - 45) - 0.02 * spend + (plan == "basic") * 1.2
+    logit += np.array(["cancel" in t for t in notes]) * 1.5
+    churned = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return pd.DataFrame({"age": age, "plan": plan, "spend": spend.round(2),
+                         "signup": signup.strftime("%Y-%m-%d"), "notes": notes,
+                         "churned": churned})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("automl-data")
+    churn(600).to_csv(folder / "churn.csv", index=False)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(450, 4))
+    kinds = np.array(["setosa", "versicolor", "virginica"])[
+        np.digitize(X[:, 0] + 0.5 * X[:, 1], [-0.5, 0.5])
+    ]
+    multi = pd.DataFrame(X, columns=list("abcd")).assign(species=kinds)
+    multi.to_csv(folder / "species.csv", index=False)
+    reg = pd.DataFrame(X, columns=list("abcd"))
+    reg["price"] = 3 * X[:, 0] - 2 * X[:, 1] ** 2 + rng.normal(scale=0.3, size=450)
+    reg.to_csv(folder / "price.csv", index=False)
+    big = churn(6000, seed=2)
+    big.to_csv(folder / "big.csv", index=False)
+    return {k: str(folder / f"{k}.csv") for k in ("churn", "species", "price", "big")}
+
+
+def test_binary_end_to_end_from_raw_rows_to_endpoint_and_batch(ray_head, local_session, files,
+                                                                tmp_path):  # fmt: skip
+    automl = rm.AutoML(role="arn:aws:iam::1:role/x", target_attribute_name="churned",
+                       algorithms=FAST, folds=3, session=local_session)  # fmt: skip
+    automl.fit(files["churn"], job_name="am-binary")
+    desc = automl.describe_auto_ml_job()
+    assert desc["AutoMLJobStatus"] == "Completed", desc.get("FailureReason")
+    assert desc["AutoMLJobSecondaryStatus"] == "Completed"
+    assert desc["ResolvedAttributes"]["ProblemType"] == "BinaryClassification"  # inferred
+    assert desc["ResolvedAttributes"]["AutoMLJobObjective"] == {"MetricName": "F1"}
+    best = automl.best_candidate()
+    assert best == desc["BestCandidate"] and best["CandidateStatus"] == "Completed"
+
+    listed = automl.list_candidates()
+    assert {c["CandidateName"] for c in listed} == {
+        "am-binary-lightgbm", "am-binary-linear", "am-binary-ensemble"}  # fmt: skip
+    values = [c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in listed]
+    assert values == sorted(values, reverse=True) and listed[0] == best  # best first
+    metrics = {m["MetricName"] for m in best["CandidateProperties"]["CandidateMetrics"]}
+    assert {"F1", "AUC", "Accuracy", "LogLoss", "InferenceLatency"} <= metrics
+    by_name = automl.list_candidates(sort_by="Name", sort_order="Ascending")
+    assert [c["CandidateName"] for c in by_name] == sorted(c["CandidateName"] for c in listed)
+
+    keys = ["predicted_label", "probability", "probabilities", "labels"]
+    predictor = automl.deploy(1, "ml.m5.large", inference_response_keys=keys,
+                              endpoint_name="am-binary-ep",
+                              deserializer=CSVDeserializer())  # fmt: skip
+    try:
+        rows = churn(5, seed=9).drop(columns=["churned"])
+        rows.loc[0, "plan"] = "enterprise"  # a category never seen: still answered
+        body = rows.to_csv(index=False, header=False)
+        lines = predictor.predict(body)
+        assert len(lines) == 5
+        for label, probability, probabilities, labels in lines:
+            assert label in ("no", "yes") and labels == "['no', 'yes']"
+            probs = json.loads(probabilities)
+            assert abs(sum(probs) - 1) < 1e-6
+            assert float(probability) == pytest.approx(max(probs))
+        predictor.deserializer = JSONDeserializer()
+        first = predictor.predict(body)["predictions"][0]
+        assert list(first) == keys and first["labels"] == ["no", "yes"]
+    finally:
+        predictor.delete_endpoint()
+
+    model = automl.create_model("am-binary-model")  # default keys: predicted_label alone
+    store = local_session.store
+    transformer = model.transformer(1, output_path=store.uri("am-batch"), accept="text/csv")
+    features = tmp_path / "features.csv"
+    churn(40, seed=5).drop(columns=["churned"]).to_csv(features, index=False, header=False)
+    transformer.transform(str(features), content_type="text/csv", split_type="Line", wait=True)
+    (result,) = [k for k in store.list("am-batch", recursive=True) if k.endswith(".out")]
+    labels = store.read_text(result).split()
+    assert len(labels) == 40 and set(labels) <= {"no", "yes"}
+
+
+@pytest.mark.parametrize("data,target,problem", [
+    ("species", "species", "MulticlassClassification"),
+    ("price", "price", "Regression"),
+])  # fmt: skip
+def test_multiclass_and_regression_candidates_deploy(ray_head, local_session, files, data,
+                                                     target, problem):  # fmt: skip
+    name = f"am-{data}"
+    automl = rm.AutoMLV2(
+        rm.AutoMLTabularConfig(target, algorithms_config=["lightgbm", "xgboost"],
+                               problem_type=problem, max_total_job_runtime_in_seconds=120),
+        session=local_session,
+    )  # fmt: skip
+    automl.fit(rm.AutoMLDataChannel(s3_uri=files[data]), job_name=name)
+    desc = automl.describe_auto_ml_job()
+    assert desc["AutoMLJobStatus"] == "Completed", desc.get("FailureReason")
+    objective = {"Regression": "MSE", "MulticlassClassification": "Accuracy"}[problem]
+    assert desc["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["MetricName"] == objective
+    if problem == "Regression":
+        with pytest.raises(SpecError, match="for classification"):
+            automl.create_model(inference_response_keys=["probability"])
+    else:
+        with pytest.raises(SpecError, match="did you mean 'probability'"):
+            automl.create_model(inference_response_keys=["probabilty"])
+    # a candidate other than the best, by name
+    predictor = automl.deploy(candidate=f"{name}-xgboost", endpoint_name=f"{name}-ep")
+    try:
+        answer = predictor.predict("0.1,0.2,0.3,0.4\n-2,1,0,0\n")
+        predictions = answer["predictions"]
+        assert len(predictions) == 2
+        if problem == "Regression":
+            assert all(isinstance(p["score"], float) for p in predictions)
+        else:
+            assert [p["predicted_label"] for p in predictions][1] == "setosa"
+    finally:
+        predictor.delete_endpoint()
+
+
+def test_the_budget_is_kept_and_a_stopped_job_keeps_its_best(ray_head, local_session, files):
+    budget = 25
+    automl = rm.AutoML(target_attribute_name="churned", total_job_runtime_in_seconds=budget,
+                       session=local_session)  # fmt: skip
+    automl.fit(files["big"], job_name="am-budget")
+    record = local_session.jobs.get("am-budget").describe()
+    assert record.status == JobStatus.SUCCEEDED, record.failure_reason
+    assert record.ended_at - record.started_at <= budget * 1.1
+    desc = automl.describe_auto_ml_job()
+    assert desc["AutoMLJobSecondaryStatus"] in ("MaxAutoMLJobRuntimeReached", "Completed")
+    assert automl.best_candidate()["CandidateStatus"] == "Completed"
+    statuses = {c["CandidateStatus"] for c in automl.list_candidates()}
+    assert statuses <= {"Completed", "Stopped", "Failed"}
+
+    stopped = rm.AutoML(target_attribute_name="churned", session=local_session)
+    stopped.fit(files["big"], job_name="am-stop", wait=False, logs=False)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done = stopped.list_candidates(status_equals="Completed")
+        if done:
+            break
+        time.sleep(1)
+    assert done, "no candidate finished in time"
+    assert done[0]["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "F1"  # live leaderboard
+    record = stopped.stop()
+    assert record.status == JobStatus.STOPPED
+    desc = stopped.describe_auto_ml_job()
+    assert desc["AutoMLJobStatus"] == "Stopped" and desc["AutoMLJobSecondaryStatus"] == "Stopped"
+    assert desc["BestCandidate"]["InferenceContainers"][0]["ModelDataUrl"]
+
+
+def test_candidate_definitions_only_then_a_definition_reruns(ray_head, local_session, files):
+    from raymaker.cli.main import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["automl", "create", "--train", files["species"], "--target",
+                                 "species", "--definitions-only", "--algorithms",
+                                 "lightgbm,randomforest", "--name", "am-defs"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "CandidateDefinitionsGenerated" in result.output
+    desc = local_session.describe_auto_ml_job("am-defs")
+    assert "BestCandidate" not in desc and desc["GenerateCandidateDefinitionsOnly"]
+    record = local_session.jobs.get("am-defs").describe()
+    definitions = record.result["candidate_definitions"]
+    assert [d["learner"] for d in definitions] == ["lightgbm", "random_forest"]
+    spec = rm.parse_spec(json.loads(local_session.store.read_text(
+        local_session.store.key(definitions[0]["uri"]))))  # fmt: skip
+    assert spec.algorithms == ["lightgbm"] and spec.problem_type == "MulticlassClassification"
+    local_session.jobs.submit(spec).wait()
+    rerun = local_session.describe_auto_ml_job(spec.name)
+    assert rerun["BestCandidate"]["CandidateName"] == f"{spec.name}-lightgbm"
+
+    result = runner.invoke(cli, ["automl", "candidates", spec.name])
+    assert result.exit_code == 0 and f"{spec.name}-lightgbm" in result.output
+    assert "\x1b[" not in result.output
+    result = runner.invoke(cli, ["automl", "describe", spec.name, "-o", "json"])
+    assert json.loads(result.output)["AutoMLJobStatus"] == "Completed"
