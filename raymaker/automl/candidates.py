@@ -39,6 +39,7 @@ class CandidateData:
     X: object  # the training rows after the recipe (float64)
     y: object  # encoded 0..k-1 for classification
     X_holdout: object
+    y_holdout: object
     problem_type: str
     objective: str
     folds: int
@@ -62,7 +63,7 @@ def run_candidate(config: dict, data: CandidateData) -> None:
     from ray import tune
 
     from raymaker.automl.ensemble import bag
-    from raymaker.automl.objectives import objective_for
+    from raymaker.automl.objectives import all_metrics, objective_for
     from raymaker.automl.zoo import learner
     from raymaker.storage import store_for_settings
 
@@ -80,7 +81,9 @@ def run_candidate(config: dict, data: CandidateData) -> None:
         "CandidateName": candidate_name(data.job, name),
         "learner": name,
         "CandidateStatus": "Completed",
+        "objective": objective.name,
         "oof_objective": objective.score(data.y, bagged.oof),
+        "metrics": all_metrics(data.problem_type, data.y_holdout, holdout),
         "fit_seconds": round(fit_seconds, 3),
         "started_at": started,
         "ended_at": time.time(),

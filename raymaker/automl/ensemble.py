@@ -31,10 +31,16 @@ class Bagged:
 def bag(fit, X, y, *, problem_type: str, folds: int = 5, seed: int = 0, on_fold=None) -> Bagged:
     """Fit ``fit`` on k folds (stratified for classification); ``Bagged`` with each row's
     out-of-fold prediction. ``on_fold(i)`` is called after each fold (a trial reports there,
-    where Ray Tune may stop it)."""
+    where Ray Tune may stop it). A fit marked ``out_of_bag`` (a bootstrapped forest, as
+    AutoGluon does it) is fitted once and its out-of-bag predictions are the out-of-fold ones."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
     y = np.asarray(y)
+    if getattr(fit, "out_of_bag", False):  # a bootstrapped forest: one fit, out-of-bag rows
+        model = fit(X, y)
+        if on_fold is not None:
+            on_fold(folds)
+        return Bagged([model], model.oob())
     splitter = (
         KFold(folds, shuffle=True, random_state=seed)
         if problem_type == REGRESSION

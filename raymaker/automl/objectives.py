@@ -100,6 +100,21 @@ def score(name: str, problem_type: str, y_true, prediction) -> float:
     return float(fns[name](y_true, labels))
 
 
+def all_metrics(problem_type: str, y_true, prediction) -> dict[str, float]:
+    """Every objective of the problem type (and LogLoss), as a candidate reports them; one that
+    is undefined on these rows (AUC with one class present) is left out."""
+    names = list(ALLOWED[problem_type])
+    if problem_type != REGRESSION and "LogLoss" not in names:
+        names.append("LogLoss")
+    out = {}
+    for name in names:
+        try:
+            out[name] = round(score(name, problem_type, y_true, prediction), 6)
+        except ValueError:
+            continue
+    return out
+
+
 def infer_problem_type(target) -> str:
     """SageMaker's inference of a problem type from the target column: two values, binary; a
     few distinct non-float (or integral) values, multiclass; else regression."""

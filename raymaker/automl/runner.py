@@ -24,12 +24,18 @@ import time
 import numpy as np
 
 from raymaker.automl import candidates as cands
-from raymaker.automl.objectives import ALLOWED, REGRESSION, infer_problem_type, objective_for
+from raymaker.automl.objectives import (
+    REGRESSION,
+    all_metrics,
+    infer_problem_type,
+    objective_for,
+)
 from raymaker.errors import DataError, JobFailed, JobStopped, SpecError
 from raymaker.storage import artifacts, join, layout
 
 ENSEMBLING_MAX_BYTES = 100 << 20  # SageMaker's AUTO: ensembling under 100 MB
-RESERVE = (0.15, 3.0, 20.0)  # the budget kept for the ensemble: share, at least, at most (s)
+# the budget kept for the ensemble: seconds a candidate, at least, and Tune's wind-down
+RESERVE = (0.7, 1.0, 1.5)
 TUNE_ENV = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "TUNE_MAX_PENDING_TRIALS_PG": "1"}
 
 
@@ -216,7 +222,9 @@ def _learners(spec) -> list[str]:
 
 def _definitions(spec, ctx, data: Prepared, learners: list[str]) -> list[dict]:
     """Each candidate's definition: this job's spec narrowed to its one learner, re-runnable
-    as an AutoMLJob (``raymaker run``), written to ``candidate-definitions/``."""
+    as an AutoMLJob (``raymaker run``), written as YAML to ``candidate-definitions/``."""
+    from raymaker.specs import dump_spec, parse_spec
+
     base = spec.model_dump(mode="json", exclude_defaults=True, by_alias=True)
     out = []
     learner_algorithm = {v: k for k, v in reversed(cands.ALGORITHM_LEARNERS.items())}
@@ -233,9 +241,9 @@ def _definitions(spec, ctx, data: Prepared, learners: list[str]) -> list[dict]:
             "max_candidates": 1,
             "generate_candidate_definitions_only": False,
         }
-        for key in ("total_job_runtime_in_seconds",):
-            definition.pop(key, None)
-        uri = ctx.store.write_json(join(prefix, f"{name}.json"), definition)
+        definition.pop("total_job_runtime_in_seconds", None)
+        text = dump_spec(parse_spec({**definition, "kind": "AutoMLJob"}))
+        uri = ctx.store.write_text(join(prefix, f"{name}.yaml"), text)
         out.append({"CandidateName": name, "learner": learner, "uri": uri})
     return out
 
@@ -258,7 +266,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
     logging.getLogger("ray.tune").setLevel(logging.ERROR)
     preset = ctx.settings.resources_for(spec.instance_type)
     shared = cands.CandidateData(
-        job=ctx.name, X=data.X, y=data.y, X_holdout=data.X_holdout,
+        job=ctx.name, X=data.X, y=data.y, X_holdout=data.X_holdout, y_holdout=data.y_holdout,
         problem_type=data.problem_type, objective=data.objective.name, folds=spec.folds,
         seed=spec.random_seed, threads=max(1, int(preset["cpus"])), settings=ctx.settings,
     )  # fmt: skip
@@ -266,7 +274,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
         tune.with_parameters(cands.run_candidate, data=shared),
         {"cpu": preset["cpus"], "gpu": preset.get("gpus", 0)},
     )
-    budget = _trial_budget(spec, started)
+    budget = _trial_budget(spec, started, len(learners))
     stopper = _stopper(ctx, spec.max_runtime_per_training_job_in_seconds)
     store = ctx.store
     tuner = tune.Tuner(
@@ -286,26 +294,32 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
             verbose=0,
         ),
     )
+    tune_started = time.time()
+    print(f"automl {ctx.name}: {len(learners)} candidates ({', '.join(learners)})"
+          + (f", {budget:.0f} s for them" if budget else ""), flush=True)  # fmt: skip
     try:
         grid = tuner.fit()
     except BaseException as exc:  # noqa: BLE001 - a stop mid-search keeps what finished
         if not _stopped(exc):
             raise
         return "Stopped"
+    print(f"automl {ctx.name}: candidates ran {time.time() - tune_started:.1f} s", flush=True)
     _record_failures(ctx, grid, learners)
     if stopper.stop_requested:
         return "Stopped"
-    if budget is not None and time.time() - started >= budget - 0.5:
+    if budget is not None and time.time() - tune_started >= budget - 0.5:
         return "MaxAutoMLJobRuntimeReached"
     return None
 
 
-def _trial_budget(spec, started: float) -> float | None:
+def _trial_budget(spec, started: float, candidates: int) -> float | None:
+    """Seconds the trials may run: what is left of the job's budget less the ensemble's build
+    (scoring, publishing and timing each candidate) and Tune's own wind-down."""
     total = spec.total_job_runtime_in_seconds
     if not total:
         return None
-    share, least, most = RESERVE
-    reserve = min(most, max(least, share * total))
+    per, least, margin = RESERVE
+    reserve = least + per * (candidates + 1) + margin
     return max(1.0, total - reserve - (time.time() - started))
 
 
@@ -384,8 +398,7 @@ def _ensemble(spec, ctx, data: Prepared):
             local[r["learner"]] = folder
         oofs = [np.load(os.path.join(local[r["learner"]], "oof.npy")) for r in done]
         holdouts = [np.load(os.path.join(local[r["learner"]], "holdout.npy")) for r in done]
-        for r, pred in zip(done, holdouts, strict=True):
-            r["metrics"] = _metrics(data, pred)
+        for r in done:
             r["members"] = [{"learner": r["learner"], "weight": 1.0}]
         chosen = select(oofs, data.y, objective)
         members = [(r["learner"], w) for r, w in zip(done, chosen.weights, strict=True) if w > 0]
@@ -414,18 +427,7 @@ def _rank(objective, row) -> tuple:
 
 
 def _metrics(data: Prepared, prediction) -> dict[str, float]:
-    from raymaker.automl.objectives import score
-
-    names = list(ALLOWED[data.problem_type])
-    if data.problem_type != REGRESSION and "LogLoss" not in names:
-        names.append("LogLoss")
-    out = {}
-    for name in names:
-        try:
-            out[name] = round(score(name, data.problem_type, data.y_holdout, prediction), 6)
-        except ValueError:
-            continue  # e.g. AUC on a holdout holding one class
-    return out
+    return all_metrics(data.problem_type, data.y_holdout, prediction)
 
 
 def _publish(spec, ctx, data: Prepared, name: str, parts, tmp: str) -> dict:
@@ -465,7 +467,7 @@ def _publish(spec, ctx, data: Prepared, name: str, parts, tmp: str) -> dict:
     row = data.holdout_raw.head(1)
     model.predict(row)  # warm
     times = []
-    for _ in range(5):
+    for _ in range(3):
         t = time.perf_counter()
         model.predict(row)
         times.append(time.perf_counter() - t)

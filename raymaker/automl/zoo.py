@@ -33,6 +33,19 @@ class Fitted:
             return np.asarray(self.model.predict(X), dtype=np.float64)
         return np.asarray(self.model.predict_proba(X), dtype=np.float64)
 
+    def oob(self) -> np.ndarray:
+        """A forest's out-of-bag predictions of its training rows (objective shapes); a row
+        no tree left out (rare with hundreds of trees) gets the mean prediction."""
+        forest = self.model.steps[-1][1] if hasattr(self.model, "steps") else self.model
+        if self.problem_type == REGRESSION:
+            out = np.asarray(forest.oob_prediction_, dtype=np.float64)
+        else:
+            out = np.asarray(forest.oob_decision_function_, dtype=np.float64)
+        missing = np.isnan(out).any(axis=1) if out.ndim == 2 else np.isnan(out)
+        if missing.any():
+            out[missing] = np.nanmean(out[~missing], axis=0)
+        return out
+
 
 def _lightgbm(classify: bool, seed: int, threads: int):
     import lightgbm as lgb
@@ -60,8 +73,10 @@ def _forest(extra: bool):
             cls = sk.ExtraTreesClassifier if classify else sk.ExtraTreesRegressor
         else:
             cls = sk.RandomForestClassifier if classify else sk.RandomForestRegressor
+        # bootstrapped, so each row's out-of-bag prediction stands in for k-fold bagging
         return cls(n_estimators=300, min_samples_leaf=2, max_features="sqrt" if classify else 0.6,
-                   random_state=seed, n_jobs=threads)  # fmt: skip
+                   bootstrap=True, oob_score=True, random_state=seed,
+                   n_jobs=threads)  # fmt: skip
 
     return make
 
@@ -174,6 +189,7 @@ LEARNERS = {
     "mlp": _mlp,
 }
 NEEDS_IMPUTATION = frozenset({"random_forest", "extra_trees"})  # scikit-learn's forests: NaN
+OUT_OF_BAG = NEEDS_IMPUTATION  # fitted once: their out-of-bag predictions replace the folds
 
 
 def learner(name: str, *, problem_type: str, seed: int = 0, threads: int = 1):
@@ -192,6 +208,7 @@ def learner(name: str, *, problem_type: str, seed: int = 0, threads: int = 1):
             model = make_pipeline(SimpleImputer(), model)
         return Fitted(name, model.fit(X, y), problem_type)
 
+    fit.out_of_bag = name in OUT_OF_BAG
     return fit
 
 

@@ -60,7 +60,8 @@ def publish(store: Store, model_dir: str, *, staging: str, target: str) -> dict:
     """
     with tempfile.TemporaryDirectory() as tmp:
         tarball = os.path.join(tmp, "model.tar.gz")
-        with tarfile.open(tarball, "w:gz") as tar:
+        # gzip's default level 6: level 9 (tarfile's) takes ~3x as long for ~1% smaller
+        with tarfile.open(tarball, "w:gz", compresslevel=6) as tar:
             for name in sorted(os.listdir(model_dir)):
                 tar.add(os.path.join(model_dir, name), arcname=name)
         digest = sha256_file(tarball)

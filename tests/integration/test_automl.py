@@ -180,9 +180,11 @@ def test_the_budget_is_kept_and_a_stopped_job_keeps_its_best(ray_head, local_ses
     assert desc["BestCandidate"]["InferenceContainers"][0]["ModelDataUrl"]
 
 
-def test_candidate_definitions_only_then_a_definition_reruns(ray_head, local_session, files):
+def test_candidate_definitions_only_then_a_definition_reruns(ray_head, local_session, files,
+                                                             monkeypatch):  # fmt: skip
     from raymaker.cli.main import cli
 
+    monkeypatch.setenv("RAYMAKER_STORE", local_session.settings.store)
     runner = CliRunner()
     result = runner.invoke(cli, ["automl", "create", "--train", files["species"], "--target",
                                  "species", "--definitions-only", "--algorithms",
@@ -194,8 +196,7 @@ def test_candidate_definitions_only_then_a_definition_reruns(ray_head, local_ses
     record = local_session.jobs.get("am-defs").describe()
     definitions = record.result["candidate_definitions"]
     assert [d["learner"] for d in definitions] == ["lightgbm", "random_forest"]
-    spec = rm.parse_spec(json.loads(local_session.store.read_text(
-        local_session.store.key(definitions[0]["uri"]))))  # fmt: skip
+    spec = rm.load_spec(definitions[0]["uri"], store=local_session.store)
     assert spec.algorithms == ["lightgbm"] and spec.problem_type == "MulticlassClassification"
     local_session.jobs.submit(spec).wait()
     rerun = local_session.describe_auto_ml_job(spec.name)

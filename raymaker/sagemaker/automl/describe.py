@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from raymaker.automl.candidates import read_rows
+from raymaker.automl.objectives import MINIMIZED
 from raymaker.automl.serving import OUTPUT_ENV
 from raymaker.errors import SpecError
 
@@ -95,7 +96,9 @@ def list_candidates(store, record, *, status_equals=None, candidate_name=None, s
     if rows is None:  # running (or killed): what the trials have written so far
         rows = read_rows(store, record.name)
     objective = result.get("objective") or record.spec.get("objective")
-    maximize = result.get("objective_type", "Maximize") == "Maximize"
+    if objective is None:  # running, the default objective: the trials' rows name it
+        objective = next((r["objective"] for r in rows if r.get("objective")), None)
+    maximize = objective not in MINIMIZED
     out = [_candidate(record, r, objective, maximize) for r in rows]
     if status_equals:
         out = [c for c in out if c["CandidateStatus"] == status_equals]
