@@ -40,6 +40,8 @@ class CandidateData:
     y: object  # encoded 0..k-1 for classification
     X_holdout: object
     y_holdout: object
+    w: object  # row weights (sample_weight_attribute_name) or None
+    w_holdout: object
     problem_type: str
     objective: str
     folds: int
@@ -72,10 +74,14 @@ def run_candidate(config: dict, data: CandidateData) -> None:
     fit = learner(name, problem_type=data.problem_type, seed=data.seed, threads=data.threads)
     bagged = bag(
         fit, data.X, data.y, problem_type=data.problem_type, folds=data.folds, seed=data.seed,
-        on_fold=lambda i: tune.report({"fold": i, "folds": data.folds}),
+        on_fold=lambda i: tune.report({"fold": i, "folds": data.folds}), sample_weight=data.w,
     )  # fmt: skip
     fit_seconds = time.time() - started
-    holdout = np.asarray(bagged.predict(data.X_holdout), dtype=np.float64)
+    holdout = (
+        np.asarray(bagged.predict(data.X_holdout), dtype=np.float64)
+        if len(data.X_holdout)
+        else np.empty(0)
+    )
     objective = objective_for(data.problem_type, data.objective)
     row = {
         "CandidateName": candidate_name(data.job, name),
@@ -83,7 +89,9 @@ def run_candidate(config: dict, data: CandidateData) -> None:
         "CandidateStatus": "Completed",
         "objective": objective.name,
         "oof_objective": objective.score(data.y, bagged.oof),
-        "metrics": all_metrics(data.problem_type, data.y_holdout, holdout),
+        "metrics": all_metrics(data.problem_type, data.y_holdout, holdout)
+        if len(holdout)
+        else all_metrics(data.problem_type, data.y, bagged.oof),
         "fit_seconds": round(fit_seconds, 3),
         "started_at": started,
         "ended_at": time.time(),

@@ -28,7 +28,8 @@ class Bagged:
         return np.mean([m.predict(X) for m in self.models], axis=0)
 
 
-def bag(fit, X, y, *, problem_type: str, folds: int = 5, seed: int = 0, on_fold=None) -> Bagged:
+def bag(fit, X, y, *, problem_type: str, folds: int = 5, seed: int = 0, on_fold=None,
+        sample_weight=None) -> Bagged:  # fmt: skip
     """Fit ``fit`` on k folds (stratified for classification); ``Bagged`` with each row's
     out-of-fold prediction. ``on_fold(i)`` is called after each fold (a trial reports there,
     where Ray Tune may stop it). A fit marked ``out_of_bag`` (a bootstrapped forest, as
@@ -37,7 +38,7 @@ def bag(fit, X, y, *, problem_type: str, folds: int = 5, seed: int = 0, on_fold=
 
     y = np.asarray(y)
     if getattr(fit, "out_of_bag", False):  # a bootstrapped forest: one fit, out-of-bag rows
-        model = fit(X, y)
+        model = fit(X, y) if sample_weight is None else fit(X, y, sample_weight)
         if on_fold is not None:
             on_fold(folds)
         return Bagged([model], model.oob())
@@ -48,7 +49,10 @@ def bag(fit, X, y, *, problem_type: str, folds: int = 5, seed: int = 0, on_fold=
     )
     models, oof = [], None
     for train, held in splitter.split(np.zeros(len(y)), y):
-        model = fit(_rows(X, train), y[train])
+        if sample_weight is None:
+            model = fit(_rows(X, train), y[train])
+        else:  # row weights: a fit that takes them (the zoo's learners do)
+            model = fit(_rows(X, train), y[train], np.asarray(sample_weight)[train])
         part = np.asarray(model.predict(_rows(X, held)), dtype=np.float64)
         if oof is None:
             oof = np.zeros((len(y), *part.shape[1:]), dtype=np.float64)
@@ -71,7 +75,12 @@ class Selection:
 
 
 def select(
-    predictions: list[np.ndarray], y, objective: Objective, *, rounds: int = 25
+    predictions: list[np.ndarray],
+    y,
+    objective: Objective,
+    *,
+    rounds: int = 25,
+    sample_weight=None,
 ) -> Selection:
     """Weights over ``predictions`` (each candidate's out-of-fold predictions) by greedy
     selection with replacement: each round adds the candidate whose addition scores best; the
@@ -79,7 +88,7 @@ def select(
     if not predictions:
         raise ValueError("greedy ensemble selection needs at least one candidate")
     y = np.asarray(y)
-    singles = [objective.score(y, p) for p in predictions]
+    singles = [objective.score(y, p, sample_weight) for p in predictions]
     first = max(range(len(singles)), key=lambda i: singles[i] if objective.maximize
                 else -singles[i])  # fmt: skip
     counts = np.zeros(len(predictions))
@@ -87,7 +96,7 @@ def select(
     blend = np.asarray(predictions[first], dtype=np.float64).copy()
     scores, best_counts, best = [singles[first]], counts.copy(), singles[first]
     for n in range(1, rounds):
-        trial = [objective.score(y, (blend * n + p) / (n + 1)) for p in predictions]
+        trial = [objective.score(y, (blend * n + p) / (n + 1), sample_weight) for p in predictions]
         pick = max(range(len(trial)), key=lambda i: trial[i] if objective.maximize
                    else -trial[i])  # fmt: skip
         blend = (blend * n + predictions[pick]) / (n + 1)

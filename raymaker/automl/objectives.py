@@ -43,8 +43,8 @@ class Objective:
         """Whether ``a`` is strictly better than ``b``."""
         return a > b if self.maximize else a < b
 
-    def score(self, y_true, prediction) -> float:
-        return score(self.name, self.problem_type, y_true, prediction)
+    def score(self, y_true, prediction, sample_weight=None) -> float:
+        return score(self.name, self.problem_type, y_true, prediction, sample_weight)
 
 
 def objective_for(problem_type: str, metric_name: str | None = None) -> Objective:
@@ -61,8 +61,9 @@ def objective_for(problem_type: str, metric_name: str | None = None) -> Objectiv
     return Objective(name, problem_type)
 
 
-def score(name: str, problem_type: str, y_true, prediction) -> float:
-    """The value of objective ``name`` for ``prediction`` against ``y_true`` (encoded)."""
+def score(name: str, problem_type: str, y_true, prediction, sample_weight=None) -> float:
+    """The value of objective ``name`` for ``prediction`` against ``y_true`` (encoded), each
+    row weighted by ``sample_weight`` when given."""
     import numpy as np
     from sklearn import metrics
 
@@ -73,34 +74,37 @@ def score(name: str, problem_type: str, y_true, prediction) -> float:
             "MSE": metrics.mean_squared_error,
             "MAE": metrics.mean_absolute_error,
             "R2": metrics.r2_score,
-            "RMSE": lambda a, b: float(np.sqrt(metrics.mean_squared_error(a, b))),
+            "RMSE": lambda a, b, **w: float(np.sqrt(metrics.mean_squared_error(a, b, **w))),
         }
-        return float(fns[name](y_true, prediction.reshape(-1)))
+        return float(fns[name](y_true, prediction.reshape(-1), sample_weight=sample_weight))
     proba = prediction if prediction.ndim == 2 else np.column_stack([1 - prediction, prediction])
     labels = proba.argmax(axis=1)
     k = proba.shape[1]
     if name == "LogLoss":
         clipped = np.clip(proba, 1e-15, 1.0)
         return float(metrics.log_loss(y_true, clipped / clipped.sum(1, keepdims=True),
-                                      labels=list(range(k))))  # fmt: skip
+                                      labels=list(range(k)),
+                                      sample_weight=sample_weight))  # fmt: skip
     if name == "AUC":
-        return float(metrics.roc_auc_score(y_true, proba[:, 1]))
+        return float(metrics.roc_auc_score(y_true, proba[:, 1], sample_weight=sample_weight))
     fns = {
         "Accuracy": metrics.accuracy_score,
         "BalancedAccuracy": metrics.balanced_accuracy_score,
-        "F1": lambda a, b: metrics.f1_score(a, b, zero_division=0),
-        "Precision": lambda a, b: metrics.precision_score(a, b, zero_division=0),
-        "Recall": lambda a, b: metrics.recall_score(a, b, zero_division=0),
-        "F1macro": lambda a, b: metrics.f1_score(a, b, average="macro", zero_division=0),
-        "PrecisionMacro": lambda a, b: metrics.precision_score(
-            a, b, average="macro", zero_division=0
+        "F1": lambda a, b, **w: metrics.f1_score(a, b, zero_division=0, **w),
+        "Precision": lambda a, b, **w: metrics.precision_score(a, b, zero_division=0, **w),
+        "Recall": lambda a, b, **w: metrics.recall_score(a, b, zero_division=0, **w),
+        "F1macro": lambda a, b, **w: metrics.f1_score(a, b, average="macro", zero_division=0, **w),
+        "PrecisionMacro": lambda a, b, **w: metrics.precision_score(
+            a, b, average="macro", zero_division=0, **w
         ),
-        "RecallMacro": lambda a, b: metrics.recall_score(a, b, average="macro", zero_division=0),
+        "RecallMacro": lambda a, b, **w: metrics.recall_score(
+            a, b, average="macro", zero_division=0, **w
+        ),
     }
-    return float(fns[name](y_true, labels))
+    return float(fns[name](y_true, labels, sample_weight=sample_weight))
 
 
-def all_metrics(problem_type: str, y_true, prediction) -> dict[str, float]:
+def all_metrics(problem_type: str, y_true, prediction, sample_weight=None) -> dict[str, float]:
     """Every objective of the problem type (and LogLoss), as a candidate reports them; one that
     is undefined on these rows (AUC with one class present) is left out."""
     names = list(ALLOWED[problem_type])
@@ -109,7 +113,7 @@ def all_metrics(problem_type: str, y_true, prediction) -> dict[str, float]:
     out = {}
     for name in names:
         try:
-            out[name] = round(score(name, problem_type, y_true, prediction), 6)
+            out[name] = round(score(name, problem_type, y_true, prediction, sample_weight), 6)
         except ValueError:
             continue
     return out

@@ -1,12 +1,13 @@
 """``kind: AutoMLJob``: SageMaker Autopilot on Ray Tune.
 
 The driver reads the data once, resolves the problem type and objective, holds out
-``validation_fraction`` of the rows (or reads the ``validation`` channel), fits the automatic
+``validation_fraction`` of the rows or reads the ``validation`` channel (by default nothing is
+held out: the candidates' out-of-fold predictions are what is scored), fits the automatic
 recipe (``features``) and puts the matrices in Ray's object store. Each candidate is a Ray Tune
 trial (``candidates.run_candidate``) bagging one zoo learner over k folds, in parallel as the
 cluster's CPUs allow. Then greedy ensemble selection over the candidates' out-of-fold
-predictions weights an ensemble; every candidate and the ensemble are scored on the holdout,
-published as raymaker model artifacts (``serving``) and timed on one raw row.
+predictions weights an ensemble; every candidate and the ensemble are scored (holdout or
+out-of-fold), published as raymaker model artifacts (``serving``) and timed on one raw row.
 
 The budget is a promise: Tune's ``time_budget_s`` ends the trials in time for the ensemble to
 be built within ``total_job_runtime_in_seconds``; a job stopped by ``raymaker automl stop``
@@ -115,8 +116,10 @@ def _prepare(spec, ctx) -> Prepared:
         _check_column(holdout, target, "inputs.validation")
         holdout = holdout[holdout[target].notna()].reset_index(drop=True)
         train = frame
-    else:
+    elif spec.validation_fraction:
         train, holdout = _split(frame, target, problem_type, spec)
+    else:  # cross-validated: every row trains, the out-of-fold predictions are scored
+        train, holdout = frame, frame.iloc[:0]
     drop = [c for c in (target, weight) if c]
     features_in = train.drop(columns=drop)
     recipe, plan = auto_recipe(features_in)
@@ -159,10 +162,13 @@ def _prepare(spec, ctx) -> Prepared:
     import pyarrow as pa
 
     schema = pa.Schema.from_pandas(features_in, preserve_index=False)
+    w = w_holdout = None
+    if weight:
+        w, w_holdout = _weights(train, weight), _weights(holdout, weight)
     return Prepared(
         problem_type=problem_type, objective=objective, target=target, classes=classes,
         X=_numeric(X_frame), y=y, X_holdout=_numeric(matrix(holdout)), y_holdout=y_holdout,
-        holdout_raw=holdout.drop(columns=drop).head(5), features=features,
+        w=w, w_holdout=w_holdout, example=train.drop(columns=drop).head(1), features=features,
         input_schema={f.name: str(f.type) for f in schema}, plan=plan,
         recipe_json=fitted.to_json() if fitted is not None else None,
         rows=len(train), holdout_rows=len(holdout), bytes=int(frame.memory_usage(deep=True).sum()),
@@ -179,6 +185,26 @@ def _check_column(frame, column: str, field: str) -> None:
             f"{field}: column {column!r} is not in the data; columns: "
             f"{', '.join(columns)}{did_you_mean(column, columns)}"
         )
+
+
+def _weights(frame, column: str):
+    values = pd_numeric(frame[column])
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"sample_weight_attribute_name {column!r}: weights must be numbers >= 0; row {row} "
+            f"holds {frame[column].tolist()[row]!r}"
+        )
+    if len(values) and values.sum() == 0:
+        raise DataError(f"sample_weight_attribute_name {column!r}: every weight is 0")
+    return values
+
+
+def pd_numeric(series):
+    import pandas as pd
+
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _split(frame, target: str, problem_type: str, spec):
@@ -267,6 +293,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
     preset = ctx.settings.resources_for(spec.instance_type)
     shared = cands.CandidateData(
         job=ctx.name, X=data.X, y=data.y, X_holdout=data.X_holdout, y_holdout=data.y_holdout,
+        w=data.w, w_holdout=data.w_holdout,
         problem_type=data.problem_type, objective=data.objective.name, folds=spec.folds,
         seed=spec.random_seed, threads=max(1, int(preset["cpus"])), settings=ctx.settings,
     )  # fmt: skip
@@ -398,9 +425,11 @@ def _ensemble(spec, ctx, data: Prepared):
             local[r["learner"]] = folder
         oofs = [np.load(os.path.join(local[r["learner"]], "oof.npy")) for r in done]
         holdouts = [np.load(os.path.join(local[r["learner"]], "holdout.npy")) for r in done]
+        if not data.holdout_rows:  # cross-validated: the out-of-fold predictions are scored
+            holdouts = oofs
         for r in done:
             r["members"] = [{"learner": r["learner"], "weight": 1.0}]
-        chosen = select(oofs, data.y, objective)
+        chosen = select(oofs, data.y, objective, sample_weight=data.w)
         members = [(r["learner"], w) for r, w in zip(done, chosen.weights, strict=True) if w > 0]
         ensemble = {
             "CandidateName": cands.candidate_name(ctx.name, "ensemble"),
@@ -427,7 +456,9 @@ def _rank(objective, row) -> tuple:
 
 
 def _metrics(data: Prepared, prediction) -> dict[str, float]:
-    return all_metrics(data.problem_type, data.y_holdout, prediction)
+    if data.holdout_rows:
+        return all_metrics(data.problem_type, data.y_holdout, prediction, data.w_holdout)
+    return all_metrics(data.problem_type, data.y, prediction, data.w)
 
 
 def _publish(spec, ctx, data: Prepared, name: str, parts, tmp: str) -> dict:
@@ -464,7 +495,7 @@ def _publish(spec, ctx, data: Prepared, name: str, parts, tmp: str) -> dict:
         target=join(_output(spec, ctx), "candidates", name),
     )  # fmt: skip
     model = AutoMLModel(folder, manifest)
-    row = data.holdout_raw.head(1)
+    row = data.example
     model.predict(row)  # warm
     times = []
     for _ in range(3):
@@ -487,6 +518,7 @@ def _result(spec, ctx, data: Prepared, mode: str, rows, best, status: str, *, de
         "secondary_status": status,
         "rows": data.rows,
         "holdout_rows": data.holdout_rows,
+        "metrics_from": "holdout" if data.holdout_rows else "out-of-fold",
         "features": data.plan,
         "candidates": rows,
         "best_candidate": best,

@@ -108,7 +108,7 @@ class TorchMLP:
             lr,
         )
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         import torch
         from sklearn.impute import SimpleImputer
         from sklearn.pipeline import make_pipeline
@@ -119,14 +119,24 @@ class TorchMLP:
         self.prep = make_pipeline(SimpleImputer(), StandardScaler())
         Xt = torch.tensor(self.prep.fit_transform(X), dtype=torch.float32)
         y = np.asarray(y)
+        w = (
+            torch.ones(len(y))
+            if sample_weight is None
+            else torch.tensor(np.asarray(sample_weight, dtype=np.float32))
+        )
         if self.classify:
             self.k = int(y.max()) + 1
             yt = torch.tensor(y, dtype=torch.long)
-            loss_fn, outputs = torch.nn.functional.cross_entropy, self.k
+            per_row, outputs = torch.nn.functional.cross_entropy, self.k
         else:
             self.mu, self.sd = float(y.mean()), float(y.std() or 1.0)
             yt = torch.tensor((y - self.mu) / self.sd, dtype=torch.float32)[:, None]
-            loss_fn, outputs = torch.nn.functional.mse_loss, 1
+            per_row, outputs = torch.nn.functional.mse_loss, 1
+
+        def loss_fn(idx):  # the rows' losses, weighted
+            losses = per_row(self.net(Xt[idx]), yt[idx], reduction="none").reshape(len(idx), -1)
+            return (losses.mean(1) * w[idx]).sum() / w[idx].sum()
+
         layers, width = [], Xt.shape[1]
         for h in self.hidden:
             layers += [torch.nn.Linear(width, h), torch.nn.ReLU(), torch.nn.Dropout(0.1)]
@@ -143,11 +153,11 @@ class TorchMLP:
             for i in range(0, len(epoch), self.batch):
                 idx = epoch[i : i + self.batch]
                 optimizer.zero_grad()
-                loss_fn(self.net(Xt[idx]), yt[idx]).backward()
+                loss_fn(idx).backward()
                 optimizer.step()
             self.net.eval()
             with torch.no_grad():
-                val = float(loss_fn(self.net(Xt[held]), yt[held]))
+                val = float(loss_fn(held))
             if val < best - 1e-6:
                 best, waited = val, 0
                 best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
@@ -199,14 +209,19 @@ def learner(name: str, *, problem_type: str, seed: int = 0, threads: int = 1):
         raise SpecError(f"learner {name!r} is not in the zoo; allowed: {', '.join(LEARNERS)}")
     classify = problem_type != REGRESSION
 
-    def fit(X, y) -> Fitted:
+    def fit(X, y, sample_weight=None) -> Fitted:
         model = make(classify, seed, threads)
         if name in NEEDS_IMPUTATION:
             from sklearn.impute import SimpleImputer
             from sklearn.pipeline import make_pipeline
 
             model = make_pipeline(SimpleImputer(), model)
-        return Fitted(name, model.fit(X, y), problem_type)
+        weights = {}
+        if sample_weight is not None:  # a pipeline routes it to its last step by name
+            steps = getattr(model, "steps", None)
+            key = f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
+            weights[key] = np.asarray(sample_weight, dtype=np.float64)
+        return Fitted(name, model.fit(X, y, **weights), problem_type)
 
     fit.out_of_bag = name in OUT_OF_BAG
     return fit

@@ -87,7 +87,7 @@ _rows("Session", UNSUPPORTED, MONITOR, "create_monitoring_schedule() "
       "list_monitoring_alert_history()")  # fmt: skip
 _rows("Session", WORKS, "DescribeAutoMLJob's and ListCandidatesForAutoMLJob's shapes",
       "describe_auto_ml_job() describe_auto_ml_job_v2() list_candidates() "
-      "wait_for_auto_ml_job() logs_for_auto_ml_job() stop_auto_ml_job()")  # fmt: skip
+      "wait_for_auto_ml_job() logs_for_auto_ml_job()")  # fmt: skip
 _rows("Session", UNSUPPORTED, LOW_LEVEL + "; use AutoML(...).fit", "auto_ml() "
       "create_auto_ml_v2()")  # fmt: skip
 _rows("Session", UNSUPPORTED, FEATURES, "delete_feature_group() create_feature_group() "
@@ -265,7 +265,8 @@ _rows("AutoML", WORKS, "", "role= target_attribute_name= output_path= base_job_n
       "max_runtime_per_training_job_in_seconds= total_job_runtime_in_seconds= job_objective= "
       "generate_candidate_definitions_only= validation_fraction= mode= "
       "sample_weight_attribute_name= fit() attach() describe_auto_ml_job() best_candidate() "
-      "list_candidates() create_model() deploy()")  # fmt: skip
+      "list_candidates() create_model() deploy() "
+      "validate_and_update_inference_response()")  # fmt: skip
 _rows("AutoML", IGNORED, "AWS resources: KMS keys, VPCs, tags; content and compression are "
       "read from the files", "output_kms_key= compression_type= volume_kms_key= "
       "encrypt_inter_container_traffic= vpc_config= tags= content_type= s3_data_type= "

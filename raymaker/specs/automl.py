@@ -25,7 +25,7 @@ class AutoMLJob(ResourceSpec):
     kind: Literal["AutoMLJob"] = Field("AutoMLJob", description="The resource kind.")
     inputs: dict[str, Uri] = Field(
         description="Channel name -> data URI: 'train' (required) and optionally 'validation' "
-        "(else validation_fraction of train is held out)."
+        "(rows the candidates are scored on)."
     )
     target_attribute_name: str = Field(min_length=1, description="The column to predict.")
     problem_type: ProblemType | None = Field(
@@ -50,8 +50,13 @@ class AutoMLJob(ResourceSpec):
     total_job_runtime_in_seconds: int | None = Field(
         None, gt=0, description="The whole job ends within this (plus the ensemble's build)."
     )
-    validation_fraction: float = Field(
-        0.2, gt=0, lt=1, description="Rows held out for the candidates' reported metrics."
+    validation_fraction: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Rows held out for the candidates' reported metrics. Default: none held "
+        "out; every row trains and the metrics are the out-of-fold predictions' (k-fold "
+        "cross-validation).",
     )
     sample_weight_attribute_name: str | None = Field(
         None, description="A column of row weights, used in fitting and in the metrics."

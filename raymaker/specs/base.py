@@ -101,6 +101,9 @@ def format_validation_error(
         given = err.get("input")
         if kind not in ("missing", "extra_forbidden") and not isinstance(given, dict | list):
             msg = f"{msg} (got {given!r})"
+        if kind == "literal_error" and isinstance(given, str):
+            expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+            msg += did_you_mean(given, expected)
         lines.append(f"{source}.{path}: {msg}" if path != "(top level)" else f"{source}: {msg}")
     return "invalid spec:\n  " + "\n  ".join(lines)
 
@@ -109,7 +112,11 @@ def did_you_mean(name: str, allowed) -> str:
     """``" (did you mean 'eta'?)"`` for the closest of ``allowed`` to a mistyped name, or ""."""
     import difflib
 
-    close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.6)
+    allowed = [str(a) for a in allowed]
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    if not close:  # 'f1' for 'F1': case alone
+        lowered = {a.lower(): a for a in allowed}
+        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=1)]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

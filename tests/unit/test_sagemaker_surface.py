@@ -12,6 +12,7 @@ import pytest
 
 from raymaker.errors import NotSupported, RaymakerNotice
 from raymaker.sagemaker import surface
+from raymaker.sagemaker.automl import AutoML
 from raymaker.sagemaker.estimator import Estimator
 from raymaker.sagemaker.model import Model
 from raymaker.sagemaker.predictor import Predictor
@@ -21,7 +22,8 @@ from raymaker.sagemaker.tuner import ContinuousParameter, HyperparameterTuner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLASSES = {"Session": Session, "Estimator": Estimator, "Model": Model, "Predictor": Predictor,
-           "Transformer": Transformer, "HyperparameterTuner": HyperparameterTuner}  # fmt: skip
+           "Transformer": Transformer, "HyperparameterTuner": HyperparameterTuner,
+           "AutoML": AutoML}  # fmt: skip
 
 
 def make(name: str, **extra):
@@ -36,6 +38,8 @@ def make(name: str, **extra):
         return Predictor("ep", session=session, **extra)
     if name == "Transformer":
         return Transformer(model_data="m/model.tar.gz", session=session, **extra)
+    if name == "AutoML":
+        return AutoML(target_attribute_name="y", session=session, **extra)
     est = Estimator(algorithm="xgboost", label="y", session=session)
     return HyperparameterTuner(est, "validation:auc", {"eta": ContinuousParameter(0.1, 0.3)},
                                session=session, **extra)  # fmt: skip
@@ -85,4 +89,4 @@ def test_the_table_holds_every_name_of_the_sdk_classes():
     # SDK 2.257's public methods and __init__ arguments, per class (Estimator: EstimatorBase,
     # Estimator and Framework together, less the names they share)
     assert counts == {"Session": 135, "Estimator": 78, "Model": 34, "Predictor": 21,
-                      "Transformer": 21, "HyperparameterTuner": 37}  # fmt: skip
+                      "Transformer": 21, "HyperparameterTuner": 37, "AutoML": 33}  # fmt: skip

@@ -22,6 +22,7 @@ VALID = {
     },
     "TransformJob": {"kind": "TransformJob", "model_data": "models/m", "input": {"data_uri": "d"}},
     "Endpoint": {"kind": "Endpoint", "name": "churn", "variants": [{"model_data": "models/m"}]},
+    "AutoMLJob": {"kind": "AutoMLJob", "inputs": {"train": "d.csv"}, "target_attribute_name": "y"},
 }
 
 

@@ -247,6 +247,18 @@ class AutoML(UsesSession):
                             endpoint_name or name_from_base(self._name()[:40]),
                             update_endpoint=update_endpoint, wait=wait)  # fmt: skip
 
+    @staticmethod
+    def validate_and_update_inference_response(inference_containers: list[dict],
+                                               inference_response_keys) -> None:  # fmt: skip
+        """Check the keys (SageMaker's four) and set them in the last container's environment,
+        as SageMaker's SDK does before it builds the model."""
+        from raymaker.automl.serving import OUTPUT_ENV, check_response_keys
+
+        if not inference_response_keys:
+            return
+        keys = check_response_keys(inference_response_keys, "MulticlassClassification")
+        inference_containers[-1].setdefault("Environment", {})[OUTPUT_ENV] = ",".join(keys)
+
     def _candidate(self, candidate) -> dict:
         if candidate is None:
             return self.best_candidate()
