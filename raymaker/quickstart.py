@@ -5,7 +5,8 @@ SageMaker-style processing script on it through the job layer (a real Ray Job), 
 recipe on the training split (impute, scale, one-hot; a recipe job on Ray Data), train the
 XGBoost built-in on the raw split with that fitted recipe inside the model (validation on the
 test split), deploy it to a real-time endpoint and score raw rows over HTTP, batch-score the
-raw scoring set with a transform job, and print a summary.
+raw scoring set with a transform job, run a short AutoML job on the training split, and print
+a summary.
 
 It leaves what the README's examples use: in the store ``data/churn/`` (``churn.csv``,
 ``train/``, ``test/``) and ``data/churn-scoring/``; locally ``raymaker-quickstart/`` with
@@ -201,6 +202,19 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print,
         batch_accuracy = sum((s > 0.5) == bool(t) for s, t in zip(scores, truth, strict=True))
         batch_accuracy /= max(1, len(truth))
         echo(f"{batch['rows_out']} rows scored into {batch['output_path']}")
+
+        echo("\nAutoML on the training split: two learners bagged, an ensemble, a 30 s budget ...")
+        from raymaker.sagemaker.automl import AutoML
+
+        automl = AutoML(target_attribute_name="churn", algorithms=["lightgbm", "linear-learner"],
+                        folds=3, total_job_runtime_in_seconds=30, session=session)  # fmt: skip
+        t_automl = time.perf_counter()
+        automl.fit(train_uri, logs=False)
+        t_automl_done = time.perf_counter()
+        best = automl.best_candidate()
+        metric = best["FinalAutoMLJobObjectiveMetric"]
+        echo(f"best candidate {best['CandidateName']}: {metric['MetricName']} "
+             f"{metric['Value']:.4f} (out-of-fold)")  # fmt: skip
     finally:
         if started_cluster and not keep_cluster:
             LocalCluster(session.settings).down()
@@ -230,6 +244,10 @@ def run_quickstart(*, keep_cluster: bool = False, rows: int = 5000, echo=print,
         "scoring_rows": len(truth),
         "batch_accuracy": round(batch_accuracy, 4),
         "batch_job_s": round(t_batch_done - t_batch, 2),
+        "automl_job": automl.current_job_name,
+        "automl_best_candidate": best["CandidateName"],
+        "automl_f1": round(metric["Value"], 4),
+        "automl_job_s": round(t_automl_done - t_automl, 2),
         "example_files": folder,
         "total_s": round(time.perf_counter() - t0, 2),
     }

@@ -60,14 +60,12 @@ def candidate_name(job: str, learner: str) -> str:
 
 def run_candidate(config: dict, data: CandidateData) -> None:
     """The Tune trainable: bag ``config["learner"]`` and leave its files in the store."""
-    import joblib
     import numpy as np
     from ray import tune
 
-    from raymaker.automl.ensemble import bag
+    from raymaker.automl.ensemble import bag, decision_threshold
     from raymaker.automl.objectives import all_metrics, objective_for
     from raymaker.automl.zoo import learner
-    from raymaker.storage import store_for_settings
 
     name = config["learner"]
     started = time.time()
@@ -83,19 +81,34 @@ def run_candidate(config: dict, data: CandidateData) -> None:
         else np.empty(0)
     )
     objective = objective_for(data.problem_type, data.objective)
+    threshold = decision_threshold(bagged.oof, data.y, objective, data.w)
     row = {
         "CandidateName": candidate_name(data.job, name),
         "learner": name,
         "CandidateStatus": "Completed",
         "objective": objective.name,
-        "oof_objective": objective.score(data.y, bagged.oof),
-        "metrics": all_metrics(data.problem_type, data.y_holdout, holdout)
+        "oof_objective": objective.score(data.y, bagged.oof, data.w, threshold),
+        "threshold": threshold,
+        "metrics": all_metrics(
+            data.problem_type, data.y_holdout, holdout, data.w_holdout, threshold
+        )
         if len(holdout)
-        else all_metrics(data.problem_type, data.y, bagged.oof),
+        else all_metrics(data.problem_type, data.y, bagged.oof, data.w, threshold),
         "fit_seconds": round(fit_seconds, 3),
         "started_at": started,
         "ended_at": time.time(),
     }
+    save(data, row, bagged, holdout)
+    tune.report({"fold": data.folds, "folds": data.folds, "done": 1})
+
+
+def save(data: CandidateData, row: dict, bagged, holdout) -> None:
+    """Leave a finished candidate's files in the store, its leaderboard row last."""
+    import joblib
+    import numpy as np
+
+    from raymaker.storage import store_for_settings
+
     store = store_for_settings(data.settings)
     prefix = candidate_prefix(data.job, row["CandidateName"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,7 +118,6 @@ def run_candidate(config: dict, data: CandidateData) -> None:
         for file in ("bagged.joblib", "oof.npy", "holdout.npy"):
             store.put_file(os.path.join(tmp, file), join(prefix, file))
     store.write_json(join(prefix, ROW), row)
-    tune.report({"fold": data.folds, "folds": data.folds, "done": 1})
 
 
 def read_rows(store, job: str) -> list[dict]:

@@ -119,3 +119,22 @@ def blend(predictions: list[np.ndarray], weights) -> np.ndarray:
 
 def _rows(X, index):
     return X.iloc[index] if hasattr(X, "iloc") else X[index]
+
+
+def decision_threshold(prediction, y, objective: Objective, sample_weight=None) -> float:
+    """The positive-class probability above which a binary prediction is positive, chosen
+    on out-of-fold predictions for the objective (F1, Accuracy, BalancedAccuracy: AutoGluon's
+    decision-threshold calibration); 0.5 for every other objective and problem type."""
+    from raymaker.automl.objectives import BINARY, THRESHOLD_TUNED
+
+    prediction = np.asarray(prediction, dtype=np.float64)
+    if objective.problem_type != BINARY or objective.name not in THRESHOLD_TUNED:
+        return 0.5
+    candidates = np.unique(np.round(np.quantile(prediction[:, 1], np.linspace(0.02, 0.98, 49)),
+                                    4))  # fmt: skip
+    best, best_score = 0.5, objective.score(y, prediction, sample_weight)
+    for t in candidates:
+        value = objective.score(y, prediction, sample_weight, threshold=float(t))
+        if objective.better(value, best_score + 1e-9):
+            best, best_score = float(t), value
+    return best

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-ONEHOT_MAX = 30  # distinct values one-hot encoded; more are ordinal codes or text
+ONEHOT_MAX = 64  # distinct values one-hot encoded; more are ordinal codes or text
 TEXT_MIN_WORDS = 3.0  # mean words a value above which a column is free text
 DATE_SHARE = 0.9  # share of values that must parse as dates
 

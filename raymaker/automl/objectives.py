@@ -28,6 +28,9 @@ ALLOWED = {
                  "LogLoss"),
 }  # fmt: skip
 MINIMIZED = frozenset({"MSE", "MAE", "RMSE", "LogLoss"})
+# binary objectives a decision threshold is tuned for (Precision or Recall alone would run to
+# an extreme threshold; AUC and LogLoss do not depend on one)
+THRESHOLD_TUNED = frozenset({"F1", "Accuracy", "BalancedAccuracy"})
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,8 @@ class Objective:
         """Whether ``a`` is strictly better than ``b``."""
         return a > b if self.maximize else a < b
 
-    def score(self, y_true, prediction, sample_weight=None) -> float:
-        return score(self.name, self.problem_type, y_true, prediction, sample_weight)
+    def score(self, y_true, prediction, sample_weight=None, threshold: float = 0.5) -> float:
+        return score(self.name, self.problem_type, y_true, prediction, sample_weight, threshold)
 
 
 def objective_for(problem_type: str, metric_name: str | None = None) -> Objective:
@@ -61,9 +64,11 @@ def objective_for(problem_type: str, metric_name: str | None = None) -> Objectiv
     return Objective(name, problem_type)
 
 
-def score(name: str, problem_type: str, y_true, prediction, sample_weight=None) -> float:
+def score(name: str, problem_type: str, y_true, prediction, sample_weight=None,
+          threshold: float = 0.5) -> float:  # fmt: skip
     """The value of objective ``name`` for ``prediction`` against ``y_true`` (encoded), each
-    row weighted by ``sample_weight`` when given."""
+    row weighted by ``sample_weight`` when given; a binary label is the positive class from
+    ``threshold`` on its probability."""
     import numpy as np
     from sklearn import metrics
 
@@ -78,7 +83,7 @@ def score(name: str, problem_type: str, y_true, prediction, sample_weight=None) 
         }
         return float(fns[name](y_true, prediction.reshape(-1), sample_weight=sample_weight))
     proba = prediction if prediction.ndim == 2 else np.column_stack([1 - prediction, prediction])
-    labels = proba.argmax(axis=1)
+    labels = (proba[:, 1] >= threshold).astype(int) if proba.shape[1] == 2 else proba.argmax(1)
     k = proba.shape[1]
     if name == "LogLoss":
         clipped = np.clip(proba, 1e-15, 1.0)
@@ -104,7 +109,8 @@ def score(name: str, problem_type: str, y_true, prediction, sample_weight=None) 
     return float(fns[name](y_true, labels, sample_weight=sample_weight))
 
 
-def all_metrics(problem_type: str, y_true, prediction, sample_weight=None) -> dict[str, float]:
+def all_metrics(problem_type: str, y_true, prediction, sample_weight=None,
+                threshold: float = 0.5) -> dict[str, float]:  # fmt: skip
     """Every objective of the problem type (and LogLoss), as a candidate reports them; one that
     is undefined on these rows (AUC with one class present) is left out."""
     names = list(ALLOWED[problem_type])
@@ -113,7 +119,8 @@ def all_metrics(problem_type: str, y_true, prediction, sample_weight=None) -> di
     out = {}
     for name in names:
         try:
-            out[name] = round(score(name, problem_type, y_true, prediction, sample_weight), 6)
+            value = score(name, problem_type, y_true, prediction, sample_weight, threshold)
+            out[name] = round(value, 6)
         except ValueError:
             continue
     return out

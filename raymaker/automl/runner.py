@@ -25,6 +25,8 @@ import time
 import numpy as np
 
 from raymaker.automl import candidates as cands
+from raymaker.automl import hpo
+from raymaker.automl.hpo import DEFAULT_TRIALS, HOLDOUT
 from raymaker.automl.objectives import (
     REGRESSION,
     all_metrics,
@@ -53,20 +55,14 @@ def run_automl_job(spec, ctx) -> dict:
     started = time.time()
     ctx.progress(stage="AnalyzingData", force=True)
     data = _prepare(spec, ctx)
-    mode = _mode(spec, data)
-    learners = _learners(spec)
+    mode = data.mode
+    learners = _learners(spec, mode)
     definitions = _definitions(spec, ctx, data, learners)
     if spec.generate_candidate_definitions_only:
         return _result(spec, ctx, data, mode, [], None, "CandidateDefinitionsGenerated",
                        definitions=definitions)  # fmt: skip
-    if mode == "HYPERPARAMETER_TUNING":
-        from raymaker.errors import NotSupported
-
-        raise NotSupported(
-            "mode HYPERPARAMETER_TUNING is not built yet; use ENSEMBLING (AUTO picks it for "
-            "data under 100 MB)"
-        )
-    ctx.progress(stage="TrainingModels", total=len(learners), force=True)
+    ctx.progress(stage="TrainingModels" if mode == "ENSEMBLING" else "ModelTuning",
+                 total=_trials(spec, mode, learners), force=True)  # fmt: skip
     reason = _run_trials(spec, ctx, data, learners, started)
     ctx.progress(stage="GeneratingModelInsightsReport", force=True)
     rows, best = _ensemble(spec, ctx, data)
@@ -111,13 +107,17 @@ def _prepare(spec, ctx) -> Prepared:
         )
     problem_type = spec.problem_type or infer_problem_type(frame[target])
     objective = objective_for(problem_type, spec.objective)
+    size = int(frame.memory_usage(deep=True).sum())
+    mode = spec.mode if spec.mode != "AUTO" else (
+        "ENSEMBLING" if size < ENSEMBLING_MAX_BYTES else "HYPERPARAMETER_TUNING")  # fmt: skip
     if "validation" in sources:
         holdout = read_frame(sources["validation"])
         _check_column(holdout, target, "inputs.validation")
         holdout = holdout[holdout[target].notna()].reset_index(drop=True)
         train = frame
-    elif spec.validation_fraction:
-        train, holdout = _split(frame, target, problem_type, spec)
+    elif spec.validation_fraction or mode == "HYPERPARAMETER_TUNING":  # trials need held-out rows
+        fraction = spec.validation_fraction or HOLDOUT
+        train, holdout = _split(frame, target, problem_type, fraction, spec.random_seed)
     else:  # cross-validated: every row trains, the out-of-fold predictions are scored
         train, holdout = frame, frame.iloc[:0]
     drop = [c for c in (target, weight) if c]
@@ -171,7 +171,7 @@ def _prepare(spec, ctx) -> Prepared:
         w=w, w_holdout=w_holdout, example=train.drop(columns=drop).head(1), features=features,
         input_schema={f.name: str(f.type) for f in schema}, plan=plan,
         recipe_json=fitted.to_json() if fitted is not None else None,
-        rows=len(train), holdout_rows=len(holdout), bytes=int(frame.memory_usage(deep=True).sum()),
+        rows=len(train), holdout_rows=len(holdout), bytes=size, mode=mode,
         inferred=spec.problem_type is None, sources={c: s.uri for c, s in sources.items()},
     )  # fmt: skip
 
@@ -207,19 +207,15 @@ def pd_numeric(series):
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _split(frame, target: str, problem_type: str, spec):
+def _split(frame, target: str, problem_type: str, fraction: float, seed: int):
     from sklearn.model_selection import train_test_split
 
     stratify = frame[target] if problem_type != REGRESSION else None
     try:
-        train, holdout = train_test_split(
-            frame, test_size=spec.validation_fraction, random_state=spec.random_seed,
-            stratify=stratify,
-        )  # fmt: skip
+        train, holdout = train_test_split(frame, test_size=fraction, random_state=seed,
+                                          stratify=stratify)  # fmt: skip
     except ValueError:  # a class too rare to stratify: a plain split
-        train, holdout = train_test_split(
-            frame, test_size=spec.validation_fraction, random_state=spec.random_seed
-        )
+        train, holdout = train_test_split(frame, test_size=fraction, random_state=seed)
     return train.reset_index(drop=True), holdout.reset_index(drop=True)
 
 
@@ -231,19 +227,22 @@ def _sort_key(value):
     return (str(type(value)), value)
 
 
-def _mode(spec, data: Prepared) -> str:
-    if spec.mode != "AUTO":
-        return spec.mode
-    return "ENSEMBLING" if data.bytes < ENSEMBLING_MAX_BYTES else "HYPERPARAMETER_TUNING"
-
-
-def _learners(spec) -> list[str]:
+def _learners(spec, mode: str) -> list[str]:
     chosen = spec.algorithms or list(cands.ALGORITHM_LEARNERS)
     learners = []
     for algorithm, learner in cands.ALGORITHM_LEARNERS.items():  # the zoo's cheap-first order
         if algorithm in chosen and learner not in learners:
             learners.append(learner)
-    return learners[: spec.max_candidates] if spec.max_candidates else learners
+    if mode == "ENSEMBLING" and spec.max_candidates:
+        return learners[: spec.max_candidates]
+    return learners
+
+
+def _trials(spec, mode: str, learners: list[str]) -> int:
+    """Candidates to train: a learner each (ENSEMBLING), or the search's trials."""
+    if mode == "ENSEMBLING":
+        return len(learners)
+    return spec.max_candidates or DEFAULT_TRIALS
 
 
 def _definitions(spec, ctx, data: Prepared, learners: list[str]) -> list[dict]:
@@ -297,17 +296,24 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
         problem_type=data.problem_type, objective=data.objective.name, folds=spec.folds,
         seed=spec.random_seed, threads=max(1, int(preset["cpus"])), settings=ctx.settings,
     )  # fmt: skip
+    trials = _trials(spec, data.mode, learners)
+    if data.mode == "ENSEMBLING":
+        fn, param_space, search = cands.run_candidate, {"learner": tune.grid_search(learners)}, None
+    else:
+        fn, param_space, search = hpo.run_tuned_candidate, {}, _search(spec, data, learners)
     trainable = tune.with_resources(
-        tune.with_parameters(cands.run_candidate, data=shared),
+        tune.with_parameters(fn, data=shared),
         {"cpu": preset["cpus"], "gpu": preset.get("gpus", 0)},
     )
-    budget = _trial_budget(spec, started, len(learners))
+    budget = _trial_budget(spec, started, trials)
     stopper = _stopper(ctx, spec.max_runtime_per_training_job_in_seconds)
     store = ctx.store
     tuner = tune.Tuner(
         trainable,
-        param_space={"learner": tune.grid_search(learners)},
+        param_space=param_space,
         tune_config=tune.TuneConfig(
+            search_alg=search,
+            num_samples=1 if search is None else trials,
             max_concurrent_trials=spec.max_parallel_candidates,
             time_budget_s=budget,
             reuse_actors=False,
@@ -322,7 +328,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
         ),
     )
     tune_started = time.time()
-    print(f"automl {ctx.name}: {len(learners)} candidates ({', '.join(learners)})"
+    print(f"automl {ctx.name}: {data.mode}, {trials} candidates from {', '.join(learners)}"
           + (f", {budget:.0f} s for them" if budget else ""), flush=True)  # fmt: skip
     try:
         grid = tuner.fit()
@@ -331,12 +337,26 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
             raise
         return "Stopped"
     print(f"automl {ctx.name}: candidates ran {time.time() - tune_started:.1f} s", flush=True)
-    _record_failures(ctx, grid, learners)
+    _record_failures(ctx, grid, data.mode)
     if stopper.stop_requested:
         return "Stopped"
     if budget is not None and time.time() - tune_started >= budget - 0.5:
         return "MaxAutoMLJobRuntimeReached"
     return None
+
+
+def _search(spec, data: Prepared, learners: list[str]):
+    """Optuna's TPE over the zoo and each learner's hyperparameters, seeded."""
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    parallel = (spec.max_parallel_candidates or 2) > 1
+    sampler = optuna.samplers.TPESampler(seed=spec.random_seed, constant_liar=parallel,
+                                         n_startup_trials=max(len(learners), 4))  # fmt: skip
+    return OptunaSearch(space=hpo.Space(learners), metric="objective",
+                        mode="max" if data.objective.maximize else "min",
+                        sampler=sampler)  # fmt: skip
 
 
 def _trial_budget(spec, started: float, candidates: int) -> float | None:
@@ -382,18 +402,25 @@ def _stopped(exc: BaseException) -> bool:
     return False
 
 
-def _record_failures(ctx, grid, learners: list[str]) -> None:
+def _record_failures(ctx, grid, mode: str) -> None:
     """A leaderboard row for each trial that failed (its error) or was stopped unfinished."""
-    done = {r["learner"] for r in cands.read_rows(ctx.store, ctx.name)}
+    done = {r["CandidateName"] for r in cands.read_rows(ctx.store, ctx.name)}
     for result in grid:
         learner = (result.config or {}).get("learner")
-        if learner is None or learner in done:
+        if learner is None:
             continue
+        if mode == "HYPERPARAMETER_TUNING":  # a search's trial: named by its trial id
+            trial_id = str((result.metrics or {}).get("trial_id") or "")
+            if not trial_id:
+                continue
+            learner = f"{trial_id}-{learner}"
         name = cands.candidate_name(ctx.name, learner)
+        if name in done:
+            continue
         row = {"CandidateName": name, "learner": learner,
                "CandidateStatus": "Failed" if result.error else "Stopped",
                "FailureReason": _short(result.error) if result.error else
-               "stopped before its folds finished (a time limit)"}  # fmt: skip
+               "stopped before it finished (a time limit)"}  # fmt: skip
         ctx.store.write_json(join(cands.candidate_prefix(ctx.name, name), cands.ROW), row)
 
 
@@ -404,9 +431,8 @@ def _short(error) -> str:
 
 # -- the ensemble and the artifacts -------------------------------------------------------------
 def _ensemble(spec, ctx, data: Prepared):
-    """Score, publish and time every finished candidate and the ensemble. ``(rows, best)``."""
-    from raymaker.automl.ensemble import blend, select
-
+    """Publish and time every finished candidate, and the ensemble (ENSEMBLING mode, from
+    two candidates). ``(rows best first, best candidate's name)``."""
     store = ctx.store
     rows = cands.read_rows(store, ctx.name)
     done = sorted((r for r in rows if r["CandidateStatus"] == "Completed"),
@@ -415,39 +441,51 @@ def _ensemble(spec, ctx, data: Prepared):
         return rows, None
     objective = data.objective
     with tempfile.TemporaryDirectory() as tmp:
-        local = {}
-        for r in done:
+        local = {}  # candidate -> its files here
+        for i, r in enumerate(done):
             prefix = cands.candidate_prefix(ctx.name, r["CandidateName"])
-            folder = os.path.join(tmp, r["learner"])
+            local[r["CandidateName"]] = folder = os.path.join(tmp, f"c{i}")
             os.makedirs(folder)
             for file in ("bagged.joblib", "oof.npy", "holdout.npy"):
                 store.get(join(prefix, file), os.path.join(folder, file))
-            local[r["learner"]] = folder
-        oofs = [np.load(os.path.join(local[r["learner"]], "oof.npy")) for r in done]
-        holdouts = [np.load(os.path.join(local[r["learner"]], "holdout.npy")) for r in done]
-        if not data.holdout_rows:  # cross-validated: the out-of-fold predictions are scored
-            holdouts = oofs
-        for r in done:
-            r["members"] = [{"learner": r["learner"], "weight": 1.0}]
-        chosen = select(oofs, data.y, objective, sample_weight=data.w)
-        members = [(r["learner"], w) for r, w in zip(done, chosen.weights, strict=True) if w > 0]
-        ensemble = {
-            "CandidateName": cands.candidate_name(ctx.name, "ensemble"),
-            "learner": "ensemble",
-            "CandidateStatus": "Completed",
-            "oof_objective": chosen.score,
-            "metrics": _metrics(data, blend(holdouts, chosen.weights)),
-            "members": [{"learner": m, "weight": round(float(w), 6)} for m, w in members],
-        }
-        candidates = [*done, ensemble] if len(done) > 1 else list(done)
+            r["members"] = [{"learner": r["learner"], "candidate": r["CandidateName"],
+                             "weight": 1.0}]  # fmt: skip
+        candidates = list(done)
+        if data.mode == "ENSEMBLING" and len(done) > 1:
+            candidates.append(_weighted(ctx, data, done, local))
         for r in candidates:
-            parts = [(m["learner"], os.path.join(local[m["learner"]], "bagged.joblib"),
+            parts = [(m["learner"], os.path.join(local[m["candidate"]], "bagged.joblib"),
                       m["weight"]) for m in r["members"]]  # fmt: skip
-            r.update(_publish(spec, ctx, data, r["CandidateName"], parts, tmp))
+            r.update(_publish(spec, ctx, data, r, parts, tmp))
         failed = [r for r in rows if r["CandidateStatus"] != "Completed"]
     ranked = sorted(candidates, key=lambda r: _rank(objective, r))
-    best = ranked[0]["CandidateName"]
-    return ranked + failed, best
+    return ranked + failed, ranked[0]["CandidateName"]
+
+
+def _weighted(ctx, data: Prepared, done: list[dict], local: dict) -> dict:
+    """The ensemble candidate: greedy selection's weights over the candidates' out-of-fold
+    predictions, scored like them (holdout, or out-of-fold)."""
+    from raymaker.automl.ensemble import blend, decision_threshold, select
+
+    def load(r, file):
+        return np.load(os.path.join(local[r["CandidateName"]], file))
+
+    oofs = [load(r, "oof.npy") for r in done]
+    scored = [load(r, "holdout.npy") for r in done] if data.holdout_rows else oofs
+    chosen = select(oofs, data.y, data.objective, sample_weight=data.w)
+    threshold = decision_threshold(blend(oofs, chosen.weights), data.y, data.objective, data.w)
+    return {
+        "CandidateName": cands.candidate_name(ctx.name, "ensemble"),
+        "learner": "ensemble",
+        "CandidateStatus": "Completed",
+        "objective": data.objective.name,
+        "oof_objective": chosen.score,
+        "threshold": threshold,
+        "metrics": _metrics(data, blend(scored, chosen.weights), threshold),
+        "members": [{"learner": r["learner"], "candidate": r["CandidateName"],
+                     "weight": round(float(w), 6)}
+                    for r, w in zip(done, chosen.weights, strict=True) if w > 0],
+    }  # fmt: skip
 
 
 def _rank(objective, row) -> tuple:
@@ -455,20 +493,23 @@ def _rank(objective, row) -> tuple:
     return (-value if objective.maximize else value, row["learner"] != "ensemble")
 
 
-def _metrics(data: Prepared, prediction) -> dict[str, float]:
+def _metrics(data: Prepared, prediction, threshold: float = 0.5) -> dict[str, float]:
     if data.holdout_rows:
-        return all_metrics(data.problem_type, data.y_holdout, prediction, data.w_holdout)
-    return all_metrics(data.problem_type, data.y, prediction, data.w)
+        return all_metrics(data.problem_type, data.y_holdout, prediction, data.w_holdout,
+                           threshold)  # fmt: skip
+    return all_metrics(data.problem_type, data.y, prediction, data.w, threshold)
 
 
-def _publish(spec, ctx, data: Prepared, name: str, parts, tmp: str) -> dict:
+def _publish(spec, ctx, data: Prepared, row: dict, parts, tmp: str) -> dict:
     from raymaker.automl.serving import AutoMLModel, write_model
     from raymaker.train.job import version_of
 
+    name = row["CandidateName"]
     folder = os.path.join(tmp, "publish", name)
     os.makedirs(folder)
     files = write_model(folder, parts, problem_type=data.problem_type, classes=data.classes,
-                        recipe_json=data.recipe_json)  # fmt: skip
+                        recipe_json=data.recipe_json,
+                        threshold=row.get("threshold", 0.5))  # fmt: skip
     task = {REGRESSION: "regression", "BinaryClassification": "binary"}.get(
         data.problem_type, "multiclass"
     )

@@ -9,7 +9,9 @@ the user's own AutoML job's output and are opened only after the manifest's hash
 Answers follow SageMaker's Autopilot inference containers: ``SAGEMAKER_INFERENCE_OUTPUT``
 (what ``inference_response_keys`` sets) picks and orders ``predicted_label``, ``probability``
 (of the predicted label), ``probabilities`` and ``labels``; the default is ``predicted_label``
-alone. CSV answers are those values in that order, lists quoted as SageMaker writes them.
+alone. A binary model's label is positive from its decision threshold (tuned on out-of-fold
+predictions for F1, Accuracy and BalancedAccuracy; 0.5 otherwise). CSV answers are those
+values in that order, lists quoted as SageMaker writes them.
 Regression answers the value.
 """
 
@@ -53,7 +55,8 @@ def check_response_keys(keys, problem_type: str) -> list[str]:
 
 
 def write_model(model_dir: str, members: list[tuple[str, str, float]], *, problem_type: str,
-                classes: list | None, recipe_json: str | None) -> dict:  # fmt: skip
+                classes: list | None, recipe_json: str | None,
+                threshold: float = 0.5) -> dict:  # fmt: skip
     """Write ``members`` ((learner, its saved bagged models' local file, weight)) and the
     recipe into ``model_dir``; the manifest's fields for them."""
     import shutil
@@ -66,7 +69,7 @@ def write_model(model_dir: str, members: list[tuple[str, str, float]], *, proble
         entries.append({"learner": learner, "file": path, "weight": float(weight)})
     with open(os.path.join(model_dir, ENSEMBLE), "w", encoding="utf-8") as f:
         json.dump({"format": FORMAT, "problem_type": problem_type, "classes": classes,
-                   "members": entries}, f, indent=1)  # fmt: skip
+                   "threshold": threshold, "members": entries}, f, indent=1)  # fmt: skip
     if recipe_json is not None:
         with open(os.path.join(model_dir, "recipe.json"), "w", encoding="utf-8") as f:
             f.write(recipe_json)
@@ -86,6 +89,7 @@ class AutoMLModel(Model):
             raise SpecError(f"{ENSEMBLE}: format {spec.get('format')!r} is not {FORMAT}")
         self.problem_type = spec["problem_type"]
         self.labels = [str(c) for c in spec.get("classes") or []]
+        self.threshold = float(spec.get("threshold", 0.5))  # binary: the tuned decision
         self.members = [
             (joblib.load(os.path.join(model_dir, m["file"])), float(m["weight"]))
             for m in spec["members"]
@@ -120,7 +124,10 @@ class AutoMLModel(Model):
         scores = np.asarray(scores)
         if self.problem_type == REGRESSION:
             return [{"score": float(v)} for v in scores.reshape(-1).tolist()]
-        picks = scores.argmax(axis=1).tolist()
+        if scores.shape[1] == 2:  # binary: the decision threshold tuned for the objective
+            picks = (scores[:, 1] >= self.threshold).astype(int).tolist()
+        else:
+            picks = scores.argmax(axis=1).tolist()
         rows = []
         for row, k in zip(scores.tolist(), picks, strict=True):
             values = {

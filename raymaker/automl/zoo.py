@@ -202,15 +202,18 @@ NEEDS_IMPUTATION = frozenset({"random_forest", "extra_trees"})  # scikit-learn's
 OUT_OF_BAG = NEEDS_IMPUTATION  # fitted once: their out-of-bag predictions replace the folds
 
 
-def learner(name: str, *, problem_type: str, seed: int = 0, threads: int = 1):
-    """``fit(X, y) -> Fitted`` of the zoo's ``name``. Raises SpecError naming the zoo."""
+def learner(name: str, *, problem_type: str, seed: int = 0, threads: int = 1,
+            params: dict | None = None):  # fmt: skip
+    """``fit(X, y) -> Fitted`` of the zoo's ``name``, its defaults overridden by ``params``
+    (the estimator's own names; ``linear``: ``strength``, the regularization; ``mlp``:
+    ``width`` and ``lr``). Raises SpecError naming the zoo."""
     make = LEARNERS.get(name)
     if make is None:
         raise SpecError(f"learner {name!r} is not in the zoo; allowed: {', '.join(LEARNERS)}")
     classify = problem_type != REGRESSION
 
     def fit(X, y, sample_weight=None) -> Fitted:
-        model = make(classify, seed, threads)
+        model = _with_params(make(classify, seed, threads), name, classify, params or {})
         if name in NEEDS_IMPUTATION:
             from sklearn.impute import SimpleImputer
             from sklearn.pipeline import make_pipeline
@@ -225,6 +228,23 @@ def learner(name: str, *, problem_type: str, seed: int = 0, threads: int = 1):
 
     fit.out_of_bag = name in OUT_OF_BAG
     return fit
+
+
+def _with_params(model, name: str, classify: bool, params: dict):
+    if not params:
+        return model
+    params = dict(params)
+    if name == "mlp":
+        width = int(params.pop("width", model.hidden[0]))
+        model.hidden, model.lr = (width, max(8, width // 2)), params.pop("lr", model.lr)
+    elif name == "linear":  # C for logistic regression, alpha for ridge: one strength
+        strength = float(params.pop("strength"))
+        last = model.steps[-1][0]
+        key, value = ("C", 1.0 / strength) if classify else ("alpha", strength)
+        model.set_params(**{f"{last}__{key}": value})
+    if params:
+        model.set_params(**params)
+    return model
 
 
 def stack_features(X, predictions: list[np.ndarray], problem_type: str) -> np.ndarray:

@@ -93,8 +93,8 @@ def test_binary_end_to_end_from_raw_rows_to_endpoint_and_batch(ray_head, local_s
         for label, probability, probabilities, labels in lines:
             assert label in ("no", "yes") and labels == "['no', 'yes']"
             probs = json.loads(probabilities)
-            assert abs(sum(probs) - 1) < 1e-6
-            assert float(probability) == pytest.approx(max(probs))
+            assert abs(sum(probs) - 1) < 1e-6  # probability: the predicted label's
+            assert float(probability) == pytest.approx(probs[["no", "yes"].index(label)])
         predictor.deserializer = JSONDeserializer()
         first = predictor.predict(body)["predictions"][0]
         assert list(first) == keys and first["labels"] == ["no", "yes"]
@@ -207,3 +207,25 @@ def test_candidate_definitions_only_then_a_definition_reruns(ray_head, local_ses
     assert "\x1b[" not in result.output
     result = runner.invoke(cli, ["automl", "describe", spec.name, "-o", "json"])
     assert json.loads(result.output)["AutoMLJobStatus"] == "Completed"
+
+
+def test_hyperparameter_tuning_mode_searches_the_zoo(ray_head, local_session, files):
+    automl = rm.AutoML(target_attribute_name="price", mode="HYPERPARAMETER_TUNING",
+                       max_candidates=5, algorithms=["lightgbm", "linear-learner"],
+                       random_seed=3, session=local_session)  # fmt: skip
+    automl.fit(files["price"], job_name="am-hpo")
+    desc = automl.describe_auto_ml_job()
+    assert desc["AutoMLJobStatus"] == "Completed", desc.get("FailureReason")
+    assert desc["ResolvedAttributes"]["ProblemType"] == "Regression"
+    record = local_session.jobs.get("am-hpo").describe()
+    assert record.result["mode"] == "HYPERPARAMETER_TUNING"
+    assert record.result["metrics_from"] == "holdout"  # a fifth held out for the search
+    listed = automl.list_candidates()
+    assert len(listed) == 5 and not any(c["CandidateName"].endswith("ensemble") for c in listed)
+    values = [c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in listed]
+    assert values == sorted(values)  # MSE: smallest first
+    learners = {c["raymaker"]["learner"] for c in listed}
+    assert learners <= {"lightgbm", "linear"}
+    best = automl.best_candidate()
+    assert best["CandidateName"] == listed[0]["CandidateName"]
+    assert best["InferenceContainers"][0]["ModelDataUrl"].endswith("model.tar.gz")

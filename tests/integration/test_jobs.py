@@ -211,6 +211,8 @@ def test_quickstart_runs_end_to_end(ray_head, tmp_path, monkeypatch):
     assert all(0 <= score <= 1 for score, _ in report["endpoint_predictions"])
     assert report["batch_rows"] == report["scoring_rows"] == 160  # the raw test split
     assert 0.5 < report["batch_accuracy"] <= 1
+    assert report["automl_best_candidate"].startswith(report["automl_job"])
+    assert 0 < report["automl_f1"] <= 1 and report["automl_job_s"] < 30 * 1.1 + 5
     # the endpoint took raw rows (strings, missing values): the fitted recipe is in the model
     assert {"train.csv", "test.csv", "scoring.csv", "rows.csv"} <= set(
         os.listdir(tmp_path / "examples")

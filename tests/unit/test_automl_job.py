@@ -55,7 +55,7 @@ def test_the_automatic_recipe_picks_a_treatment_for_each_column():
         "plan": rng.choice(["a", "b", None], n),
         "when": pd.date_range("2024-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
         "note": [" ".join(rng.choice(["x", "y", "z", "w"], 4)) for _ in range(n)],
-        "user": [f"u{i}" for i in range(n)], "zip": rng.choice([f"z{i}" for i in range(60)], n),
+        "user": [f"u{i}" for i in range(n)], "zip": rng.choice([f"z{i}" for i in range(90)], n),
         "empty": [None] * n,
     })  # fmt: skip
     assert plan_columns(frame) == {"age": "numeric", "member": "numeric", "plan": "onehot",
@@ -193,3 +193,18 @@ def test_bad_weights_fail_the_job_naming_the_row(tmp_path):
     record, _ = run(tmp_path, frame, sample_weight_attribute_name="w")
     assert record.status == JobStatus.FAILED
     assert "weights must be numbers >= 0; row 39 holds -1.0" in record.failure_reason
+
+
+def test_the_decision_threshold_is_tuned_for_f1_on_imbalanced_rows():
+    from raymaker.automl.objectives import objective_for
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.2).astype(int)
+    p1 = np.clip(0.25 * y + rng.normal(0.2, 0.12, 2000), 0, 1)  # positives rarely reach 0.5
+    proba = np.column_stack([1 - p1, p1])
+    f1 = objective_for("BinaryClassification", "F1")
+    t = ensemble.decision_threshold(proba, y, f1)
+    assert t < 0.5 and f1.score(y, proba, threshold=t) > f1.score(y, proba) + 0.1
+    for name in ("AUC", "Recall", "LogLoss"):  # no threshold for these
+        assert ensemble.decision_threshold(proba, y, objective_for("BinaryClassification",
+                                                                  name)) == 0.5  # fmt: skip
