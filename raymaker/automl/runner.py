@@ -9,6 +9,10 @@ cluster's CPUs allow. Then greedy ensemble selection over the candidates' out-of
 predictions weights an ensemble; every candidate and the ensemble are scored (holdout or
 out-of-fold), published as raymaker model artifacts (``serving``) and timed on one raw row.
 
+In HYPERPARAMETER_TUNING mode (``hpo``; AUTO picks it from 100 MB) the trials are Optuna's
+TPE samples of a learner and its hyperparameters instead, each fitted once and scored on the
+held-out rows; the best trial is the best candidate, with no ensemble.
+
 The budget is a promise: Tune's ``time_budget_s`` ends the trials in time for the ensemble to
 be built within ``total_job_runtime_in_seconds``; a job stopped by ``raymaker automl stop``
 (the store's stop request, which Tune's stopper reads) or past its budget still builds its
@@ -38,7 +42,7 @@ from raymaker.storage import artifacts, join, layout
 
 ENSEMBLING_MAX_BYTES = 100 << 20  # SageMaker's AUTO: ensembling under 100 MB
 # the budget kept for the ensemble: seconds a candidate, at least, and Tune's wind-down
-RESERVE = (0.7, 1.0, 1.5)
+RESERVE = (1.0, 1.0, 2.0)
 TUNE_ENV = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "TUNE_MAX_PENDING_TRIALS_PG": "1"}
 
 
@@ -53,6 +57,7 @@ def run_automl_job(spec, ctx) -> dict:
     if problems:
         raise SpecError("\n  ".join(problems))
     started = time.time()
+    ctx.store.delete(stop_request_key(ctx.name))  # a resumed job starts without the old stop
     ctx.progress(stage="AnalyzingData", force=True)
     data = _prepare(spec, ctx)
     mode = data.mode

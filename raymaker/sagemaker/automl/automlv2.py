@@ -32,7 +32,10 @@ class AutoMLV2(AutoML):
     def __init__(self, problem_config: AutoMLTabularConfig, base_job_name: str | None = None,
                  output_path: str | None = None, job_objective=None,
                  validation_fraction: float | None = None, role: str | None = None,
-                 sagemaker_session=None, *, session=None, **aws_only):  # fmt: skip
+                 sagemaker_session=None, output_kms_key=None, volume_kms_key=None,
+                 encrypt_inter_container_traffic=None, vpc_config=None, tags=None,
+                 auto_generate_endpoint_name=None, endpoint_name=None, *,
+                 session=None):  # fmt: skip
         if not isinstance(problem_config, AutoMLTabularConfig):
             raise NotSupported(
                 f"AutoMLV2: {type(problem_config).__name__} problems (text, image, time "
@@ -49,7 +52,12 @@ class AutoMLV2(AutoML):
             generate_candidate_definitions_only=c.generate_candidate_definitions_only,
             validation_fraction=validation_fraction, mode=c.mode,
             sample_weight_attribute_name=c.sample_weight_attribute_name,
-            algorithms=c.algorithms_config, session=session,
+            algorithms=c.algorithms_config, session=session, output_kms_key=output_kms_key,
+            volume_kms_key=volume_kms_key,
+            encrypt_inter_container_traffic=encrypt_inter_container_traffic,
+            vpc_config=vpc_config, tags=tags,
+            auto_generate_endpoint_name=auto_generate_endpoint_name, endpoint_name=endpoint_name,
+            feature_specification_s3_uri=c.feature_specification_s3_uri,
         )  # fmt: skip
         self.problem_config = problem_config
 
