@@ -52,7 +52,8 @@ def run_automl_job(spec, ctx) -> dict:
     if problems:
         raise SpecError("\n  ".join(problems))
     started = time.time()
-    ctx.store.delete(stop_request_key(ctx.name))  # a resumed job starts without the old stop
+    if ctx.record.attempts > 1:  # a resumed job starts without the stop that ended it
+        ctx.store.delete(stop_request_key(ctx.name))
     ctx.progress(stage="AnalyzingData", force=True)
     data = prepare(spec, ctx)
     mode = data.mode
