@@ -102,6 +102,9 @@ def test_binary_end_to_end_from_raw_rows_to_endpoint_and_batch(ray_head, local_s
         predictor.delete_endpoint()
 
     model = automl.create_model("am-binary-model")  # default keys: predicted_label alone
+    version = model.register(model_package_group_name="am-churn", approval_status="Approved")
+    assert version.model_package_arn == "registry://am-churn/1"
+    assert version.framework == "automl" and version.status == "Approved"
     store = local_session.store
     transformer = model.transformer(1, output_path=store.uri("am-batch"), accept="text/csv")
     features = tmp_path / "features.csv"
