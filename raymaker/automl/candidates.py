@@ -17,17 +17,6 @@ from dataclasses import dataclass
 
 from raymaker.storage import join, layout
 
-# SageMaker's AutoMLAlgorithms names -> the zoo's learners, cheapest first (a tight budget
-# still gets candidates, as FLAML starts with its cheap learners)
-ALGORITHM_LEARNERS = {
-    "linear-learner": "linear",
-    "lightgbm": "lightgbm",
-    "xgboost": "xgboost",
-    "extra-trees": "extra_trees",
-    "randomforest": "random_forest",
-    "nn-torch": "mlp",
-    "mlp": "mlp",
-}
 ROW = "candidate.json"
 
 

@@ -123,7 +123,9 @@ def _check_column(frame, column: str, field: str) -> None:
 
 
 def _weights(frame, column: str):
-    values = _pd_numeric(frame[column])
+    import pandas as pd
+
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(np.float64, na_value=np.nan)
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -134,12 +136,6 @@ def _weights(frame, column: str):
     if len(values) and values.sum() == 0:
         raise DataError(f"sample_weight_attribute_name {column!r}: every weight is 0")
     return values
-
-
-def _pd_numeric(series):
-    import pandas as pd
-
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _split(frame, target: str, problem_type: str, fraction: float, seed: int):

@@ -34,6 +34,7 @@ from raymaker.automl.data import Prepared, prepare
 from raymaker.automl.hpo import DEFAULT_TRIALS
 from raymaker.automl.objectives import REGRESSION, all_metrics
 from raymaker.errors import JobFailed, JobStopped, SpecError
+from raymaker.specs.automl import ALGORITHM_LEARNERS
 from raymaker.storage import artifacts, join, layout
 
 # the budget kept for the ensemble: seconds a candidate, at least, and Tune's wind-down
@@ -80,9 +81,9 @@ def run_automl_job(spec, ctx) -> dict:
 
 
 def _learners(spec, mode: str) -> list[str]:
-    chosen = spec.algorithms or list(cands.ALGORITHM_LEARNERS)
+    chosen = spec.algorithms or list(ALGORITHM_LEARNERS)
     learners = []
-    for algorithm, learner in cands.ALGORITHM_LEARNERS.items():  # the zoo's cheap-first order
+    for algorithm, learner in ALGORITHM_LEARNERS.items():  # the zoo's cheap-first order
         if algorithm in chosen and learner not in learners:
             learners.append(learner)
     if mode == "ENSEMBLING" and spec.max_candidates:
@@ -104,7 +105,7 @@ def _definitions(spec, ctx, data: Prepared, learners: list[str]) -> list[dict]:
 
     base = spec.model_dump(mode="json", exclude_defaults=True, by_alias=True)
     out = []
-    learner_algorithm = {v: k for k, v in reversed(cands.ALGORITHM_LEARNERS.items())}
+    learner_algorithm = {v: k for k, v in reversed(ALGORITHM_LEARNERS.items())}
     prefix = join(_output(spec, ctx), "candidate-definitions")
     for learner in learners:
         name = cands.candidate_name(ctx.name, learner)

@@ -128,16 +128,22 @@ class AutoMLModel(Model):
             picks = (scores[:, 1] >= self.threshold).astype(int).tolist()
         else:
             picks = scores.argmax(axis=1).tolist()
-        rows = []
-        for row, k in zip(scores.tolist(), picks, strict=True):
-            values = {
-                "predicted_label": self.labels[k],
-                "probability": float(row[k]),
-                "probabilities": [float(v) for v in row],
-                "labels": self.labels,
-            }
-            rows.append({key: values[key] for key in self.keys})
-        return rows
+        values = {  # each key's value from a row's probabilities and its pick
+            "predicted_label": lambda row, k: self.labels[k],
+            "probability": lambda row, k: row[k],
+            "probabilities": lambda row, k: row,
+            "labels": lambda row, k: self.labels,
+        }
+        wanted = [(key, values[key]) for key in self.keys]
+        return [{key: value(row, k) for key, value in wanted}
+                for row, k in zip(scores.tolist(), picks, strict=True)]  # fmt: skip
+
+    def encode(self, rows: list[dict], scores, accept: str) -> bytes:
+        from raymaker.inference import codecs
+
+        if accept != codecs.CSV or self.problem_type == REGRESSION:
+            return super().encode(rows, scores, accept)
+        return "".join(t + "\n" for t in self.csv_texts(scores)).encode()
 
     def csv_texts(self, scores) -> list[str]:
         if self.problem_type == REGRESSION:

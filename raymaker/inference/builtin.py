@@ -145,11 +145,10 @@ class Model:
         return codecs.csv_texts(scores)
 
     def encode(self, rows: list[dict], scores, accept: str) -> bytes:
-        """An answer's body in ``accept``: rows as JSON, scores as CSV (or this model's CSV)."""
+        """An answer's body in ``accept``: rows as JSON, scores as CSV (a model that answers
+        CSV otherwise overrides this and ``csv_texts``)."""
         from raymaker.inference import codecs
 
-        if accept == codecs.CSV and type(self).csv_texts is not Model.csv_texts:
-            return "".join(t + "\n" for t in self.csv_texts(scores)).encode()
         return codecs.encode_predictions(rows, scores, accept)
 
     def rows(self, scores) -> list[dict]:

@@ -320,9 +320,8 @@ def load_json(body: bytes | str, kind: str = JSON):
         raise SpecError(f"{kind}: body is not valid JSON ({e})") from None
     except RecursionError:
         raise SpecError(f"{kind}: the JSON is nested too deeply") from None
-    if isinstance(body, str):
-        body = body.encode("utf-8", errors="replace")
-    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _too_deep(data):
+    opens = ("[", "{") if isinstance(body, str) else (b"[", b"{")
+    if body.count(opens[0]) + body.count(opens[1]) > MAX_JSON_DEPTH and _too_deep(data):
         raise SpecError(f"{kind}: the JSON is nested too deeply (over {MAX_JSON_DEPTH} levels)")
     return data
 

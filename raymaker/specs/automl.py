@@ -13,9 +13,18 @@ from pydantic import Field, model_validator
 
 from raymaker.specs.base import ResourceSpec, Uri
 
-# SageMaker's AutoMLAlgorithms names for the zoo's learners (nn-torch and mlp: the torch MLP)
-ALGORITHMS = ("lightgbm", "xgboost", "randomforest", "extra-trees", "linear-learner", "nn-torch",
-              "mlp")  # fmt: skip
+# SageMaker's AutoMLAlgorithms names -> the zoo's learners (nn-torch and mlp: the torch MLP),
+# cheapest first (a tight budget still gets candidates, as FLAML starts with its cheap learners)
+ALGORITHM_LEARNERS = {
+    "linear-learner": "linear",
+    "lightgbm": "lightgbm",
+    "xgboost": "xgboost",
+    "extra-trees": "extra_trees",
+    "randomforest": "random_forest",
+    "nn-torch": "mlp",
+    "mlp": "mlp",
+}
+ALGORITHMS = tuple(ALGORITHM_LEARNERS)
 ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
 
 

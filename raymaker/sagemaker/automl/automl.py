@@ -222,11 +222,12 @@ class AutoML(UsesSession):
         from raymaker.automl.serving import OUTPUT_ENV, check_response_keys
         from raymaker.sagemaker.model import Model
 
-        chosen = self._candidate(candidate)
+        desc = self.describe_auto_ml_job()
+        chosen = self._candidate(candidate, desc)
         containers = chosen.get("InferenceContainers")
         if not containers:
             raise SpecError(f"candidate {chosen['CandidateName']} has no model (it did not finish)")
-        problem = self.describe_auto_ml_job()["ResolvedAttributes"]["ProblemType"]
+        problem = desc["ResolvedAttributes"]["ProblemType"]
         keys = check_response_keys(inference_response_keys, problem)
         env = {OUTPUT_ENV: ",".join(keys)} if keys else {}
         return Model(model_data=containers[0]["ModelDataUrl"], name=name, env=env,
@@ -259,9 +260,11 @@ class AutoML(UsesSession):
         keys = check_response_keys(inference_response_keys, "MulticlassClassification")
         inference_containers[-1].setdefault("Environment", {})[OUTPUT_ENV] = ",".join(keys)
 
-    def _candidate(self, candidate) -> dict:
+    def _candidate(self, candidate, desc: dict) -> dict:
         if candidate is None:
-            return self.best_candidate()
+            if "BestCandidate" not in desc:
+                return self.best_candidate()  # raises, saying why there is none
+            return desc["BestCandidate"]
         if isinstance(candidate, dict):
             return candidate
         found = self.list_candidates(candidate_name=str(candidate))
