@@ -103,7 +103,8 @@ def prepare(spec, ctx) -> Prepared:
     return Prepared(
         problem_type=problem_type, objective=objective, target=target, classes=classes,
         X=_numeric(X_frame), y=y, X_holdout=_numeric(matrix(holdout)), y_holdout=y_holdout,
-        w=w, w_holdout=w_holdout, example=train.drop(columns=drop).head(1), features=features,
+        w=w, w_holdout=w_holdout, frame=train, example=train.drop(columns=drop).head(1),
+        features=features,
         input_schema={f.name: str(f.type) for f in schema}, plan=plan,
         recipe_json=fitted.to_json() if fitted is not None else None,
         rows=len(train), holdout_rows=len(holdout), bytes=size, mode=mode,

@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from raymaker.automl import candidates as cands
-from raymaker.automl import hpo
+from raymaker.automl import hpo, reports
 from raymaker.automl.data import Prepared, prepare
 from raymaker.automl.hpo import DEFAULT_TRIALS
 from raymaker.automl.objectives import REGRESSION, all_metrics
@@ -39,6 +39,7 @@ from raymaker.storage import artifacts, join, layout
 
 # the budget kept for the ensemble: seconds a candidate, at least, and Tune's wind-down
 RESERVE = (1.0, 1.0, 2.0)
+REPORTS = 4.0  # seconds kept for the best candidate's insights and explanation
 TUNE_ENV = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "TUNE_MAX_PENDING_TRIALS_PG": "1"}
 
 
@@ -57,9 +58,13 @@ def run_automl_job(spec, ctx) -> dict:
         ctx.store.delete(stop_request_key(ctx.name))
     ctx.progress(stage="AnalyzingData", force=True)
     data = prepare(spec, ctx)
+    data.started = started
     mode = data.mode
     learners = _learners(spec, mode)
     definitions = _definitions(spec, ctx, data, learners)
+    data.reports = {}
+    reports.guarded(data.reports, "DataExploration", lambda: reports.write_data_exploration(
+        ctx.store, _output(spec, ctx), data.frame, data.target))  # fmt: skip
     if spec.generate_candidate_definitions_only:
         return _result(spec, ctx, data, mode, [], None, "CandidateDefinitionsGenerated",
                        definitions=definitions)  # fmt: skip
@@ -219,7 +224,7 @@ def _trial_budget(spec, started: float, candidates: int) -> float | None:
     if not total:
         return None
     per, least, margin = RESERVE
-    reserve = least + per * (candidates + 1) + margin
+    reserve = least + per * (candidates + 1) + margin + REPORTS
     return max(1.0, total - reserve - (time.time() - started))
 
 
@@ -311,8 +316,19 @@ def _ensemble(spec, ctx, data: Prepared):
                       m["weight"]) for m in r["members"]]  # fmt: skip
             r.update(_publish(spec, ctx, data, r, parts, tmp))
         failed = [r for r in rows if r["CandidateStatus"] != "Completed"]
-    ranked = sorted(candidates, key=lambda r: _rank(objective, r))
+        ranked = sorted(candidates, key=lambda r: _rank(objective, r))
+        reports.guarded(data.reports, "ModelInsights", lambda: reports.write_best(
+            ctx, _output(spec, ctx), data, ranked[0], local, seed=spec.random_seed,
+            deadline=_deadline(spec, data)))  # fmt: skip
     return ranked + failed, ranked[0]["CandidateName"]
+
+
+def _deadline(spec, data: Prepared) -> float | None:
+    """``time.monotonic()`` by which the explanation stops adding members."""
+    if not spec.total_job_runtime_in_seconds:
+        return None
+    left = data.started + spec.total_job_runtime_in_seconds - time.time()
+    return time.monotonic() + max(0.0, left - 2.0)
 
 
 def _weighted(ctx, data: Prepared, done: list[dict], local: dict) -> dict:
@@ -417,5 +433,6 @@ def _result(spec, ctx, data: Prepared, mode: str, rows, best, status: str, *, de
         "candidates": rows,
         "best_candidate": best,
         "candidate_definitions": definitions,
+        "reports": data.reports,
         "output": ctx.store.uri(_output(spec, ctx)),
     }

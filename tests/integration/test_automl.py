@@ -79,6 +79,7 @@ def test_binary_end_to_end_from_raw_rows_to_endpoint_and_batch(ray_head, local_s
     assert {"F1", "AUC", "Accuracy", "LogLoss", "InferenceLatency"} <= metrics
     by_name = automl.list_candidates(sort_by="Name", sort_order="Ascending")
     assert [c["CandidateName"] for c in by_name] == sorted(c["CandidateName"] for c in listed)
+    check_reports(local_session.store, desc, rows=600)
 
     keys = ["predicted_label", "probability", "probabilities", "labels"]
     predictor = automl.deploy(1, "ml.m5.large", inference_response_keys=keys,
@@ -115,6 +116,30 @@ def test_binary_end_to_end_from_raw_rows_to_endpoint_and_batch(ray_head, local_s
     assert len(labels) == 40 and set(labels) <= {"no", "yes"}
 
 
+def check_reports(store, desc: dict, *, rows: int) -> tuple[dict, dict]:
+    """The data exploration, model insights and explainability reports are in the job's
+    output where describe says, and their numbers add up."""
+    exploration = desc["AutoMLJobArtifacts"]["DataExplorationNotebookLocation"]
+    profile = json.loads(store.read_text(store.key(exploration + "profile.json")))
+    assert profile["rows"] == rows and profile["target"]
+    assert store.exists(store.key(exploration + "report.html"))
+    where = desc["BestCandidate"]["CandidateProperties"]["CandidateArtifactLocations"]
+    insights = json.loads(store.read_text(store.key(where["ModelInsights"] + "insights.json")))
+    analysis = json.loads(store.read_text(store.key(where["Explainability"] + "analysis.json")))
+    assert insights["candidate"] == desc["BestCandidate"]["CandidateName"]
+    assert insights["rows"] == rows and insights["scored_on"] == "out-of-fold"
+    if "confusion_matrix" in insights:
+        assert sum(map(sum, insights["confusion_matrix"])) == pytest.approx(rows)
+    assert sum(c["importance"] for c in analysis["columns"]) == pytest.approx(1, abs=1e-3)
+    assert analysis["weight_explained"] == pytest.approx(1)
+    for folder in (where["ModelInsights"], where["Explainability"]):
+        page = store.read_text(store.key(folder + "report.html"))
+        assert '<script src="../assets/plotly.min.js">' in page and "cdn" not in page
+        output = folder.rstrip("/").rsplit("/", 1)[0]
+        assert store.exists(store.key(output + "/assets/plotly.min.js"))
+    return insights, analysis
+
+
 @pytest.mark.parametrize("data,target,problem", [
     ("species", "species", "MulticlassClassification"),
     ("price", "price", "Regression"),
@@ -132,6 +157,14 @@ def test_multiclass_and_regression_candidates_deploy(ray_head, local_session, fi
     assert desc["AutoMLJobStatus"] == "Completed", desc.get("FailureReason")
     objective = {"Regression": "MSE", "MulticlassClassification": "Accuracy"}[problem]
     assert desc["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["MetricName"] == objective
+    insights, analysis = check_reports(local_session.store, desc, rows=450)
+    if problem == "Regression":
+        assert len(insights["scatter"]["actual"]) == 450 and insights["residuals"]["counts"]
+        assert analysis["columns"][0]["name"] in ("a", "b")  # what the price is made of
+    else:
+        assert insights["labels"] == ["setosa", "versicolor", "virginica"]
+        assert len(insights["curves"]) == 3  # each class against the rest
+        assert {c["name"] for c in analysis["columns"][:2]} == {"a", "b"}
     if problem == "Regression":
         with pytest.raises(SpecError, match="for classification"):
             automl.create_model(inference_response_keys=["probability"])

@@ -78,8 +78,10 @@ def describe_auto_ml_job(store, record) -> dict:
         }
         out["AutoMLJobArtifacts"] = {
             "CandidateDefinitionNotebookLocation": f"{result['output']}/candidate-definitions",
-            "DataExplorationNotebookLocation": f"{result['output']}/data-exploration",
         }
+        exploration = (result.get("reports") or {}).get("DataExploration")
+        if exploration:
+            out["AutoMLJobArtifacts"]["DataExplorationNotebookLocation"] = exploration
     best = result.get("best_candidate")
     if best:
         out["BestCandidate"] = next(
@@ -166,6 +168,8 @@ def _candidate(record, row: dict, objective: str | None, maximize: bool) -> dict
                                   "Set": "Validation",
                                   "StandardMetricName": "InferenceLatency"})  # fmt: skip
     out["CandidateProperties"] = {"CandidateMetrics": candidate_metrics}
+    if row.get("artifacts"):  # the best candidate's reports
+        out["CandidateProperties"]["CandidateArtifactLocations"] = dict(row["artifacts"])
     extra = {k: row[k] for k in ("learner", "members", "fit_seconds", "model_data") if k in row}
     out["raymaker"] = extra  # what SageMaker's shape has no field for
     return out
