@@ -83,7 +83,10 @@ def _regression(y, prediction) -> dict:
     index = np.arange(len(y))
     if len(y) > SCATTER:
         index = np.random.default_rng(0).choice(len(y), SCATTER, replace=False)
-    counts, edges = np.histogram(residuals, bins=min(40, max(5, len(y) // 10)))
+    lo, hi = float(residuals.min()), float(residuals.max())
+    if hi - lo <= 1e-9 * max(1.0, abs(lo)):  # (nearly) constant: one bin's worth of range
+        lo, hi = lo - 0.5, hi + 0.5
+    counts, edges = np.histogram(residuals, bins=min(40, max(5, len(y) // 10)), range=(lo, hi))
     return {
         "scatter": {"actual": _round(y[index]), "predicted": _round(prediction[index])},
         "residuals": {"counts": counts.tolist(), "edges": _round(edges),

@@ -159,3 +159,36 @@ def automl_stop(name):
     """Stop the job: running candidates end, the finished ones still make the ensemble."""
     record = session().jobs.get(name).stop()
     click.echo(f"{name}: {record.status.value}")
+
+
+REPORTS = (("data exploration", "DataExplorationNotebookLocation"),
+           ("model insights", "ModelInsights"), ("explainability", "Explainability"))  # fmt: skip
+
+
+@automl.command("reports")
+@click.argument("name")
+@click.option("--to", "to", type=click.Path(file_okay=False),
+              help="Copy the reports (and the chart library) into this folder.")  # fmt: skip
+def automl_reports(name, to):
+    """Where the job's reports are (data exploration, and the best candidate's model insights
+    and explainability), or a copy of them in --to that opens offline."""
+    from raymaker.errors import NotFound
+
+    s = session()
+    desc = s.describe_auto_ml_job(name)
+    best = (desc.get("BestCandidate") or {}).get("CandidateProperties", {})
+    found = {**desc.get("AutoMLJobArtifacts", {}), **best.get("CandidateArtifactLocations", {})}
+    rows = [(label, found[key]) for label, key in REPORTS if found.get(key)]
+    charted = any(found.get(key) for _, key in REPORTS[1:])
+    if not rows:
+        raise NotFound(f"AutoML job {name} has no reports yet ({desc['AutoMLJobStatus']})")
+    if to:
+        folders = [uri.rstrip("/") for _, uri in rows]
+        if charted:  # the candidate's pages load the chart library beside them
+            folders.append(folders[-1].rsplit("/", 1)[0] + "/assets")
+        for uri in folders:
+            s.download(uri, os.path.join(to, uri.rsplit("/", 1)[1]))
+        rows = [(label, os.path.join(to, uri.rstrip("/").rsplit("/", 1)[1]) + "/")
+                for label, uri in rows]  # fmt: skip
+    for label, where in rows:
+        click.echo(f"{label + ':':18} {where}report.html")

@@ -5,6 +5,7 @@ candidate, candidate definitions re-run as jobs, and the CLI."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import numpy as np
@@ -217,7 +218,7 @@ def test_the_budget_is_kept_and_a_stopped_job_keeps_its_best(ray_head, local_ses
 
 
 def test_candidate_definitions_only_then_a_definition_reruns(ray_head, local_session, files,
-                                                             monkeypatch):  # fmt: skip
+                                                             monkeypatch, tmp_path):  # fmt: skip
     from raymaker.cli.main import cli
 
     monkeypatch.setenv("RAYMAKER_STORE", local_session.settings.store)
@@ -229,6 +230,9 @@ def test_candidate_definitions_only_then_a_definition_reruns(ray_head, local_ses
     assert "CandidateDefinitionsGenerated" in result.output
     desc = local_session.describe_auto_ml_job("am-defs")
     assert "BestCandidate" not in desc and desc["GenerateCandidateDefinitionsOnly"]
+    result = runner.invoke(cli, ["automl", "reports", "am-defs"])  # explored, nothing trained
+    assert result.exit_code == 0, result.output
+    assert [line.split(":")[0] for line in result.output.splitlines()] == ["data exploration"]
     record = local_session.jobs.get("am-defs").describe()
     definitions = record.result["candidate_definitions"]
     assert [d["learner"] for d in definitions] == ["lightgbm", "random_forest"]
@@ -243,6 +247,13 @@ def test_candidate_definitions_only_then_a_definition_reruns(ray_head, local_ses
     assert "\x1b[" not in result.output
     result = runner.invoke(cli, ["automl", "describe", spec.name, "-o", "json"])
     assert json.loads(result.output)["AutoMLJobStatus"] == "Completed"
+    result = runner.invoke(cli, ["automl", "reports", spec.name, "--to", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    pages = [line.split(None, 2)[-1] for line in result.output.splitlines()]
+    assert pages == [str(tmp_path / "r" / f / "report.html") for f in
+                     ("data-exploration", "model-insights", "explainability")]  # fmt: skip
+    assert all(os.path.isfile(p) for p in pages)
+    assert (tmp_path / "r" / "assets" / "plotly.min.js").stat().st_size > 1_000_000
 
 
 def test_hyperparameter_tuning_mode_searches_the_zoo(ray_head, local_session, files):
