@@ -155,10 +155,12 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
         seed=spec.random_seed, threads=max(1, int(preset["cpus"])), settings=ctx.settings,
     )  # fmt: skip
     trials = _trials(spec, data.mode, learners)
+    scheduler = None
     if data.mode == "ENSEMBLING":
         fn, param_space, search = cands.run_candidate, {"learner": tune.grid_search(learners)}, None
     else:
         fn, param_space, search = hpo.run_tuned_candidate, {}, _search(spec, data, learners)
+        scheduler = hpo.scheduler(data.rows, data.objective.maximize)
     trainable = tune.with_resources(
         tune.with_parameters(fn, data=shared),
         {"cpu": preset["cpus"], "gpu": preset.get("gpus", 0)},
@@ -171,6 +173,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
         param_space=param_space,
         tune_config=tune.TuneConfig(
             search_alg=search,
+            scheduler=scheduler,
             num_samples=1 if search is None else trials,
             max_concurrent_trials=spec.max_parallel_candidates,
             time_budget_s=budget,
@@ -195,7 +198,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
             raise
         return "Stopped"
     print(f"automl {ctx.name}: candidates ran {time.time() - tune_started:.1f} s", flush=True)
-    _record_failures(ctx, grid, data.mode)
+    _record_failures(ctx, grid, data.mode, data.rows)
     if stopper.stop_requested:
         return "Stopped"
     if budget is not None and time.time() - tune_started >= budget - 0.5:
@@ -260,8 +263,9 @@ def _stopped(exc: BaseException) -> bool:
     return False
 
 
-def _record_failures(ctx, grid, mode: str) -> None:
-    """A leaderboard row for each trial that failed (its error) or was stopped unfinished."""
+def _record_failures(ctx, grid, mode: str, rows: int) -> None:
+    """A leaderboard row for each trial that failed (its error) or was stopped unfinished
+    (ASHA's early stop, or a time limit)."""
     done = {r["CandidateName"] for r in cands.read_rows(ctx.store, ctx.name)}
     for result in grid:
         learner = (result.config or {}).get("learner")
@@ -275,10 +279,16 @@ def _record_failures(ctx, grid, mode: str) -> None:
         name = cands.candidate_name(ctx.name, learner)
         if name in done:
             continue
+        reached = (result.metrics or {}).get("rows")
+        why = "stopped before it finished (a time limit)"
+        if result.error:
+            why = _short(result.error)
+        elif reached and reached < rows:  # (a time limit can end a trial at a rung too)
+            why = (f"stopped early: its objective on {reached} of {rows} rows trailed "
+                   f"the other trials' (ASHA), or a time limit ended it")  # fmt: skip
         row = {"CandidateName": name, "learner": learner,
                "CandidateStatus": "Failed" if result.error else "Stopped",
-               "FailureReason": _short(result.error) if result.error else
-               "stopped before it finished (a time limit)"}  # fmt: skip
+               "FailureReason": why}  # fmt: skip
         ctx.store.write_json(join(cands.candidate_prefix(ctx.name, name), cands.ROW), row)
 
 

@@ -276,3 +276,17 @@ def test_hyperparameter_tuning_mode_searches_the_zoo(ray_head, local_session, fi
     best = automl.best_candidate()
     assert best["CandidateName"] == listed[0]["CandidateName"]
     assert best["InferenceContainers"][0]["ModelDataUrl"].endswith("model.tar.gz")
+
+
+def test_on_large_data_asha_stops_trailing_trials_at_a_rung(ray_head, local_session, files):
+    automl = rm.AutoML(target_attribute_name="churned", mode="HYPERPARAMETER_TUNING",
+                       max_candidates=8, algorithms=["lightgbm", "linear-learner"],
+                       random_seed=0, session=local_session)  # fmt: skip
+    automl.fit(files["big"], job_name="am-asha")  # 4,800 training rows: rungs of 533, 1,600
+    desc = automl.describe_auto_ml_job()
+    assert desc["AutoMLJobStatus"] == "Completed", desc.get("FailureReason")
+    listed = automl.list_candidates()
+    assert len(listed) == 8
+    stopped = [c for c in listed if c["CandidateStatus"] == "Stopped"]
+    assert stopped and all("(ASHA)" in c["FailureReason"] for c in stopped)
+    assert listed[0]["CandidateStatus"] == "Completed" and listed[0] == desc["BestCandidate"]

@@ -208,3 +208,10 @@ def test_the_decision_threshold_is_tuned_for_f1_on_imbalanced_rows():
     for name in ("AUC", "Recall", "LogLoss"):  # no threshold for these
         assert ensemble.decision_threshold(proba, y, objective_for("BinaryClassification",
                                                                   name)) == 0.5  # fmt: skip
+
+
+def test_multi_fidelity_rungs_only_on_large_data():
+    from raymaker.automl.hpo import MULTI_FIDELITY_ROWS, rungs
+
+    assert rungs(MULTI_FIDELITY_ROWS - 1) == [MULTI_FIDELITY_ROWS - 1]  # one whole fit
+    assert rungs(9000) == [1000, 3000, 9000]  # a ninth, a third, all
