@@ -239,10 +239,8 @@ def main() -> None:
                     session, train, test, problem_type, args.budget, tmp, f"bench-automl-{n}"
                 )
                 results["raymaker"] = (score(pred), wall, lat)
-                report.notes.append(
-                    f"{dataset}: raymaker's best candidate {best}; "
-                    + ", ".join(f"{m['learner']} {m['weight']:.2f}" for m in members)
-                )
+                blend = ", ".join(f"{m['member']} {m['weight']:.2f}" for m in members)
+                report.notes.append(f"{dataset}: raymaker's best candidate {best}; {blend}")
                 pred, wall, lat = run_flaml(train, test, problem_type, objective.name,
                                             args.budget, args.threads)  # fmt: skip
                 results["FLAML"] = (score(pred), wall, lat)

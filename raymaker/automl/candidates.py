@@ -37,6 +37,14 @@ class CandidateData:
     seed: int
     threads: int
     settings: object
+    layer: int = 1  # a stacking layer above the first learns from ``inputs``' predictions
+    inputs: tuple = ()  # the members of the layer below, whose predictions X ends with
+
+
+def member_key(learner: str, layer: int = 1) -> str:
+    """A candidate's name within its job and its model: the learner, and a layer above the
+    first (``lightgbm-l2``)."""
+    return learner if layer == 1 else f"{learner}-l{layer}"
 
 
 def candidate_prefix(job: str, candidate: str) -> str:
@@ -57,6 +65,7 @@ def run_candidate(config: dict, data: CandidateData) -> None:
     from raymaker.automl.zoo import learner
 
     name = config["learner"]
+    key = member_key(name, data.layer)
     started = time.time()
     fit = learner(name, problem_type=data.problem_type, seed=data.seed, threads=data.threads)
     bagged = bag(
@@ -72,8 +81,11 @@ def run_candidate(config: dict, data: CandidateData) -> None:
     objective = objective_for(data.problem_type, data.objective)
     threshold = decision_threshold(bagged.oof, data.y, objective, data.w)
     row = {
-        "CandidateName": candidate_name(data.job, name),
+        "CandidateName": candidate_name(data.job, key),
         "learner": name,
+        "member": key,
+        "layer": data.layer,
+        "inputs": list(data.inputs),
         "CandidateStatus": "Completed",
         "objective": objective.name,
         "oof_objective": objective.score(data.y, bagged.oof, data.w, threshold),

@@ -32,7 +32,9 @@ FOLD_MODELS = 2  # fold models explained a member (their importances barely diff
 
 def importances(members, X, features: list[str], plan: dict[str, str], problem_type: str, *,
                 seed: int = 0, deadline: float | None = None) -> dict:  # fmt: skip
-    """``members`` as ``[(learner, Bagged, weight)]``; ``X`` the rows the model learned from
+    """``members`` as ``[(learner, Bagged, weight)]``, or ``(learner, Bagged, weight, X,
+    features)`` for a member that learned from other columns (a stacking layer: the
+    features plus the layer below's predictions); ``X`` the rows the model learned from
     (after the recipe). The report's numbers: per encoded feature and per source column,
     sorted, each summing to 1, and how each member was explained. Past ``deadline``
     (``time.monotonic()``) the members not yet explained, the lightest, are left out and
@@ -41,37 +43,40 @@ def importances(members, X, features: list[str], plan: dict[str, str], problem_t
 
     rng = np.random.default_rng(seed)
     X = np.asarray(X, dtype=np.float64)
-    sample = X[rng.choice(len(X), size=min(ROWS, len(X)), replace=False)]
-    total = np.zeros(len(features))
+    index = rng.choice(len(X), size=min(ROWS, len(X)), replace=False)
+    total: dict[str, float] = dict.fromkeys(features, 0.0)
     methods, skipped = [], []
-    weight_sum = sum(w for _, _, w in members) or 1.0
+    weight_sum = sum(m[2] for m in members) or 1.0
     explained = 0.0
-    for learner, bagged, weight in sorted(members, key=lambda m: -m[2]):
+    for learner, bagged, weight, *own in sorted(members, key=lambda m: -m[2]):
         if methods and deadline is not None and time.monotonic() > deadline:
             skipped.append(learner)
             continue
-        share = np.zeros(len(features))
+        rows, names = (np.asarray(own[0], dtype=np.float64), own[1]) if own else (X, features)
+        share = np.zeros(len(names))
         models = bagged.models[:FOLD_MODELS]
         for fitted in models:
-            values, method = _explain(learner, fitted.model, sample, problem_type, rng)
+            values, method = _explain(learner, fitted.model, rows[index], problem_type, rng)
             share += _normalized(values)
-        total += (weight / weight_sum) * share / len(models)
+        for name, value in zip(names, share / len(models), strict=True):
+            total[name] = total.get(name, 0.0) + (weight / weight_sum) * float(value)
         explained += weight / weight_sum
         methods.append({"learner": learner, "weight": round(weight / weight_sum, 6),
                         "method": method, "fold_models": len(models)})  # fmt: skip
-    total = _normalized_vector(total)
-    columns = source_columns(features, plan)
+    norm = sum(total.values()) or 1.0
+    total = {k: v / norm for k, v in total.items()}
+    columns = source_columns(list(total), plan)
     by_column: dict[str, float] = {}
-    for feature, value in zip(features, total, strict=True):
-        by_column[columns[feature]] = by_column.get(columns[feature], 0.0) + float(value)
+    for feature, value in total.items():
+        by_column[columns[feature]] = by_column.get(columns[feature], 0.0) + value
     return {
         "method": "SHAP (mean |SHAP value|, normalized)",
-        "rows_explained": len(sample),
+        "rows_explained": len(index),
         "members": methods,
         "weight_explained": round(explained, 6),
         "members_left_out": skipped,
         "columns": _sorted(by_column),
-        "features": _sorted({f: float(v) for f, v in zip(features, total, strict=True)}),
+        "features": _sorted(total),
     }
 
 
@@ -161,6 +166,19 @@ def _normalized_vector(v: np.ndarray) -> np.ndarray:
     v = np.nan_to_num(np.asarray(v, dtype=np.float64))
     total = v.sum()
     return v / total if total > 0 else v
+
+
+def stacked_names(features: list[str], inputs: list[str], prediction_columns: list[int],
+                  labels: list | None) -> list[str]:  # fmt: skip
+    """A stacking layer's column names: the features, then each input member's prediction
+    (a column, or one a class)."""
+    names = list(features)
+    for member, width in zip(inputs, prediction_columns, strict=True):
+        if width == 1:
+            names.append(f"prediction of {member}")
+        else:
+            names += [f"prediction of {member} ({label})" for label in (labels or range(width))]
+    return names
 
 
 def _sorted(values: dict[str, float]) -> list[dict]:

@@ -42,7 +42,6 @@ def write_best(ctx, prefix: str, data, best: dict, local: dict, *, seed: int,
     until ``deadline`` (``explain`` names the members it left out)."""
     import os
 
-    import joblib
     import numpy as np
 
     from raymaker.automl.explain import importances
@@ -60,10 +59,9 @@ def write_best(ctx, prefix: str, data, best: dict, local: dict, *, seed: int,
 
     explanation = None
     try:
-        bagged = [(m["learner"], joblib.load(os.path.join(local[m["candidate"]], "bagged.joblib")),
-                   m["weight"]) for m in members]  # fmt: skip
-        explanation = importances(bagged, data.X, data.features, data.plan, data.problem_type,
-                                  seed=seed, deadline=deadline)  # fmt: skip
+        explained = [_explained_member(ctx.name, data, m, local) for m in members]
+        explanation = importances(explained, data.X, data.features, data.plan,
+                                  data.problem_type, seed=seed, deadline=deadline)  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - the insights stand without it
         print(f"automl: the Explainability report is not written: {exc}", flush=True)
         data.reports.setdefault("errors", {})["Explainability"] = str(exc)
@@ -102,6 +100,29 @@ def write_candidate_reports(store, prefix: str, candidate: str, insights: dict,
         store.write_text(join(folder, "report.html"), explainability_page(candidate, explanation))
         out["Explainability"] = store.uri(folder) + "/"
     return out
+
+
+def _explained_member(job: str, data, member: dict, local: dict) -> tuple:
+    """``(learner, Bagged, weight[, X, names])``: a stacked member with the rows it learned
+    from (the features plus its inputs' out-of-fold predictions)."""
+    import os
+
+    import joblib
+    import numpy as np
+
+    from raymaker.automl.candidates import candidate_name
+    from raymaker.automl.explain import stacked_names
+    from raymaker.automl.zoo import stack_features
+
+    bagged = joblib.load(os.path.join(local[member["candidate"]], "bagged.joblib"))
+    if not member.get("inputs"):
+        return member["learner"], bagged, member["weight"]
+    oofs = [np.load(os.path.join(local[candidate_name(job, i)], "oof.npy"))
+            for i in member["inputs"]]  # fmt: skip
+    X = stack_features(data.X, oofs, data.problem_type)
+    widths = [1 if p.ndim == 1 or p.shape[1] == 2 else p.shape[1] for p in oofs]
+    names = stacked_names(data.features, member["inputs"], widths, data.classes)
+    return member["learner"], bagged, member["weight"], X, names
 
 
 def insights_page(candidate: str, insights: dict) -> str:

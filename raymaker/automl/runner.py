@@ -71,6 +71,8 @@ def run_automl_job(spec, ctx) -> dict:
     ctx.progress(stage="TrainingModels" if mode == "ENSEMBLING" else "ModelTuning",
                  total=_trials(spec, mode, learners), force=True)  # fmt: skip
     reason = _run_trials(spec, ctx, data, learners, started)
+    if mode == "ENSEMBLING":
+        reason = _stack(spec, ctx, data, learners, started, reason)
     ctx.progress(stage="GeneratingModelInsightsReport", force=True)
     rows, best = _ensemble(spec, ctx, data)
     if best is None:
@@ -138,8 +140,53 @@ def _output(spec, ctx) -> str:
 
 
 # -- trials -------------------------------------------------------------------------------------
-def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) -> str | None:
-    """Run the candidates; the reason the search ended early (None: all ran)."""
+def _stack(spec, ctx, data: Prepared, learners: list[str], started: float,
+           reason: str | None) -> str | None:  # fmt: skip
+    """The stacking layers above the first (``stack_levels``), each while the layer below
+    has two candidates or more and the budget leaves as much time as that layer took: the
+    learners bagged again on the features plus the layer below's out-of-fold predictions
+    (``zoo.stack_features``). The reason the search ended early, as ``_run_trials``."""
+    for layer in range(2, spec.stack_levels + 2):
+        below = sorted((r for r in cands.read_rows(ctx.store, ctx.name)
+                        if r["CandidateStatus"] == "Completed"
+                        and r.get("layer", 1) == layer - 1), key=lambda r: r["member"])  # fmt: skip
+        took = time.time() - data.layer_started
+        left = _trial_budget(spec, started, _published(spec, data.mode, len(learners)))
+        if reason or len(below) < 2 or (left is not None and left < took):
+            if len(below) >= 2 and not reason:
+                print(f"automl {ctx.name}: no stacking layer {layer}: {left:.0f} s left, "
+                      f"the layer below took {took:.0f} s", flush=True)  # fmt: skip
+            return reason
+        print(f"automl {ctx.name}: stacking layer {layer} on "
+              f"{', '.join(r['member'] for r in below)}", flush=True)  # fmt: skip
+        reason = _run_trials(spec, ctx, data, learners, started, layer=layer, below=below)
+    return reason
+
+
+def _stacked(ctx, data: Prepared, below: list[dict]):
+    """A stacking layer's matrices: the features plus the layer below's out-of-fold (train)
+    and holdout predictions."""
+    from raymaker.automl.zoo import stack_features
+
+    oof, holdout = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, r in enumerate(below):
+            prefix = cands.candidate_prefix(ctx.name, r["CandidateName"])
+            for file, into in (("oof.npy", oof), ("holdout.npy", holdout)):
+                local = os.path.join(tmp, f"{i}-{file}")
+                ctx.store.get(join(prefix, file), local)
+                into.append(np.load(local))
+    X = stack_features(data.X, oof, data.problem_type)
+    X_holdout = (stack_features(data.X_holdout, holdout, data.problem_type)
+                 if data.holdout_rows else np.empty((0, X.shape[1])))  # fmt: skip
+    return X, X_holdout
+
+
+def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float, *,
+                layer: int = 1, below: list[dict] | None = None) -> str | None:  # fmt: skip
+    """Run the candidates (of a stacking ``layer`` above the first: on the features plus
+    the ``below`` candidates' predictions); the reason the search ended early (None: all
+    ran)."""
     from ray import tune
 
     from raymaker.cluster import connect
@@ -147,12 +194,15 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
     connect(ctx.settings)
     os.environ.update(TUNE_ENV)
     logging.getLogger("ray.tune").setLevel(logging.ERROR)
+    data.layer_started = time.time()
     preset = ctx.settings.resources_for(spec.instance_type)
+    X, X_holdout = (data.X, data.X_holdout) if layer == 1 else _stacked(ctx, data, below)
     shared = cands.CandidateData(
-        job=ctx.name, X=data.X, y=data.y, X_holdout=data.X_holdout, y_holdout=data.y_holdout,
+        job=ctx.name, X=X, y=data.y, X_holdout=X_holdout, y_holdout=data.y_holdout,
         w=data.w, w_holdout=data.w_holdout,
         problem_type=data.problem_type, objective=data.objective.name, folds=spec.folds,
         seed=spec.random_seed, threads=max(1, int(preset["cpus"])), settings=ctx.settings,
+        layer=layer, inputs=tuple(r["member"] for r in below or ()),
     )  # fmt: skip
     trials = _trials(spec, data.mode, learners)
     scheduler = None
@@ -165,7 +215,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
         tune.with_parameters(fn, data=shared),
         {"cpu": preset["cpus"], "gpu": preset.get("gpus", 0)},
     )
-    budget = _trial_budget(spec, started, trials)
+    budget = _trial_budget(spec, started, _published(spec, data.mode, trials))
     stopper = _stopper(ctx, spec.max_runtime_per_training_job_in_seconds)
     store = ctx.store
     tuner = tune.Tuner(
@@ -180,7 +230,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
             reuse_actors=False,
         ),
         run_config=tune.RunConfig(
-            name="tune",
+            name="tune" if layer == 1 else f"tune-l{layer}",
             storage_path=store.arrow_path(layout.job_dir(ctx.name)),
             storage_filesystem=store.arrow_filesystem(),
             stop=stopper,
@@ -198,7 +248,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float) 
             raise
         return "Stopped"
     print(f"automl {ctx.name}: candidates ran {time.time() - tune_started:.1f} s", flush=True)
-    _record_failures(ctx, grid, data.mode, data.rows)
+    _record_failures(ctx, grid, data.mode, data.rows, layer)
     if stopper.stop_requested:
         return "Stopped"
     if budget is not None and time.time() - tune_started >= budget - 0.5:
@@ -218,6 +268,11 @@ def _search(spec, data: Prepared, learners: list[str]):
     return OptunaSearch(space=hpo.Space(learners), metric="objective",
                         mode="max" if data.objective.maximize else "min",
                         sampler=sampler)  # fmt: skip
+
+
+def _published(spec, mode: str, trials: int) -> int:
+    """Candidates the job may publish: a layer's trials, each stacking layer's too."""
+    return trials * (1 + spec.stack_levels) if mode == "ENSEMBLING" else trials
 
 
 def _trial_budget(spec, started: float, candidates: int) -> float | None:
@@ -263,7 +318,7 @@ def _stopped(exc: BaseException) -> bool:
     return False
 
 
-def _record_failures(ctx, grid, mode: str, rows: int) -> None:
+def _record_failures(ctx, grid, mode: str, rows: int, layer: int = 1) -> None:
     """A leaderboard row for each trial that failed (its error) or was stopped unfinished
     (ASHA's early stop, or a time limit)."""
     done = {r["CandidateName"] for r in cands.read_rows(ctx.store, ctx.name)}
@@ -276,7 +331,7 @@ def _record_failures(ctx, grid, mode: str, rows: int) -> None:
             if not trial_id:
                 continue
             learner = f"{trial_id}-{learner}"
-        name = cands.candidate_name(ctx.name, learner)
+        name = cands.candidate_name(ctx.name, cands.member_key(learner, layer))
         if name in done:
             continue
         reached = (result.metrics or {}).get("rows")
@@ -286,7 +341,8 @@ def _record_failures(ctx, grid, mode: str, rows: int) -> None:
         elif reached and reached < rows:  # (a time limit can end a trial at a rung too)
             why = (f"stopped early: its objective on {reached} of {rows} rows trailed "
                    f"the other trials' (ASHA), or a time limit ended it")  # fmt: skip
-        row = {"CandidateName": name, "learner": learner,
+        row = {"CandidateName": name, "learner": learner, "layer": layer,
+               "member": cands.member_key(learner, layer),
                "CandidateStatus": "Failed" if result.error else "Stopped",
                "FailureReason": why}  # fmt: skip
         ctx.store.write_json(join(cands.candidate_prefix(ctx.name, name), cands.ROW), row)
@@ -304,7 +360,7 @@ def _ensemble(spec, ctx, data: Prepared):
     store = ctx.store
     rows = cands.read_rows(store, ctx.name)
     done = sorted((r for r in rows if r["CandidateStatus"] == "Completed"),
-                  key=lambda r: r["learner"])  # fmt: skip
+                  key=lambda r: (r.get("layer", 1), r.get("member", r["learner"])))  # fmt: skip
     if not done:
         return rows, None
     objective = data.objective
@@ -316,14 +372,14 @@ def _ensemble(spec, ctx, data: Prepared):
             os.makedirs(folder)
             for file in ("bagged.joblib", "oof.npy", "holdout.npy"):
                 store.get(join(prefix, file), os.path.join(folder, file))
-            r["members"] = [{"learner": r["learner"], "candidate": r["CandidateName"],
-                             "weight": 1.0}]  # fmt: skip
+            r["members"] = [_member(r, 1.0)]
         candidates = list(done)
         if data.mode == "ENSEMBLING" and len(done) > 1:
             candidates.append(_weighted(ctx, data, done, local))
+        by_member = {r.get("member", r["learner"]): r for r in done}
         for r in candidates:
-            parts = [(m["learner"], os.path.join(local[m["candidate"]], "bagged.joblib"),
-                      m["weight"]) for m in r["members"]]  # fmt: skip
+            parts = [{**m, "file": os.path.join(local[m["candidate"]], "bagged.joblib")}
+                     for m in _with_inputs(r["members"], by_member)]  # fmt: skip
             r.update(_publish(spec, ctx, data, r, parts, tmp))
         failed = [r for r in rows if r["CandidateStatus"] != "Completed"]
         ranked = sorted(candidates, key=lambda r: _rank(objective, r))
@@ -339,6 +395,27 @@ def _deadline(spec, data: Prepared) -> float | None:
         return None
     left = data.started + spec.total_job_runtime_in_seconds - time.time()
     return time.monotonic() + max(0.0, left - 2.0)
+
+
+def _member(row: dict, weight: float) -> dict:
+    """A model's member: a candidate's bagged models, its weight in the blend, and (a
+    stacking layer above the first) the members whose predictions it learned from."""
+    return {"learner": row["learner"], "member": row.get("member", row["learner"]),
+            "candidate": row["CandidateName"], "weight": weight, "layer": row.get("layer", 1),
+            "inputs": row.get("inputs", [])}  # fmt: skip
+
+
+def _with_inputs(members: list[dict], by_member: dict) -> list[dict]:
+    """``members`` and, with weight 0, every member a stacked one needs the predictions of
+    (the layers below), lowest layer first."""
+    out = {m["member"]: m for m in members}
+    pending = [i for m in members for i in m["inputs"]]
+    while pending:
+        key = pending.pop()
+        if key not in out:
+            out[key] = _member(by_member[key], 0.0)
+            pending += out[key]["inputs"]
+    return sorted(out.values(), key=lambda m: (m["layer"], m["member"]))
 
 
 def _weighted(ctx, data: Prepared, done: list[dict], local: dict) -> dict:
@@ -361,8 +438,7 @@ def _weighted(ctx, data: Prepared, done: list[dict], local: dict) -> dict:
         "oof_objective": chosen.score,
         "threshold": threshold,
         "metrics": _metrics(data, blend(scored, chosen.weights), threshold),
-        "members": [{"learner": r["learner"], "candidate": r["CandidateName"],
-                     "weight": round(float(w), 6)}
+        "members": [_member(r, round(float(w), 6))
                     for r, w in zip(done, chosen.weights, strict=True) if w > 0],
     }  # fmt: skip
 

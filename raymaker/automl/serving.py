@@ -2,7 +2,10 @@
 
 The folder holds the fitted recipe (``recipe.json``), ``ensemble.json`` (the members and
 their weights, the problem type, the labels) and each member's bagged fold models
-(``members/<learner>.joblib``). A single candidate is an ensemble of one. The joblib files are
+(``members/<member>.joblib``). A single candidate is an ensemble of one. A member of a
+stacking layer above the first (``layer`` 2, ``inputs``) predicts from the features plus its
+inputs' predictions, so those members travel with it (weight 0 when the blend does not use
+them). The joblib files are
 the user's own AutoML job's output and are opened only after the manifest's hashes match
 (``artifacts.verify``), as a script-mode scikit-learn model is.
 
@@ -54,19 +57,23 @@ def check_response_keys(keys, problem_type: str) -> list[str]:
     return keys or ["predicted_label"]
 
 
-def write_model(model_dir: str, members: list[tuple[str, str, float]], *, problem_type: str,
+def write_model(model_dir: str, members: list[dict], *, problem_type: str,
                 classes: list | None, recipe_json: str | None,
                 threshold: float = 0.5) -> dict:  # fmt: skip
-    """Write ``members`` ((learner, its saved bagged models' local file, weight)) and the
+    """Write ``members`` (``learner``, ``file``: its saved bagged models here, ``weight``;
+    optional ``member``, its name, ``layer`` and ``inputs``; lower layers first) and the
     recipe into ``model_dir``; the manifest's fields for them."""
     import shutil
 
     os.makedirs(os.path.join(model_dir, "members"), exist_ok=True)
     entries = []
-    for learner, local, weight in members:
-        path = f"members/{learner}.joblib"
-        shutil.copyfile(local, os.path.join(model_dir, path))
-        entries.append({"learner": learner, "file": path, "weight": float(weight)})
+    for m in members:
+        key = m.get("member", m["learner"])
+        path = f"members/{key}.joblib"
+        shutil.copyfile(m["file"], os.path.join(model_dir, path))
+        entries.append({"member": key, "learner": m["learner"], "file": path,
+                        "weight": float(m["weight"]), "layer": int(m.get("layer", 1)),
+                        "inputs": list(m.get("inputs", []))})  # fmt: skip
     with open(os.path.join(model_dir, ENSEMBLE), "w", encoding="utf-8") as f:
         json.dump({"format": FORMAT, "problem_type": problem_type, "classes": classes,
                    "threshold": threshold, "members": entries}, f, indent=1)  # fmt: skip
@@ -90,17 +97,18 @@ class AutoMLModel(Model):
         self.problem_type = spec["problem_type"]
         self.labels = [str(c) for c in spec.get("classes") or []]
         self.threshold = float(spec.get("threshold", 0.5))  # binary: the tuned decision
-        self.members = [
-            (joblib.load(os.path.join(model_dir, m["file"])), float(m["weight"]))
+        self.members = [  # (name, bagged models, weight, inputs), lower layers first
+            (m.get("member", m["learner"]), joblib.load(os.path.join(model_dir, m["file"])),
+             float(m["weight"]), list(m.get("inputs", [])))
             for m in spec["members"]
-        ]
+        ]  # fmt: skip
         self.keys = check_response_keys(os.environ.get(OUTPUT_ENV), self.problem_type)
         self.set_threads(1)
 
     def set_threads(self, n: int) -> None:
         """Threads a prediction may use: one on an endpoint (a forest's thread pool costs a
         single row tens of milliseconds); replicas scale out instead."""
-        for bagged, _ in self.members:
+        for _, bagged, _, _ in self.members:
             for fitted in bagged.models:
                 _set_jobs(fitted.model, max(1, int(n)))
 
@@ -112,10 +120,15 @@ class AutoMLModel(Model):
     def scores(self, X):
         import numpy as np
 
-        out = None
-        for bagged, weight in self.members:
-            part = weight * np.asarray(bagged.predict(X), dtype=np.float64)
-            out = part if out is None else out + part
+        from raymaker.automl.zoo import stack_features
+
+        predicted, out = {}, None
+        for name, bagged, weight, inputs in self.members:  # lower layers first
+            rows = X if not inputs else stack_features(X, [predicted[i] for i in inputs],
+                                                       self.problem_type)  # fmt: skip
+            predicted[name] = np.asarray(bagged.predict(rows), dtype=np.float64)
+            if weight:
+                out = weight * predicted[name] if out is None else out + weight * predicted[name]
         return out
 
     def rows(self, scores) -> list[dict]:

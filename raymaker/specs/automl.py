@@ -74,6 +74,14 @@ class AutoMLJob(ResourceSpec):
         False, description="Write each candidate's definition and stop before training."
     )
     folds: int = Field(5, ge=2, le=10, description="Bagging folds a candidate (ENSEMBLING).")
+    stack_levels: int = Field(
+        1,
+        ge=0,
+        le=2,
+        description="Stacking layers above the first (ENSEMBLING), as AutoGluon's: each bags "
+        "the learners again on the features plus the layer below's out-of-fold predictions, "
+        "when the budget leaves time for it. 0: no stacking.",
+    )
     max_parallel_candidates: int | None = Field(
         None, ge=1, description="Candidates at once (default: as the cluster's CPUs allow)."
     )

@@ -72,8 +72,11 @@ def test_binary_end_to_end_from_raw_rows_to_endpoint_and_batch(ray_head, local_s
     assert best == desc["BestCandidate"] and best["CandidateStatus"] == "Completed"
 
     listed = automl.list_candidates()
-    assert {c["CandidateName"] for c in listed} == {
-        "am-binary-lightgbm", "am-binary-linear", "am-binary-ensemble"}  # fmt: skip
+    assert {c["CandidateName"] for c in listed} == {  # a stacking layer on the first two
+        "am-binary-lightgbm", "am-binary-linear", "am-binary-lightgbm-l2", "am-binary-linear-l2",
+        "am-binary-ensemble"}  # fmt: skip
+    stacked = next(c for c in listed if c["CandidateName"] == "am-binary-linear-l2")
+    assert stacked["CandidateStatus"] == "Completed" and stacked["InferenceContainers"]
     values = [c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in listed]
     assert values == sorted(values, reverse=True) and listed[0] == best  # best first
     metrics = {m["MetricName"] for m in best["CandidateProperties"]["CandidateMetrics"]}

@@ -78,9 +78,9 @@ def binary_model(tmp_path):
 
     joblib.dump(bagged, tmp_path / "bagged.joblib")
     folder = tmp_path / "model"
-    files = write_model(str(folder), [("linear", str(tmp_path / "bagged.joblib"), 1.0)],
-                        problem_type="BinaryClassification", classes=["no", "yes"],
-                        recipe_json=None)  # fmt: skip
+    members = [{"learner": "linear", "file": str(tmp_path / "bagged.joblib"), "weight": 1.0}]
+    files = write_model(str(folder), members, problem_type="BinaryClassification",
+                        classes=["no", "yes"], recipe_json=None)  # fmt: skip
     manifest = {"framework": "automl", "features": ["a", "b", "c"],
                 "input_schema": {"a": "double", "b": "double", "c": "double"}, **files}  # fmt: skip
     return str(folder), manifest
@@ -102,6 +102,42 @@ def test_the_served_ensemble_answers_with_the_chosen_response_keys(binary_model,
     assert line.endswith(",\"['no', 'yes']\",yes")
     body = model.encode(*reversed(model.predict(rows)), "application/json")
     assert json.loads(body)["predictions"][1]["predicted_label"] == "no"
+
+
+def test_a_stacked_member_predicts_from_the_features_and_its_inputs(tmp_path):
+    import joblib
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(150, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    problem = "BinaryClassification"
+    low = ensemble.bag(zoo.learner("linear", problem_type=problem), X, y, problem_type=problem,
+                       folds=3)  # fmt: skip
+    high = ensemble.bag(zoo.learner("lightgbm", problem_type=problem),
+                        zoo.stack_features(X, [low.oof], problem), y, problem_type=problem,
+                        folds=3)  # fmt: skip
+    joblib.dump(low, tmp_path / "low.joblib")
+    joblib.dump(high, tmp_path / "high.joblib")
+    members = [  # the input travels with weight 0: the blend is the stacked member alone
+        {"learner": "linear", "file": str(tmp_path / "low.joblib"), "weight": 0.0},
+        {"learner": "lightgbm", "member": "lightgbm-l2", "layer": 2, "inputs": ["linear"],
+         "file": str(tmp_path / "high.joblib"), "weight": 1.0},
+    ]  # fmt: skip
+    files = write_model(str(tmp_path / "m"), members, problem_type=problem,
+                        classes=["no", "yes"], recipe_json=None)  # fmt: skip
+    manifest = {"framework": "automl", "features": list("abc"),
+                "input_schema": dict.fromkeys("abc", "double"), **files}  # fmt: skip
+    model = AutoMLModel(str(tmp_path / "m"), manifest)
+    expected = high.predict(zoo.stack_features(X[:5], [low.predict(X[:5])], problem))
+    assert np.allclose(model.scores(X[:5]), expected)
+
+    from raymaker.automl.explain import importances, stacked_names
+
+    names = stacked_names(list("abc"), ["linear"], [1], ["no", "yes"])
+    assert names[-1] == "prediction of linear"
+    out = importances([("lightgbm", high, 1.0, zoo.stack_features(X, [low.oof], problem), names)],
+                      X, list("abc"), {}, problem)  # fmt: skip
+    assert {c["name"] for c in out["columns"]} == {"a", "b", "c", "prediction of linear"}
 
 
 def test_response_keys_are_checked():

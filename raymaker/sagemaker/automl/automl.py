@@ -68,6 +68,7 @@ class AutoML(UsesSession):
         *,
         algorithms: list[str] | None = None,
         folds: int | None = None,
+        stack_levels: int | None = None,
         max_parallel_candidates: int | None = None,
         instance_type: str | None = None,
         random_seed: int | None = None,
@@ -98,6 +99,7 @@ class AutoML(UsesSession):
         self.sample_weight_attribute_name = sample_weight_attribute_name
         self.algorithms = algorithms
         self.folds = folds
+        self.stack_levels = stack_levels
         self.max_parallel_candidates = max_parallel_candidates
         self.instance_type = instance_type
         self.random_seed = random_seed
@@ -134,6 +136,7 @@ class AutoML(UsesSession):
             "sample_weight_attribute_name": weight or self.sample_weight_attribute_name,
             "generate_candidate_definitions_only": self.generate_candidate_definitions_only,
             "folds": self.folds,
+            "stack_levels": self.stack_levels,
             "max_parallel_candidates": self.max_parallel_candidates,
             "instance_type": self.instance_type,
             "output_path": self.output_path,
