@@ -38,8 +38,10 @@ from raymaker.specs.automl import ALGORITHM_LEARNERS
 from raymaker.storage import artifacts, join, layout
 
 # the budget kept for the ensemble: seconds a candidate, at least, and Tune's wind-down
-RESERVE = (1.0, 1.0, 2.0)
-REPORTS = 4.0  # seconds kept for the best candidate's insights and explanation
+RESERVE = (1.5, 1.0, 2.0)
+REPORTS = 5.0  # seconds kept for the best candidate's insights and explanation
+SUBMIT_GRACE = 15.0  # seconds of staging and start-up before the driver the budget counts
+STACK_SHARE = 0.6  # a stacking layer runs when this share of the layer below's time is left
 TUNE_ENV = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "TUNE_MAX_PENDING_TRIALS_PG": "1"}
 
 
@@ -56,6 +58,8 @@ def run_automl_job(spec, ctx) -> dict:
     started = time.time()
     if ctx.record.attempts > 1:  # a resumed job starts without the stop that ended it
         ctx.store.delete(stop_request_key(ctx.name))
+    else:  # the budget counts from the submission, the user's clock (up to SUBMIT_GRACE)
+        started = min(started, max(ctx.record.created_at, started - SUBMIT_GRACE))
     ctx.progress(stage="AnalyzingData", force=True)
     data = prepare(spec, ctx)
     data.started = started
@@ -143,23 +147,30 @@ def _output(spec, ctx) -> str:
 def _stack(spec, ctx, data: Prepared, learners: list[str], started: float,
            reason: str | None) -> str | None:  # fmt: skip
     """The stacking layers above the first (``stack_levels``), each while the layer below
-    has two candidates or more and the budget leaves as much time as that layer took: the
+    has two candidates or more and the budget leaves ``STACK_SHARE`` of the time that layer
+    took (its cheap learners come first; one the budget cuts is ``Stopped``): the
     learners bagged again on the features plus the layer below's out-of-fold predictions
     (``zoo.stack_features``). The reason the search ended early, as ``_run_trials``."""
+    ran = len(learners)
     for layer in range(2, spec.stack_levels + 2):
+        room = spec.max_candidates - ran if spec.max_candidates else len(learners)
+        if room < 1:  # max_candidates counts every layer's candidates
+            return reason
         below = sorted((r for r in cands.read_rows(ctx.store, ctx.name)
                         if r["CandidateStatus"] == "Completed"
                         and r.get("layer", 1) == layer - 1), key=lambda r: r["member"])  # fmt: skip
         took = time.time() - data.layer_started
         left = _trial_budget(spec, started, _published(spec, data.mode, len(learners)))
-        if reason or len(below) < 2 or (left is not None and left < took):
+        if reason or len(below) < 2 or (left is not None and left < STACK_SHARE * took):
             if len(below) >= 2 and not reason:
                 print(f"automl {ctx.name}: no stacking layer {layer}: {left:.0f} s left, "
                       f"the layer below took {took:.0f} s", flush=True)  # fmt: skip
             return reason
         print(f"automl {ctx.name}: stacking layer {layer} on "
               f"{', '.join(r['member'] for r in below)}", flush=True)  # fmt: skip
-        reason = _run_trials(spec, ctx, data, learners, started, layer=layer, below=below)
+        reason = _run_trials(spec, ctx, data, learners[:room], started, layer=layer,
+                             below=below)  # fmt: skip
+        ran += min(room, len(learners))
     return reason
 
 
@@ -377,15 +388,21 @@ def _ensemble(spec, ctx, data: Prepared):
         if data.mode == "ENSEMBLING" and len(done) > 1:
             candidates.append(_weighted(ctx, data, done, local))
         by_member = {r.get("member", r["learner"]): r for r in done}
+        began = time.time()
         for r in candidates:
             parts = [{**m, "file": os.path.join(local[m["candidate"]], "bagged.joblib")}
                      for m in _with_inputs(r["members"], by_member)]  # fmt: skip
             r.update(_publish(spec, ctx, data, r, parts, tmp))
+        print(f"automl {ctx.name}: {len(candidates)} models published and timed in "
+              f"{time.time() - began:.1f} s", flush=True)  # fmt: skip
         failed = [r for r in rows if r["CandidateStatus"] != "Completed"]
         ranked = sorted(candidates, key=lambda r: _rank(objective, r))
+        began = time.time()
         reports.guarded(data.reports, "ModelInsights", lambda: reports.write_best(
             ctx, _output(spec, ctx), data, ranked[0], local, seed=spec.random_seed,
             deadline=_deadline(spec, data)))  # fmt: skip
+        print(f"automl {ctx.name}: the best candidate's reports written in "
+              f"{time.time() - began:.1f} s", flush=True)  # fmt: skip
     return ranked + failed, ranked[0]["CandidateName"]
 
 
@@ -394,7 +411,7 @@ def _deadline(spec, data: Prepared) -> float | None:
     if not spec.total_job_runtime_in_seconds:
         return None
     left = data.started + spec.total_job_runtime_in_seconds - time.time()
-    return time.monotonic() + max(0.0, left - 2.0)
+    return time.monotonic() + max(0.0, left - 4.0)
 
 
 def _member(row: dict, weight: float) -> dict:

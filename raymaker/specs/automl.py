@@ -52,7 +52,11 @@ class AutoMLJob(ResourceSpec):
     algorithms: list[Literal[ALGORITHMS]] | None = Field(  # type: ignore[valid-type]
         None, min_length=1, description="The learners to try (default: all of the zoo)."
     )
-    max_candidates: int | None = Field(None, ge=1, description="Candidates at most.")
+    max_candidates: int | None = Field(
+        None,
+        ge=1,
+        description="Candidates at most (every stacking layer's count; the ensemble is not one).",
+    )
     max_runtime_per_training_job_in_seconds: int | None = Field(
         None, gt=0, description="A candidate running longer is stopped."
     )
