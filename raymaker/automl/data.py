@@ -34,6 +34,9 @@ def prepare(spec, ctx) -> Prepared:
     weight = spec.sample_weight_attribute_name
     if weight:
         _check_column(frame, weight, "sample_weight_attribute_name")
+    if spec.feature_specification_s3_uri:
+        keep = feature_names(ctx.store, spec.feature_specification_s3_uri, list(frame.columns))
+        frame = frame[[c for c in frame.columns if c in keep or c in (target, weight)]]
     frame = frame[frame[target].notna()].reset_index(drop=True)
     if len(frame) < 2 * spec.folds:
         raise DataError(
@@ -110,6 +113,31 @@ def prepare(spec, ctx) -> Prepared:
         rows=len(train), holdout_rows=len(holdout), bytes=size, mode=mode,
         inferred=spec.problem_type is None, sources={c: s.uri for c, s in sources.items()},
     )  # fmt: skip
+
+
+def feature_names(store, uri: str, columns: list[str]) -> set[str]:
+    """The columns a feature specification file names (SageMaker's
+    ``{"FeatureAttributeNames": [...]}``), each checked against the data's. Raises SpecError,
+    NotFound."""
+    import json
+
+    from raymaker.specs.base import did_you_mean
+
+    field = "feature_specification_s3_uri"
+    try:
+        names = json.loads(store.read_text(store.key(uri))).get("FeatureAttributeNames")
+    except (ValueError, AttributeError) as exc:
+        raise SpecError(f'{field}: {uri} is not JSON of the form '
+                        f'{{"FeatureAttributeNames": [...]}} ({exc})') from exc  # fmt: skip
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise SpecError(f"{field}: FeatureAttributeNames must be a non-empty list of column "
+                        f"names; {uri} holds {names!r}")  # fmt: skip
+    for name in names:
+        if name not in columns:
+            known = ", ".join(map(str, columns))
+            raise SpecError(f"{field}: column {name!r} is not in the data; columns: "
+                            f"{known}{did_you_mean(name, columns)}")  # fmt: skip
+    return set(names)
 
 
 def _check_column(frame, column: str, field: str) -> None:

@@ -178,8 +178,15 @@ def stage_endpoint(spec, store: Store, name: str, base_dir: str | None):
 
 
 def stage_automl(spec, store: Store, name: str, base_dir: str | None):
-    """Upload local channels (the cluster cannot read the user's files)."""
-    return spec.model_copy(update={"inputs": _stage_inputs(spec.inputs, store, name, base_dir)})
+    """Upload local channels and a local feature specification (the cluster cannot read the
+    user's files)."""
+    changes: dict = {"inputs": _stage_inputs(spec.inputs, store, name, base_dir)}
+    src = _local_data(spec.feature_specification_s3_uri, base_dir, store)
+    if src:
+        key = join(layout.job_dir(name), "input", "feature-specification.json")
+        store.put_file(src, key)
+        changes["feature_specification_s3_uri"] = store.uri(key)
+    return spec.model_copy(update=changes)
 
 
 def stage(spec: ResourceSpec, store: Store, name: str, base_dir: str | None = None) -> ResourceSpec:

@@ -264,16 +264,14 @@ _rows("AutoML", WORKS, "", "role= target_attribute_name= output_path= base_job_n
       "sagemaker_session= problem_type= max_candidates= "
       "max_runtime_per_training_job_in_seconds= total_job_runtime_in_seconds= job_objective= "
       "generate_candidate_definitions_only= validation_fraction= mode= "
-      "sample_weight_attribute_name= fit() attach() describe_auto_ml_job() best_candidate() "
+      "sample_weight_attribute_name= feature_specification_s3_uri= fit() attach() "
+      "describe_auto_ml_job() best_candidate() "
       "list_candidates() create_model() deploy() "
       "validate_and_update_inference_response()")  # fmt: skip
 _rows("AutoML", IGNORED, "AWS resources: KMS keys, VPCs, tags; content and compression are "
       "read from the files", "output_kms_key= compression_type= volume_kms_key= "
       "encrypt_inter_container_traffic= vpc_config= tags= content_type= s3_data_type= "
       "auto_generate_endpoint_name= endpoint_name=")  # fmt: skip
-_rows("AutoML", UNSUPPORTED, "feature specification files are not read: the automatic "
-      "recipe picks the columns (drop columns from the data instead)",
-      "feature_specification_s3_uri=")  # fmt: skip
 
 
 def install(cls, name: str) -> None:

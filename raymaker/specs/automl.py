@@ -74,6 +74,11 @@ class AutoMLJob(ResourceSpec):
     sample_weight_attribute_name: str | None = Field(
         None, description="A column of row weights, used in fitting and in the metrics."
     )
+    feature_specification_s3_uri: Uri | None = Field(
+        None,
+        description='A JSON file, {"FeatureAttributeNames": [...]}: the only columns the '
+        "candidates learn from (the target and the weight column aside), as SageMaker's.",
+    )
     generate_candidate_definitions_only: bool = Field(
         False, description="Write each candidate's definition and stop before training."
     )

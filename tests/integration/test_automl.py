@@ -149,7 +149,7 @@ def check_reports(store, desc: dict, *, rows: int) -> tuple[dict, dict]:
     ("price", "price", "Regression"),
 ])  # fmt: skip
 def test_multiclass_and_regression_candidates_deploy(ray_head, local_session, files, data,
-                                                     target, problem):  # fmt: skip
+                                                     target, problem, tmp_path):  # fmt: skip
     name = f"am-{data}"
     automl = rm.AutoMLV2(
         rm.AutoMLTabularConfig(target, algorithms_config=["lightgbm", "xgboost"],
@@ -175,8 +175,11 @@ def test_multiclass_and_regression_candidates_deploy(ray_head, local_session, fi
     else:
         with pytest.raises(SpecError, match="did you mean 'probability'"):
             automl.create_model(inference_response_keys=["probabilty"])
-    # a candidate other than the best, by name
-    predictor = automl.deploy(candidate=f"{name}-xgboost", endpoint_name=f"{name}-ep")
+    # a candidate other than the best, by name; every response key a classifier has
+    keys = None if problem == "Regression" else ["predicted_label", "probability",
+                                                  "probabilities", "labels"]  # fmt: skip
+    predictor = automl.deploy(candidate=f"{name}-xgboost", endpoint_name=f"{name}-ep",
+                              inference_response_keys=keys)  # fmt: skip
     try:
         answer = predictor.predict("0.1,0.2,0.3,0.4\n-2,1,0,0\n")
         predictions = answer["predictions"]
@@ -184,9 +187,26 @@ def test_multiclass_and_regression_candidates_deploy(ray_head, local_session, fi
         if problem == "Regression":
             assert all(isinstance(p["score"], float) for p in predictions)
         else:
-            assert [p["predicted_label"] for p in predictions][1] == "setosa"
+            second = predictions[1]
+            assert list(second) == keys and second["predicted_label"] == "setosa"
+            assert second["labels"] == ["setosa", "versicolor", "virginica"]
+            assert second["probability"] == max(second["probabilities"])
     finally:
         predictor.delete_endpoint()
+    # the best candidate scores a file of raw rows in a batch transform
+    store = local_session.store
+    transformer = automl.create_model(f"{name}-model").transformer(
+        1, output_path=store.uri(f"{name}-batch"), accept="text/csv")  # fmt: skip
+    rows = tmp_path / "rows.csv"
+    rows.write_text("0.1,0.2,0.3,0.4\n-2,1,0,0\n2,0,0,0\n")
+    transformer.transform(str(rows), content_type="text/csv", split_type="Line", wait=True)
+    (out,) = [k for k in store.list(f"{name}-batch", recursive=True) if k.endswith(".out")]
+    answers = store.read_text(out).split()
+    assert len(answers) == 3
+    if problem == "Regression":
+        assert all(float(a) == float(a) for a in answers)
+    else:
+        assert answers[1] == "setosa" and answers[2] == "virginica"
 
 
 def test_the_budget_is_kept_and_a_stopped_job_keeps_its_best(ray_head, local_session, files):

@@ -251,3 +251,25 @@ def test_multi_fidelity_rungs_only_on_large_data():
 
     assert rungs(MULTI_FIDELITY_ROWS - 1) == [MULTI_FIDELITY_ROWS - 1]  # one whole fit
     assert rungs(9000) == [1000, 3000, 9000]  # a ninth, a third, all
+
+
+def test_a_feature_specification_picks_the_columns_and_names_a_wrong_one(tmp_path):
+    import json
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"age": rng.normal(size=60), "plan": ["a", "b", "c"] * 20,
+                          "noise": rng.normal(size=60), "y": rng.normal(size=60)})  # fmt: skip
+    spec_file = tmp_path / "features.json"
+    spec_file.write_text(json.dumps({"FeatureAttributeNames": ["age", "plan"]}))
+    record, _ = run(tmp_path, frame, name="fs", generate_candidate_definitions_only=True,
+                    feature_specification_s3_uri=str(spec_file))  # fmt: skip
+    assert record.status == JobStatus.SUCCEEDED, record.failure_reason
+    assert set(record.result["features"]) == {"age", "plan"}  # noise is not learned from
+    assert record.result["reports"]["DataExploration"].endswith("/data-exploration/")
+
+    spec_file.write_text(json.dumps({"FeatureAttributeNames": ["age", "plann"]}))
+    record, _ = run(tmp_path, frame, name="fs2", generate_candidate_definitions_only=True,
+                    feature_specification_s3_uri=str(spec_file))  # fmt: skip
+    assert record.status == JobStatus.FAILED
+    assert "feature_specification_s3_uri: column 'plann'" in record.failure_reason
+    assert "did you mean 'plan'" in record.failure_reason

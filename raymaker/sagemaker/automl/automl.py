@@ -80,7 +80,6 @@ class AutoML(UsesSession):
             "encrypt_inter_container_traffic": encrypt_inter_container_traffic,
             "vpc_config": vpc_config, "tags": tags, "content_type": content_type,
             "s3_data_type": s3_data_type,
-            "feature_specification_s3_uri": feature_specification_s3_uri,
             "auto_generate_endpoint_name": auto_generate_endpoint_name,
             "endpoint_name": endpoint_name,
         })  # fmt: skip
@@ -97,6 +96,7 @@ class AutoML(UsesSession):
         self.validation_fraction = validation_fraction
         self.mode = mode
         self.sample_weight_attribute_name = sample_weight_attribute_name
+        self.feature_specification_s3_uri = feature_specification_s3_uri
         self.algorithms = algorithms
         self.folds = folds
         self.stack_levels = stack_levels
@@ -134,6 +134,7 @@ class AutoML(UsesSession):
             "total_job_runtime_in_seconds": self.total_job_runtime_in_seconds,
             "validation_fraction": self.validation_fraction,
             "sample_weight_attribute_name": weight or self.sample_weight_attribute_name,
+            "feature_specification_s3_uri": self.feature_specification_s3_uri,
             "generate_candidate_definitions_only": self.generate_candidate_definitions_only,
             "folds": self.folds,
             "stack_levels": self.stack_levels,
