@@ -19,8 +19,13 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def browser():
+    import os
+
     from playwright.sync_api import sync_playwright
 
+    assert os.path.exists(CHROMIUM), (
+        f"these tests drive Debian's chromium ({CHROMIUM}): apt-get install chromium"
+    )
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                      args=["--no-sandbox"])  # fmt: skip
