@@ -40,6 +40,7 @@ from raymaker.storage import artifacts, join, layout
 # the budget kept for the ensemble: seconds a candidate, at least, and Tune's wind-down
 RESERVE = (1.5, 1.0, 2.0)
 REPORTS = 5.0  # seconds kept for the best candidate's insights and explanation
+RESERVE_SHARE = 0.5  # of the budget, at most, kept from the trials
 SUBMIT_GRACE = 15.0  # seconds of staging and start-up before the driver the budget counts
 STACK_SHARE = 0.6  # a stacking layer runs when this share of the layer below's time is left
 TUNE_ENV = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "TUNE_MAX_PENDING_TRIALS_PG": "1"}
@@ -160,7 +161,7 @@ def _stack(spec, ctx, data: Prepared, learners: list[str], started: float,
                         if r["CandidateStatus"] == "Completed"
                         and r.get("layer", 1) == layer - 1), key=lambda r: r["member"])  # fmt: skip
         took = time.time() - data.layer_started
-        left = _trial_budget(spec, started, _published(spec, data.mode, len(learners)))
+        left = _trial_budget(spec, started, ran + min(room, len(learners)))
         if reason or len(below) < 2 or (left is not None and left < STACK_SHARE * took):
             if len(below) >= 2 and not reason:
                 print(f"automl {ctx.name}: no stacking layer {layer}: {left:.0f} s left, "
@@ -226,7 +227,7 @@ def _run_trials(spec, ctx, data: Prepared, learners: list[str], started: float, 
         tune.with_parameters(fn, data=shared),
         {"cpu": preset["cpus"], "gpu": preset.get("gpus", 0)},
     )
-    budget = _trial_budget(spec, started, _published(spec, data.mode, trials))
+    budget = _trial_budget(spec, started, _published(spec, ctx, layer, trials))
     stopper = _stopper(ctx, spec.max_runtime_per_training_job_in_seconds)
     store = ctx.store
     tuner = tune.Tuner(
@@ -281,19 +282,25 @@ def _search(spec, data: Prepared, learners: list[str]):
                         sampler=sampler)  # fmt: skip
 
 
-def _published(spec, mode: str, trials: int) -> int:
-    """Candidates the job may publish: a layer's trials, each stacking layer's too."""
-    return trials * (1 + spec.stack_levels) if mode == "ENSEMBLING" else trials
+def _published(spec, ctx, layer: int, trials: int) -> int:
+    """Models the job will publish once this layer's trials end: the layers' below (those
+    that finished) and this one's."""
+    if layer == 1:
+        return trials
+    finished = cands.read_rows(ctx.store, ctx.name)
+    return trials + sum(r["CandidateStatus"] == "Completed" for r in finished)
 
 
 def _trial_budget(spec, started: float, candidates: int) -> float | None:
     """Seconds the trials may run: what is left of the job's budget less the ensemble's build
-    (scoring, publishing and timing each candidate) and Tune's own wind-down."""
+    (publishing and timing each of ``candidates`` models and the ensemble, the reports) and
+    Tune's own wind-down; the reserve is half the budget at most, so a small budget still
+    trains."""
     total = spec.total_job_runtime_in_seconds
     if not total:
         return None
     per, least, margin = RESERVE
-    reserve = least + per * (candidates + 1) + margin + REPORTS
+    reserve = min(least + per * (candidates + 1) + margin + REPORTS, RESERVE_SHARE * total)
     return max(1.0, total - reserve - (time.time() - started))
 
 
