@@ -8,7 +8,8 @@ rows. FLAML runs in this process (``pip install -e .[bench]``); AutoGluon (``med
 in its own virtual environment, given by ``--autogluon-python`` (its pins do not sit beside
 raymaker's)::
 
-    python3 -m venv ~/venv-ag && ~/venv-ag/bin/pip install "autogluon.tabular[lightgbm,xgboost]"
+    python3 -m venv ~/venv-ag && ~/venv-ag/bin/pip install torch==2.13.0 \
+        "autogluon.tabular[lightgbm,xgboost]"  # torch first: the CPU build, not CUDA wheels
     python benchmarks/bench_automl.py --budget 60 --autogluon-python ~/venv-ag/bin/python
 
 Ratios: the score against the default LightGBM's (> 1 better), the wall time against the
