@@ -32,8 +32,8 @@ BACKGROUND = 50
 FOLD_MODELS = 2  # fold models explained a member (their importances barely differ)
 
 
-def importances(members, X, features: list[str], plan: dict[str, str], problem_type: str, *,
-                seed: int = 0, deadline: float | None = None) -> dict:  # fmt: skip
+def importances(members, X, features: list[str], plan: dict[str, str], *, seed: int = 0,
+                deadline: float | None = None) -> dict:  # fmt: skip
     """``members`` as ``[(learner, Bagged, weight)]``, or ``(learner, Bagged, weight, X,
     features)`` for a member that learned from other columns (a stacking layer: the
     features plus the layer below's predictions); ``X`` the rows the model learned from
@@ -173,11 +173,8 @@ def _abs_sum(values, n: int) -> np.ndarray:
 
 
 def _normalized(values: np.ndarray) -> np.ndarray:
-    return _normalized_vector(np.asarray(values, dtype=np.float64).mean(axis=0))
-
-
-def _normalized_vector(v: np.ndarray) -> np.ndarray:
-    v = np.nan_to_num(np.asarray(v, dtype=np.float64))
+    """Mean |SHAP| a feature over the rows, as shares summing to 1."""
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64).mean(axis=0))
     total = v.sum()
     return v / total if total > 0 else v
 

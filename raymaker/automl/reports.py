@@ -28,11 +28,15 @@ def guarded(reports: dict, name: str, write) -> None:
     try:
         uri = write()
     except Exception as exc:  # noqa: BLE001
-        print(f"automl: the {name} report is not written: {exc}", flush=True)
-        reports.setdefault("errors", {})[name] = str(exc)
+        _failed(reports, name, exc)
         return
     if isinstance(uri, str):
         reports[name] = uri
+
+
+def _failed(reports: dict, name: str, exc: Exception) -> None:
+    print(f"automl: the {name} report is not written: {exc}", flush=True)
+    reports.setdefault("errors", {})[name] = str(exc)
 
 
 def write_best(ctx, prefix: str, data, best: dict, local: dict, *, seed: int,
@@ -60,11 +64,10 @@ def write_best(ctx, prefix: str, data, best: dict, local: dict, *, seed: int,
     explanation = None
     try:
         explained = [_explained_member(ctx.name, data, m, local) for m in members]
-        explanation = importances(explained, data.X, data.features, data.plan,
-                                  data.problem_type, seed=seed, deadline=deadline)  # fmt: skip
+        explanation = importances(explained, data.X, data.features, data.plan, seed=seed,
+                                  deadline=deadline)  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - the insights stand without it
-        print(f"automl: the Explainability report is not written: {exc}", flush=True)
-        data.reports.setdefault("errors", {})["Explainability"] = str(exc)
+        _failed(data.reports, "Explainability", exc)
     locations = write_candidate_reports(ctx.store, prefix, best["CandidateName"], insights,
                                         explanation)  # fmt: skip
     best["artifacts"] = locations

@@ -70,6 +70,7 @@ def run_automl_job(spec, ctx) -> dict:
     data.reports = {}
     reports.guarded(data.reports, "DataExploration", lambda: reports.write_data_exploration(
         ctx.store, _output(spec, ctx), data.frame, data.target))  # fmt: skip
+    data.frame = None  # the raw rows, profiled: not held for the rest of the job
     if spec.generate_candidate_definitions_only:
         return _result(spec, ctx, data, mode, [], None, "CandidateDefinitionsGenerated",
                        definitions=definitions)  # fmt: skip

@@ -48,7 +48,7 @@ def _pages(tmp_path, problem_type: str, classes: list | None):
                  problem_type=problem_type, folds=3)  # fmt: skip
     insights = model_insights(problem_type, y, bagged.oof, classes=classes,
                               scored_on="out-of-fold")  # fmt: skip
-    explanation = importances([("lightgbm", bagged, 1.0)], X, features, plan, problem_type)
+    explanation = importances([("lightgbm", bagged, 1.0)], X, features, plan)
     assert {c["name"] for c in explanation["columns"]} == {"a", "plan", "d"}
     store = open_store(str(tmp_path / "store"))
     where = reports.write_candidate_reports(store, "out/job", "job-lightgbm", insights,

@@ -136,7 +136,7 @@ def test_a_stacked_member_predicts_from_the_features_and_its_inputs(tmp_path):
     names = stacked_names(list("abc"), ["linear"], [1], ["no", "yes"])
     assert names[-1] == "prediction of linear"
     out = importances([("lightgbm", high, 1.0, zoo.stack_features(X, [low.oof], problem), names)],
-                      X, list("abc"), {}, problem)  # fmt: skip
+                      X, list("abc"), {})  # fmt: skip
     assert {c["name"] for c in out["columns"]} == {"a", "b", "c", "prediction of linear"}
 
 

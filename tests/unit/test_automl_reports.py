@@ -75,7 +75,7 @@ def test_importances_find_the_signal_with_every_method(problem_type):
     members = [(name, bag(learner(name, problem_type=problem_type), X, y,
                           problem_type=problem_type, folds=2), 1.0)
                for name in ("lightgbm", "xgboost", "random_forest", "linear")]  # fmt: skip
-    out = importances(members, X, ["a", "b", "c"], {c: "numeric" for c in "abc"}, problem_type)
+    out = importances(members, X, ["a", "b", "c"], {c: "numeric" for c in "abc"})
     assert out["columns"][0]["name"] == "b" and out["columns"][0]["importance"] > 0.5
     assert sum(c["importance"] for c in out["columns"]) == pytest.approx(1)
     assert out["weight_explained"] == pytest.approx(1) and not out["members_left_out"]
@@ -91,6 +91,6 @@ def test_past_the_deadline_the_lightest_members_are_left_out_and_named():
               folds=2)  # fmt: skip
     members = [("linear", fit, 0.2), ("lightgbm", bag(learner("lightgbm", problem_type=
                "Regression"), X, y, problem_type="Regression", folds=2), 0.8)]  # fmt: skip
-    out = importances(members, X, list("abc"), {}, "Regression", deadline=time.monotonic() - 1)
+    out = importances(members, X, list("abc"), {}, deadline=time.monotonic() - 1)
     assert [m["learner"] for m in out["members"]] == ["lightgbm"]  # the heaviest, always
     assert out["members_left_out"] == ["linear"] and out["weight_explained"] == 0.8
