@@ -97,6 +97,10 @@ _EXPORTS = {
     "AutoscalingConfig": "raymaker.sagemaker.model",
     "ServerlessInferenceConfig": "raymaker.sagemaker.serverless",
     "DataCaptureConfig": "raymaker.sagemaker.model_monitor",
+    # monitoring
+    "DefaultModelMonitor": "raymaker.sagemaker.model_monitor",
+    "CronExpressionGenerator": "raymaker.sagemaker.model_monitor",
+    "DatasetFormat": "raymaker.sagemaker.model_monitor",
     "CSVSerializer": "raymaker.sagemaker.serializers",
     "JSONSerializer": "raymaker.sagemaker.serializers",
     "JSONLinesSerializer": "raymaker.sagemaker.serializers",
@@ -181,7 +185,12 @@ if TYPE_CHECKING:  # pragma: no cover
         Model,
         ProductionVariant,
     )
-    from raymaker.sagemaker.model_monitor import DataCaptureConfig
+    from raymaker.sagemaker.model_monitor import (
+        CronExpressionGenerator,
+        DataCaptureConfig,
+        DatasetFormat,
+        DefaultModelMonitor,
+    )
     from raymaker.sagemaker.model_registry import ModelRegistry
     from raymaker.sagemaker.parameter import (
         CategoricalParameter,

@@ -81,6 +81,22 @@ KINDS: dict[str, Kind] = {
         names_job=False,
         reconcile="raymaker.serve.endpoints:reconcile_endpoints",
     ),
+    "BaselineJob": Kind(
+        spec="raymaker.specs.monitor:BaselineJob",
+        run="raymaker.monitor.jobs:run_baseline",
+        stage="raymaker.jobs.staging:stage_monitoring",
+    ),
+    "MonitoringSchedule": Kind(
+        spec="raymaker.specs.monitor:MonitoringSchedule",
+        run="raymaker.monitor.jobs:run_schedule",
+        stage="raymaker.jobs.staging:stage_monitoring",
+        names_job=False,
+        reconcile="raymaker.monitor.scheduler:reconcile_schedules",
+    ),
+    "MonitoringExecution": Kind(
+        spec="raymaker.specs.monitor:MonitoringExecution",
+        run="raymaker.monitor.jobs:run_execution",
+    ),
 }
 
 

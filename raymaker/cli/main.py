@@ -13,7 +13,17 @@ import traceback
 
 import click
 
-from raymaker.cli import automl, batch, cluster, data, endpoints, jobs, models, tuning
+from raymaker.cli import (
+    automl,
+    batch,
+    cluster,
+    data,
+    endpoints,
+    jobs,
+    models,
+    monitors,
+    tuning,
+)
 from raymaker.errors import RaymakerError, user_message
 
 
@@ -31,7 +41,7 @@ def cli(verbose):
 _verbose = False
 
 
-for group in (jobs, endpoints, batch, models, tuning, automl, data, cluster):
+for group in (jobs, endpoints, batch, models, tuning, automl, monitors, data, cluster):
     group.register(cli)
 
 

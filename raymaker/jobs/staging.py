@@ -194,3 +194,22 @@ def stage(spec: ResourceSpec, store: Store, name: str, base_dir: str | None = No
     ``stage``; a kind without one names no local files). Raises NotFound."""
     row = KINDS[spec.kind]
     return load(row.stage)(spec, store, name, base_dir) if row.stage else spec
+
+
+def stage_monitoring(spec, store: Store, name: str, base_dir: str | None):
+    """Upload a baseline's or a schedule's local files: its dataset, its baseline files."""
+    changes: dict = {}
+    folder = join(layout.job_dir(name), "input")
+    for field in ("dataset", "batch_transform_input"):
+        dataset = getattr(spec, field, None)
+        src = _local_data(dataset.uri, base_dir, store) if dataset is not None else None
+        if src:
+            target = join(folder, field)
+            uri = (store.put_dir(src, target) if os.path.isdir(src)
+                   else store.put_file(src, join(target, os.path.basename(src))))  # fmt: skip
+            changes[field] = dataset.model_copy(update={"uri": uri})
+    for field in ("baseline_statistics", "baseline_constraints"):
+        src = _local_data(getattr(spec, field, None), base_dir, store)
+        if src:
+            changes[field] = store.put_file(src, join(folder, os.path.basename(src)))
+    return spec.model_copy(update=changes) if changes else spec

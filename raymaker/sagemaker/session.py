@@ -90,6 +90,13 @@ class Session(SessionApi):
         return self._endpoints
 
     @property
+    def monitors(self):
+        """The monitoring schedules in this session's store (list, describe, run, ...)."""
+        from raymaker.sagemaker.monitors import Monitors
+
+        return Monitors(self)
+
+    @property
     def cluster(self):
         """The embedded local Ray head of these settings (``up``, ``down``, ``info``)."""
         from raymaker.cluster import LocalCluster

@@ -13,6 +13,8 @@
   registry/<group>/...           model registry groups and versions
   endpoints/<name>/...           endpoint desired state
   capture/<endpoint>/...         captured requests/responses
+  monitoring/<schedule>/schedule.json          a monitoring schedule's desired state
+  monitoring/<schedule>/executions/<job>/...   each execution's statistics, violations, report
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ REGISTRY = "registry"
 ENDPOINTS = "endpoints"
 CAPTURE = "capture"
 PROFILES = "profiles"
-TOP_LEVEL = (DATA, JOBS, MODELS, REGISTRY, ENDPOINTS, CAPTURE, PROFILES)
+MONITORING = "monitoring"
+TOP_LEVEL = (DATA, JOBS, MODELS, REGISTRY, ENDPOINTS, CAPTURE, PROFILES, MONITORING)
 
 
 def job_dir(name: str) -> str:
@@ -59,3 +62,11 @@ def job_checkpoints(name: str) -> str:
 
 def job_metrics(name: str) -> str:
     return join(JOBS, name, "metrics.jsonl")
+
+
+def schedule_state(name: str) -> str:
+    return join(MONITORING, name, "schedule.json")
+
+
+def schedule_executions(name: str) -> str:
+    return join(MONITORING, name, "executions")

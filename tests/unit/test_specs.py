@@ -23,6 +23,22 @@ VALID = {
     "TransformJob": {"kind": "TransformJob", "model_data": "models/m", "input": {"data_uri": "d"}},
     "Endpoint": {"kind": "Endpoint", "name": "churn", "variants": [{"model_data": "models/m"}]},
     "AutoMLJob": {"kind": "AutoMLJob", "inputs": {"train": "d.csv"}, "target_attribute_name": "y"},
+    "BaselineJob": {"kind": "BaselineJob", "dataset": {"uri": "train.csv"}},
+    "MonitoringSchedule": {
+        "kind": "MonitoringSchedule",
+        "name": "churn-data",
+        "endpoint": "churn",
+        "baseline_statistics": "b/statistics.json",
+        "schedule_cron_expression": "rate(5 minutes)",
+    },
+    "MonitoringExecution": {
+        "kind": "MonitoringExecution",
+        "name": "churn-data-20261202-100000",
+        "schedule": "churn-data",
+        "scheduled_time": 1796220000.0,
+        "start": 1796219700.0,
+        "end": 1796220000.0,
+    },
 }
 
 

@@ -1,5 +1,31 @@
-"""``sagemaker.model_monitor``: what endpoints capture (monitors arrive with their issue)."""
+"""``sagemaker.model_monitor``: data capture, baselines, monitoring schedules and their files."""
 
+from raymaker.sagemaker.model_monitor.cron_expression_generator import CronExpressionGenerator
 from raymaker.sagemaker.model_monitor.data_capture_config import DataCaptureConfig
+from raymaker.sagemaker.model_monitor.dataset_format import DatasetFormat
+from raymaker.sagemaker.model_monitor.model_monitoring import (
+    BatchTransformInput,
+    DefaultModelMonitor,
+    EndpointInput,
+    ModelMonitor,
+    MonitoringExecution,
+)
+from raymaker.sagemaker.model_monitor.monitoring_files import (
+    Constraints,
+    ConstraintViolations,
+    Statistics,
+)
 
-__all__ = ["DataCaptureConfig"]
+__all__ = [
+    "BatchTransformInput",
+    "ConstraintViolations",
+    "Constraints",
+    "CronExpressionGenerator",
+    "DataCaptureConfig",
+    "DatasetFormat",
+    "DefaultModelMonitor",
+    "EndpointInput",
+    "ModelMonitor",
+    "MonitoringExecution",
+    "Statistics",
+]

@@ -1,0 +1,207 @@
+"""What the monitoring kinds run in a job's driver (the kind table's ``run`` rows).
+
+- ``BaselineJob``: a dataset's statistics.json and suggested constraints.json.
+- ``MonitoringSchedule``: store the schedule and make sure the scheduler runs.
+- ``MonitoringExecution``: one window of captured traffic (or a batch transform's input)
+  against the baseline: statistics.json, constraint_violations.json and report.html,
+  written aside and moved into place together, so a folder that exists is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from raymaker.errors import DataError, NotFound
+from raymaker.monitor import capture, constraints, report, schedules
+from raymaker.monitor.stats import Statistics
+from raymaker.storage import join, layout
+
+META_COLUMNS = (capture.EVENT_ID, capture.INFERENCE_ID, capture.TIME)
+
+
+def run_baseline(spec, ctx) -> dict:
+    """Suggest a baseline; returns the two files' URIs and the dataset's size."""
+    ctx.progress(stage="reading", force=True)
+    stats = Statistics()
+    for frame in dataset_frames(ctx.store, spec.dataset):
+        stats.add(frame)
+    if not stats.items:
+        raise DataError(f"the baseline dataset {spec.dataset.uri} has no rows")
+    ctx.progress(stage="publishing", force=True)
+    statistics = stats.to_json()
+    files = {
+        "statistics.json": statistics,
+        "constraints.json": constraints.suggest(statistics),
+    }
+    target = ctx.store.key(spec.output_uri) if spec.output_uri else layout.job_output(ctx.name)
+    uris = _publish(ctx.store, files, staging=layout.job_staging(ctx.name, "baseline"),
+                    target=target)  # fmt: skip
+    print(f"baseline: {stats.items:,} rows, {len(stats.columns)} features -> {target}")
+    return {
+        "statistics": uris["statistics.json"],
+        "constraints": uris["constraints.json"],
+        "items": stats.items,
+        "features": len(stats.columns),
+    }
+
+
+def run_schedule(spec, ctx) -> dict:
+    """Apply a schedule: store it, then start the scheduler if it is not running."""
+    from raymaker.monitor.scheduler import ensure_scheduler
+
+    state = schedules.apply(ctx.store, spec)
+    ensure_scheduler(ctx.settings)
+    print(f"monitoring schedule {spec.name}: {state.status} ({spec.schedule_cron_expression})")
+    return {"schedule": spec.name, "status": state.status}
+
+
+def run_execution(spec, ctx) -> dict:
+    """Run one execution of a schedule over its window."""
+    store = ctx.store
+    state = schedules.read_state(store, spec.schedule)
+    sched = state.schedule
+    baseline, rules = _baseline(store, sched)
+    features = sched.features or [f["name"] for f in (baseline or rules)["features"]]
+    ctx.progress(stage="reading", force=True)
+    stats = Statistics()
+    for frame in window_frames(store, sched, spec.start, spec.end, features):
+        stats.add(frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns]))
+    if not stats.items:
+        raise DataError(f"no data to analyze in the window {_date(spec.start)} to "
+                        f"{_date(spec.end)}{_source(sched)}")  # fmt: skip
+    ctx.progress(stage="checking", force=True)
+    types = {f["name"]: f["inferred_type"] for f in (baseline or rules)["features"]}
+    current = stats.to_json(types)
+    violations, drift = constraints.check(baseline or {"features": []}, rules, current)
+    window = (_date(spec.start), _date(spec.end))
+    ctx.progress(stage="publishing", force=True)
+    files = {
+        "statistics.json": current,
+        "report.html": report.drift_page(
+            ctx.name, window, baseline or rules, current, violations, drift
+        ),  # fmt: skip
+        "constraint_violations.json": {"violations": violations},
+    }
+    root = _output_root(store, sched)
+    from raymaker.data.charts import write_asset
+
+    write_asset(store, root)
+    uris = _publish(store, files, staging=layout.job_staging(ctx.name, "execution"),
+                    target=join(root, ctx.name))  # fmt: skip
+    state = schedules.read_state(store, spec.schedule)
+    state.last_execution = ctx.name
+    schedules.write_state(store, state)
+    summary = {
+        "schedule": spec.schedule,
+        "monitor_type": sched.monitor_type,
+        "scheduled_time": spec.scheduled_time,
+        "window": [spec.start, spec.end],
+        "items": stats.items,
+        "violations": len(violations),
+        "violation_checks": sorted({v["constraint_check_type"] for v in violations}),
+        "drifted": sorted(n for n, d in drift.items() if d["drifted"]),
+        "drift": {n: d["statistic"] for n, d in drift.items()},
+        "statistics": uris["statistics.json"],
+        "constraint_violations": uris["constraint_violations.json"],
+        "report": uris["report.html"],
+    }
+    print(f"{stats.items:,} rows in {window[0]} .. {window[1]}: {len(violations)} violation(s)")
+    for v in violations:
+        print(f"  {v['feature_name']}: {v['constraint_check_type']}: {v['description']}")
+    if violations and sched.webhook:
+        _notify(sched.webhook, {**summary, "violation_list": violations})
+    return summary
+
+
+def dataset_frames(store, dataset):
+    """pandas frames of a whole dataset (a baseline, a batch transform's input), a file
+    block at a time."""
+    from raymaker.data.readers import file_batches, resolve
+
+    fmt = {"json": "jsonl"}.get(dataset.format, dataset.format)
+    source = resolve(store, dataset.uri, format=fmt, header=dataset.header)
+    for path in source.paths:
+        for table in file_batches(source, path):
+            yield table.to_pandas()
+
+
+def window_frames(store, sched, start: float, end: float, features: list[str]):
+    """The window's rows: the endpoint's captured requests (every variant, or the one
+    named) or the batch transform's input."""
+    if sched.batch_transform_input is not None:
+        yield from dataset_frames(store, sched.batch_transform_input)
+        return
+    root = store.key(sched.capture_uri) if sched.capture_uri else layout.CAPTURE
+    prefix = join(root, sched.endpoint)
+    found = [join(prefix, sched.variant)] if sched.variant else capture.variants(store, prefix)
+    for variant in found:
+        keys = capture.window_keys(store, variant, start, end)
+        yield from capture.read_window(store, keys, start, end, features, output=sched.prediction)
+
+
+def _baseline(store, sched) -> tuple[dict | None, dict]:
+    """The baseline statistics (None if only constraints were given) and constraints (the
+    suggested ones if only statistics were), with the schedule's per-feature overrides."""
+    baseline = _read(store, sched.baseline_statistics) if sched.baseline_statistics else None
+    rules = (
+        _read(store, sched.baseline_constraints)
+        if sched.baseline_constraints
+        else constraints.suggest(baseline)
+    )
+    by_name = {f["name"]: f for f in rules.get("features", [])}
+    for name, over in sched.overrides.items():
+        if name not in by_name:
+            raise DataError(f"overrides names feature {name!r}, which the baseline lacks; "
+                            f"features: {', '.join(by_name)}")  # fmt: skip
+        by_name[name]["monitoringConfigOverrides"] = {
+            **(by_name[name].get("monitoringConfigOverrides") or {}),
+            **over,
+        }
+    return baseline, rules
+
+
+def _read(store, uri: str) -> dict:
+    try:
+        return store.read_json(store.key(uri))
+    except NotFound:
+        raise NotFound(f"baseline file {uri} does not exist") from None
+
+
+def _output_root(store, sched) -> str:
+    if sched.output_uri:
+        return store.key(sched.output_uri)
+    return layout.schedule_executions(sched.name)
+
+
+def _publish(store, files: dict, *, staging: str, target: str) -> dict:
+    """Write ``files`` under ``staging``, then move them to ``target`` together."""
+    for name, body in files.items():
+        text = body if isinstance(body, str) else json.dumps(body, indent=1, default=str)
+        store.write_text(join(staging, name), text)
+    store.delete(target, recursive=True)
+    store.move(staging, target)
+    return {name: store.uri(join(target, name)) for name in files}
+
+
+def _notify(url: str, body: dict) -> None:
+    """POST the violations to a webhook; a failure is printed, never fails the execution."""
+    import urllib.request
+
+    data = json.dumps(body, default=str).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - the user's URL
+            print(f"webhook {url}: {resp.status}")
+    except Exception as e:  # noqa: BLE001 - the report is written; the hook is best effort
+        print(f"webhook {url} failed: {e}")
+
+
+def _date(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _source(sched) -> str:
+    if sched.endpoint:
+        return f" (endpoint {sched.endpoint}'s capture)"
+    return f" ({sched.batch_transform_input.uri})"

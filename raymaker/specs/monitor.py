@@ -1,0 +1,173 @@
+"""The specs of Model Monitor: a baselining job, a monitoring schedule and one execution of it.
+
+Names follow SageMaker's where it has them (``baseline_statistics``, ``baseline_constraints``,
+``schedule_cron_expression``, ``data_analysis_start_time``/``end_time`` as ISO-8601 offsets
+like ``-PT1H``). A schedule's column roles are explicit: ``features`` names the request's
+columns in order and ``prediction`` the answer's, never inferred from column order alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from raymaker.specs.base import Name, ResourceSpec, SpecModel, Uri
+from raymaker.specs.cron import parse_schedule
+
+DatasetFormat = Literal["csv", "json", "parquet"]
+MonitorType = Literal["DataQuality"]
+OFFSET = re.compile(r"^-?PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
+# monitoringConfigOverrides a feature may set (raymaker's own: drift_method, drift_threshold)
+OVERRIDES = (
+    "datatype_check_threshold",
+    "domain_content_threshold",
+    "comparison_threshold",
+    "categorical_comparison_threshold",
+    "comparison_method",
+    "drift_method",
+    "drift_threshold",
+    "perform_comparison",
+)
+
+
+def offset_seconds(text: str) -> float:
+    """``-PT1H`` → -3600.0 (SageMaker's data_analysis offsets). Raises ValueError."""
+    m = OFFSET.match(text.strip())
+    if not m or not any(m.groups()):
+        raise ValueError(f"{text!r} is not an ISO-8601 offset like -PT1H, -PT30M or PT0H")
+    h, mi, s = (int(g or 0) for g in m.groups())
+    seconds = h * 3600 + mi * 60 + s
+    return -float(seconds) if text.strip().startswith("-") else float(seconds)
+
+
+class Dataset(SpecModel):
+    """A dataset read as a whole: a baseline, or a batch transform's input."""
+
+    uri: Uri = Field(description="A file, prefix or glob in the store (or a local path).")
+    format: DatasetFormat | None = Field(None, description="Default: from the file names.")
+    header: bool = Field(True, description="CSV: the first line names the columns.")
+
+
+class BaselineJob(ResourceSpec):
+    """Suggest a baseline: statistics.json and constraints.json of a dataset."""
+
+    kind: Literal["BaselineJob"] = Field("BaselineJob", description="The resource kind.")
+    monitor_type: MonitorType = Field("DataQuality", description="What the baseline is for.")
+    dataset: Dataset = Field(description="The baseline dataset (usually the training data).")
+    output_uri: Uri | None = Field(
+        None,
+        description="Where statistics.json and constraints.json go (default: job output).",
+    )
+
+
+class MonitoringSchedule(ResourceSpec):
+    """A monitoring schedule: its desired state (applying it is a job that stores it and
+    makes sure the scheduler runs)."""
+
+    kind: Literal["MonitoringSchedule"] = Field(
+        "MonitoringSchedule", description="The resource kind."
+    )
+    name: Name = Field(description="The schedule's name.")
+    monitor_type: MonitorType = Field("DataQuality", description="What is monitored.")
+    endpoint: Name | None = Field(None, description="Monitor this endpoint's captured traffic.")
+    variant: str | None = Field(None, description="Only this variant (default: all captured).")
+    capture_uri: Uri | None = Field(
+        None, description="The endpoint's capture destination (default: capture/)."
+    )
+    batch_transform_input: Dataset | None = Field(
+        None, description="Monitor this dataset (a batch transform's input) instead."
+    )
+    baseline_statistics: Uri | None = Field(None, description="statistics.json of the baseline.")
+    baseline_constraints: Uri | None = Field(None, description="constraints.json to check.")
+    features: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="The request's columns in order (default: the baseline's features).",
+    )
+    prediction: str | None = Field(
+        None, description="Also monitor the answer, as a column of this name."
+    )
+    overrides: dict[str, dict] = Field(
+        default_factory=dict,
+        description="Per feature: monitoringConfigOverrides (comparison_threshold, "
+        "comparison_method, drift_method, drift_threshold, ...) on top of the constraints'.",
+    )
+    schedule_cron_expression: str = Field(
+        "cron(0 * ? * * *)",
+        description="cron(min hour day month weekday year) as SageMaker's, rate(N minutes) "
+        "for any interval, or NOW for one run.",
+    )
+    data_analysis_start_time: str | None = Field(
+        None, description="Window start, an offset from the run's time (default: the interval)."
+    )
+    data_analysis_end_time: str | None = Field(
+        None, description="Window end, an offset from the run's time (default: PT0H)."
+    )
+    output_uri: Uri | None = Field(
+        None, description="Where each execution's files go (default: monitoring/<name>/)."
+    )
+    webhook: str | None = Field(None, description="POST each violation report here (http/s).")
+
+    @field_validator("schedule_cron_expression")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parse_schedule(value)  # raises ValueError naming the forms allowed
+        return value.strip()
+
+    @field_validator("data_analysis_start_time", "data_analysis_end_time")
+    @classmethod
+    def _offset(cls, value: str | None) -> str | None:
+        if value is not None:
+            offset_seconds(value)
+        return value
+
+    @field_validator("overrides")
+    @classmethod
+    def _overrides(cls, value: dict[str, dict]) -> dict[str, dict]:
+        for feature, entries in value.items():
+            for key in entries:
+                if key not in OVERRIDES:
+                    import difflib
+
+                    close = difflib.get_close_matches(key, OVERRIDES, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise ValueError(
+                        f"overrides.{feature}.{key} is not a setting; allowed: "
+                        f"{', '.join(OVERRIDES)}{hint}"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _source(self) -> MonitoringSchedule:
+        if (self.endpoint is None) == (self.batch_transform_input is None):
+            raise ValueError(
+                "give exactly one of endpoint (captured traffic) and batch_transform_input "
+                f"(got endpoint={self.endpoint!r}, batch_transform_input="
+                f"{'set' if self.batch_transform_input else None})"
+            )
+        if self.baseline_statistics is None and self.baseline_constraints is None:
+            raise ValueError(
+                "give baseline_statistics and/or baseline_constraints (from a BaselineJob, "
+                "or suggest_baseline)"
+            )
+        return self
+
+
+class MonitoringExecution(ResourceSpec):
+    """One run of a schedule over one window (the scheduler and ``monitors run`` submit it)."""
+
+    kind: Literal["MonitoringExecution"] = Field(
+        "MonitoringExecution", description="The resource kind."
+    )
+    schedule: Name = Field(description="The schedule that runs.")
+    scheduled_time: float = Field(description="The run's time (epoch seconds).")
+    start: float = Field(description="The window's start (epoch seconds).")
+    end: float = Field(description="The window's end (epoch seconds).")
+
+    @model_validator(mode="after")
+    def _window(self) -> MonitoringExecution:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
