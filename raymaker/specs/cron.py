@@ -2,8 +2,8 @@
 
 SageMaker's cron has six fields (minute hour day-of-month month day-of-week year) with ``?``
 for "any"; it is matched by ``cronsim`` after dropping the year and reading ``?`` as ``*``.
-``rate(N seconds|minutes|hours|days)`` runs every N units from the schedule's creation (not
-limited to whole hours); ``NOW`` runs once, at once.
+``rate(N seconds|minutes|hours|days)`` runs at the schedule's creation and every N units
+after (not limited to whole hours); ``NOW`` runs once, at once.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ class ModelMonitor(UsesSession):
         self.instance_type = instance_type
         self.max_runtime_in_seconds = max_runtime_in_seconds
         self.base_job_name = base_job_name
-        self.sagemaker_session = sagemaker_session or session
+        self.session = sagemaker_session or session
         self.env = env
         self.tags = tags
         self.latest_baselining_job: BaseliningJob | None = None

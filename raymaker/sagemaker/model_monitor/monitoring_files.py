@@ -16,7 +16,7 @@ class ModelMonitoringFile(UsesSession):
         self.body_dict = body_dict
         self.file_s3_uri = file_s3_uri
         self.kms_key = kms_key
-        self.sagemaker_session = sagemaker_session or session
+        self.session = sagemaker_session or session
 
     @classmethod
     def _read(cls, uri: str, sagemaker_session=None, *, session=None):

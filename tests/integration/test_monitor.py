@@ -1,0 +1,140 @@
+"""Model Monitor on the real local head: a baseline job, a schedule whose run the scheduler
+actor submits by itself, an on-demand run, batch transform input, and the CLI.
+
+The capture files are written in the endpoints' capture format (``raymaker.serve.capture``'s
+own ``record`` and ``capture_key``), with chosen shifts: the endpoint's capture writer itself
+is covered by test_endpoints."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+from click.testing import CliRunner
+
+import raymaker as rm
+from raymaker.sagemaker.model_monitor import BatchTransformInput
+from raymaker.serve.capture import capture_key, record
+
+
+def rows(n, seed, shift=0.0, new_city=False):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "age": rng.integers(18, 80, n),
+        "income": np.round(rng.normal(50, 10, n) + shift, 3),
+        "city": rng.choice(["north", "south", "east"], n),
+    })  # fmt: skip
+    if new_city:
+        df.loc[: n // 5, "city"] = "atlantis"
+    return df
+
+
+def write_capture(store, endpoint, df, at):
+    lines = [
+        json.dumps(record("text/csv", ",".join(map(str, r)).encode(), "text/csv", b"0.5",
+                          inference_id=str(i), now=at))
+        for i, r in enumerate(df.itertuples(index=False))
+    ]  # fmt: skip
+    store.write_text(
+        capture_key("capture", endpoint, "AllTraffic", at), "\n".join(lines) + "\n"
+    )
+
+
+def _until(check, what, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_scheduled_and_on_demand_runs_find_the_shifted_feature(ray_head, local_session,
+                                                                tmp_path, monkeypatch):  # fmt: skip
+    train = tmp_path / "train.csv"
+    rows(3000, 0).to_csv(train, index=False)
+    monitor = rm.DefaultModelMonitor(session=local_session)
+    monitor.suggest_baseline(str(train), rm.DatasetFormat.csv(header=True), job_name="mon-base")
+    stats = monitor.baseline_statistics().body_dict
+    assert [f["name"] for f in stats["features"]] == ["age", "income", "city"]
+    domains = {f["name"]: f.get("string_constraints")
+               for f in monitor.suggested_constraints().body_dict["features"]}  # fmt: skip
+    assert domains["city"] == {"domains": ["east", "north", "south"]}
+
+    store = local_session.store
+    write_capture(store, "ep-mon", rows(800, 1, shift=9.0, new_city=True), time.time() - 5)
+    monitor.create_monitoring_schedule(
+        endpoint_input=rm.sagemaker.model_monitor.EndpointInput("ep-mon"),
+        monitor_schedule_name="mon-it",
+        schedule_cron_expression=rm.CronExpressionGenerator.now(),
+        data_analysis_start_time="-PT10M",
+    )
+    # the scheduler on the head submits the run by itself, within seconds
+    done = _until(lambda: [e for e in monitor.list_executions()
+                           if e.summary["MonitoringExecutionStatus"].startswith("Completed")],
+                  "the scheduled execution")  # fmt: skip
+    assert done[0].summary["MonitoringExecutionStatus"] == "CompletedWithViolations"
+    found = {(v["feature_name"], v["constraint_check_type"])
+             for v in monitor.latest_monitoring_constraint_violations().body_dict["violations"]}  # fmt: skip
+    assert found == {("income", "baseline_drift_check"), ("city", "categorical_values_check"),
+                     ("city", "baseline_drift_check")}  # fmt: skip
+    assert monitor.latest_monitoring_statistics().body_dict["dataset"]["item_count"] == 800
+    desc = monitor.describe_schedule()
+    assert desc["MonitoringScheduleStatus"] == "Stopped"  # NOW runs once
+    assert desc["LastMonitoringExecutionSummary"]["ProcessingJobName"] == done[0].job_name
+    report = store.read_text(store.key(done[0].summary["Report"]))
+    assert "atlantis" in report and "../assets/plotly.min.js" in report
+
+    # on demand, with an override that lets income's shift pass and a dropped column
+    monitor.update_monitoring_schedule(overrides={"income": {"comparison_threshold": 0.99}},
+                                       data_analysis_start_time="-PT8S")  # fmt: skip
+    assert monitor.describe_schedule()["Spec"]["overrides"]
+    # the first window's rows are older than 8 s by now (two jobs ran since)
+    write_capture(store, "ep-mon", rows(500, 2, shift=9.0).drop(columns=["city"]), time.time())
+    execution = monitor.run_now()
+    found = {(v["feature_name"], v["constraint_check_type"])
+             for v in execution.constraint_violations().body_dict["violations"]}  # fmt: skip
+    assert found == {("city", "missing_column_check")}
+
+    monkeypatch.setenv("RAYMAKER_STORE", local_session.settings.store)
+    runner = CliRunner()
+    from raymaker.cli.main import cli
+
+    result = runner.invoke(cli, ["monitors", "violations", "mon-it"])
+    assert result.exit_code == 0, result.output
+    assert "missing_column_check" in result.output and "\x1b[" not in result.output
+    result = runner.invoke(cli, ["monitors", "executions", "mon-it", "--output", "json"])
+    assert [e["MonitoringExecutionStatus"] for e in json.loads(result.output)] == [
+        "CompletedWithViolations", "CompletedWithViolations"]  # fmt: skip
+    result = runner.invoke(cli, ["monitors", "list"])
+    assert "mon-it" in result.output and "Stopped" in result.output
+    result = runner.invoke(cli, ["monitors", "run", "nope"])
+    assert result.exit_code != 0 and "does not exist" in str(result.exception)
+    monitor.delete_monitoring_schedule()
+    assert "mon-it" not in runner.invoke(cli, ["monitors", "list"]).output
+
+
+def test_batch_transform_input_is_monitored(ray_head, local_session, tmp_path):
+    train, batch = tmp_path / "train.csv", tmp_path / "batch.csv"
+    rows(2000, 3).to_csv(train, index=False)
+    rows(1000, 4, shift=12.0).to_csv(batch, index=False)
+    monitor = rm.DefaultModelMonitor(session=local_session)
+    monitor.suggest_baseline(str(train), rm.DatasetFormat.csv(header=True))
+    monitor.create_monitoring_schedule(
+        batch_transform_input=BatchTransformInput(
+            str(batch), dataset_format=rm.DatasetFormat.csv()
+        ),
+        monitor_schedule_name="mon-batch",
+        schedule_cron_expression=rm.CronExpressionGenerator.daily(3),
+    )
+    execution = monitor.run_now()
+    assert execution.summary["Items"] == 1000
+    found = execution.constraint_violations().body_dict["violations"]
+    assert {(v["feature_name"], v["constraint_check_type"]) for v in found} == {
+        ("income", "baseline_drift_check")}  # fmt: skip
+    assert monitor.describe_schedule()["MonitoringScheduleStatus"] == "Scheduled"
+    monitor.stop_monitoring_schedule()
+    assert monitor.describe_schedule()["MonitoringScheduleStatus"] == "Stopped"
