@@ -37,9 +37,7 @@ def write_capture(store, endpoint, df, at):
                           inference_id=str(i), now=at))
         for i, r in enumerate(df.itertuples(index=False))
     ]  # fmt: skip
-    store.write_text(
-        capture_key("capture", endpoint, "AllTraffic", at), "\n".join(lines) + "\n"
-    )
+    store.write_text(capture_key("capture", endpoint, "AllTraffic", at), "\n".join(lines) + "\n")
 
 
 def _until(check, what, timeout=90.0):
