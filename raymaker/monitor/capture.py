@@ -94,9 +94,12 @@ def records_frame(text: bytes, start: float, end: float, features: list[str],
     frame = _bodies(col, "captureData.endpointInput", features)
     rows = frame.attrs.pop("rows")
     if output:
+        # a CSV or list answer is the ``output`` column; a JSON object's keys are columns too
         answers = _bodies(col, "captureData.endpointOutput", [output])
-        if len(answers) == len(frame) and output in answers:
-            frame[output] = answers[output].to_numpy()
+        if len(answers) == len(frame):
+            for name in answers.columns:
+                if name not in frame.columns:
+                    frame[name] = answers[name].to_numpy()
     frame[EVENT_ID] = np.repeat(col("eventMetadata.eventId"), rows)
     inference = col("eventMetadata.inferenceId")
     if inference is not None:
@@ -185,3 +188,32 @@ def _names(names: list[str], width: int) -> list[str]:
     """``names`` fitted to ``width`` columns: extra columns are ``_c<i>`` (SageMaker's names
     for unnamed CSV columns), so a column the baseline lacks is reported, not dropped."""
     return [names[i] if i < len(names) else f"_c{i}" for i in range(width)]
+
+
+def read_ground_truth(store, prefix: str, start: float, end: float) -> pd.DataFrame:
+    """Ground truth records (SageMaker's ``groundTruthData`` + ``eventMetadata.eventId``
+    JSON lines under ``<prefix>/yyyy/mm/dd/hh/``) whose folders fall in ``[start, end]``:
+    a frame of ``eventId`` and ``label`` (the latest record of an id wins)."""
+    import base64
+
+    keys = window_keys(store, prefix, start, end)
+    ids, labels = [], []
+    for key in keys:
+        for line in store.read_text(key).splitlines():
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                data = rec["groundTruthData"]
+                text = data["data"]
+                if data.get("encoding") == "BASE64":
+                    text = base64.b64decode(text).decode()
+                ids.append(str(rec["eventMetadata"]["eventId"]))
+                labels.append(text.strip())
+            except (ValueError, KeyError, TypeError) as e:
+                raise DataError(
+                    f"ground truth record in {key} is not SageMaker's shape "
+                    f"(groundTruthData.data, eventMetadata.eventId): {e}"
+                ) from None
+    frame = pd.DataFrame({EVENT_ID: ids, "label": labels})
+    return frame.drop_duplicates(EVENT_ID, keep="last")
