@@ -99,6 +99,7 @@ _EXPORTS = {
     "DataCaptureConfig": "raymaker.sagemaker.model_monitor",
     # monitoring
     "DefaultModelMonitor": "raymaker.sagemaker.model_monitor",
+    "ModelQualityMonitor": "raymaker.sagemaker.model_monitor",
     "CronExpressionGenerator": "raymaker.sagemaker.model_monitor",
     "DatasetFormat": "raymaker.sagemaker.model_monitor",
     "CSVSerializer": "raymaker.sagemaker.serializers",
@@ -190,6 +191,7 @@ if TYPE_CHECKING:  # pragma: no cover
         DataCaptureConfig,
         DatasetFormat,
         DefaultModelMonitor,
+        ModelQualityMonitor,
     )
     from raymaker.sagemaker.model_registry import ModelRegistry
     from raymaker.sagemaker.parameter import (

@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 
 from raymaker.errors import DataError, NotFound
-from raymaker.monitor import capture, constraints, report, schedules
+from raymaker.monitor import capture, constraints, quality, report, schedules
 from raymaker.monitor.stats import Statistics
 from raymaker.storage import join, layout
 
@@ -23,26 +23,31 @@ META_COLUMNS = (capture.EVENT_ID, capture.INFERENCE_ID, capture.TIME)
 def run_baseline(spec, ctx) -> dict:
     """Suggest a baseline; returns the two files' URIs and the dataset's size."""
     ctx.progress(stage="reading", force=True)
-    stats = Statistics()
-    for frame in dataset_frames(ctx.store, spec.dataset):
-        stats.add(frame)
-    if not stats.items:
-        raise DataError(f"the baseline dataset {spec.dataset.uri} has no rows")
+    if spec.monitor_type == "ModelQuality":
+        frame = _whole(dataset_frames(ctx.store, spec.dataset), spec.dataset.uri)
+        statistics = _quality_statistics(spec, frame, frame[_label_column(spec, frame)])
+        suggested = quality.suggest(statistics, spec.problem_type)
+        items, features = len(frame), 0
+    else:
+        stats = Statistics()
+        for frame in dataset_frames(ctx.store, spec.dataset):
+            stats.add(frame)
+        if not stats.items:
+            raise DataError(f"the baseline dataset {spec.dataset.uri} has no rows")
+        statistics = stats.to_json()
+        suggested = constraints.suggest(statistics)
+        items, features = stats.items, len(stats.columns)
     ctx.progress(stage="publishing", force=True)
-    statistics = stats.to_json()
-    files = {
-        "statistics.json": statistics,
-        "constraints.json": constraints.suggest(statistics),
-    }
+    files = {"statistics.json": statistics, "constraints.json": suggested}
     target = ctx.store.key(spec.output_uri) if spec.output_uri else layout.job_output(ctx.name)
     uris = _publish(ctx.store, files, staging=layout.job_staging(ctx.name, "baseline"),
                     target=target)  # fmt: skip
-    print(f"baseline: {stats.items:,} rows, {len(stats.columns)} features -> {target}")
+    print(f"{spec.monitor_type} baseline: {items:,} rows -> {target}")
     return {
         "statistics": uris["statistics.json"],
         "constraints": uris["constraints.json"],
-        "items": stats.items,
-        "features": len(stats.columns),
+        "items": items,
+        "features": features,
     }
 
 
@@ -59,30 +64,12 @@ def run_schedule(spec, ctx) -> dict:
 def run_execution(spec, ctx) -> dict:
     """Run one execution of a schedule over its window."""
     store = ctx.store
-    state = schedules.read_state(store, spec.schedule)
-    sched = state.schedule
-    baseline, rules = _baseline(store, sched)
-    features = sched.features or [f["name"] for f in (baseline or rules)["features"]]
+    sched = schedules.read_state(store, spec.schedule).schedule
     ctx.progress(stage="reading", force=True)
-    stats = Statistics()
-    for frame in window_frames(store, sched, spec.start, spec.end, features):
-        stats.add(frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns]))
-    if not stats.items:
-        raise DataError(f"no data to analyze in the window {_date(spec.start)} to "
-                        f"{_date(spec.end)}{_source(sched)}")  # fmt: skip
-    ctx.progress(stage="checking", force=True)
-    types = {f["name"]: f["inferred_type"] for f in (baseline or rules)["features"]}
-    current = stats.to_json(types)
-    violations, drift = constraints.check(baseline or {"features": []}, rules, current)
-    window = (_date(spec.start), _date(spec.end))
+    check = _data_quality if sched.monitor_type == "DataQuality" else _model_quality
+    files, violations, figures = check(ctx, sched, spec)
     ctx.progress(stage="publishing", force=True)
-    files = {
-        "statistics.json": current,
-        "report.html": report.drift_page(
-            ctx.name, window, baseline or rules, current, violations, drift
-        ),  # fmt: skip
-        "constraint_violations.json": {"violations": violations},
-    }
+    files["constraint_violations.json"] = {"violations": violations}  # written last
     root = _output_root(store, sched)
     from raymaker.data.charts import write_asset
 
@@ -97,21 +84,120 @@ def run_execution(spec, ctx) -> dict:
         "monitor_type": sched.monitor_type,
         "scheduled_time": spec.scheduled_time,
         "window": [spec.start, spec.end],
-        "items": stats.items,
+        **figures,
         "violations": len(violations),
         "violation_checks": sorted({v["constraint_check_type"] for v in violations}),
-        "drifted": sorted(n for n, d in drift.items() if d["drifted"]),
-        "drift": {n: d["statistic"] for n, d in drift.items()},
         "statistics": uris["statistics.json"],
         "constraint_violations": uris["constraint_violations.json"],
         "report": uris["report.html"],
     }
-    print(f"{stats.items:,} rows in {window[0]} .. {window[1]}: {len(violations)} violation(s)")
+    window = f"{_date(spec.start)} .. {_date(spec.end)}"
+    print(f"{figures['items']:,} rows in {window}: {len(violations)} violation(s)")
     for v in violations:
-        print(f"  {v['feature_name']}: {v['constraint_check_type']}: {v['description']}")
+        what = v.get("feature_name") or v.get("metric_name")
+        print(f"  {what}: {v['constraint_check_type']}: {v['description']}")
     if violations and sched.webhook:
         _notify(sched.webhook, {**summary, "violation_list": violations})
     return summary
+
+
+def _data_quality(ctx, sched, spec) -> tuple[dict, list, dict]:
+    store = ctx.store
+    baseline, rules = _baseline(store, sched)
+    features = sched.features or [f["name"] for f in (baseline or rules)["features"]]
+    stats = Statistics()
+    for frame in window_frames(store, sched, spec.start, spec.end, features):
+        stats.add(frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns]))
+    if not stats.items:
+        raise DataError(f"no data to analyze in the window {_date(spec.start)} to "
+                        f"{_date(spec.end)}{_source(sched)}")  # fmt: skip
+    ctx.progress(stage="checking", force=True)
+    types = {f["name"]: f["inferred_type"] for f in (baseline or rules)["features"]}
+    current = stats.to_json(types)
+    violations, drift = constraints.check(baseline or {"features": []}, rules, current)
+    window = (_date(spec.start), _date(spec.end))
+    page = report.drift_page(ctx.name, window, baseline or rules, current, violations, drift)
+    figures = {
+        "items": stats.items,
+        "drifted": sorted(n for n, d in drift.items() if d["drifted"]),
+        "drift": {n: d["statistic"] for n, d in drift.items()},
+    }
+    return {"statistics.json": current, "report.html": page}, violations, figures
+
+
+def _model_quality(ctx, sched, spec) -> tuple[dict, list, dict]:
+    """Predictions in the window merged with their ground truth (by inferenceId, else
+    eventId), or a labelled batch input, scored and checked against the constraints."""
+    store = ctx.store
+    frames = window_frames(store, sched, spec.start, spec.end, sched.features or [])
+    frame = _whole(frames, _source(sched).strip(" ()"), allow_empty=True)
+    if not len(frame):
+        raise DataError(f"no data to analyze in the window {_date(spec.start)} to "
+                        f"{_date(spec.end)}{_source(sched)}")  # fmt: skip
+    if sched.batch_transform_input is not None:
+        merged, labels = frame, frame[_label_column(sched, frame)]
+    else:
+        merged = _merge_ground_truth(store, sched, frame, spec.start)
+        labels = merged["label"]
+    ctx.progress(stage="checking", force=True)
+    current = _quality_statistics(sched, merged, labels)
+    rules = (
+        _read(store, sched.baseline_constraints)
+        if sched.baseline_constraints
+        else quality.suggest(_read(store, sched.baseline_statistics), sched.problem_type)
+    )
+    violations = quality.check(current, rules, sched.problem_type)
+    section = quality.SECTIONS[sched.problem_type][0]
+    values = {k: v["value"] for k, v in current[section].items() if "value" in v}
+    window = (_date(spec.start), _date(spec.end))
+    page = report.quality_page(ctx.name, window, sched.problem_type, current, rules, violations)
+    figures = {"items": len(merged), "captured": len(frame), "metrics": values}
+    return {"statistics.json": current, "report.html": page}, violations, figures
+
+
+def _merge_ground_truth(store, sched, frame, start: float):
+    """The captured rows that have ground truth, with it as ``label``."""
+    import time
+
+    truth = capture.read_ground_truth(store, store.key(sched.ground_truth_uri), start, time.time())
+    ids = frame[capture.EVENT_ID].astype(str)
+    if capture.INFERENCE_ID in frame.columns:  # SageMaker's key: inferenceId, else eventId
+        given = frame[capture.INFERENCE_ID]
+        ids = given.where(given.notna() & (given.astype(str) != ""), ids).astype(str)
+    keyed = frame.assign(**{capture.EVENT_ID: ids.to_numpy()})
+    merged = keyed.merge(truth, on=capture.EVENT_ID, how="inner")
+    if not len(merged):
+        raise DataError(f"none of the {len(frame):,} captured records has ground truth under "
+                        f"{sched.ground_truth_uri} (matched by inferenceId, else eventId; "
+                        f"{len(truth):,} ground truth records read)")  # fmt: skip
+    return merged
+
+
+def _quality_statistics(spec, frame, labels) -> dict:
+    predicted, scores = quality.predictions(
+        frame, spec.problem_type, spec.inference_attribute, spec.probability_attribute,
+        spec.probability_threshold_attribute,
+    )  # fmt: skip
+    if spec.problem_type == "Regression":
+        labels = labels.astype("float64")
+    return quality.statistics(spec.problem_type, labels.to_numpy(), predicted, scores)
+
+
+def _label_column(spec, frame) -> str:
+    name = spec.ground_truth_attribute
+    if name not in frame.columns:
+        raise DataError(f"ground_truth_attribute {name!r} is not a column; columns: "
+                        f"{', '.join(map(str, frame.columns))}")  # fmt: skip
+    return name
+
+
+def _whole(frames, what: str, allow_empty: bool = False):
+    import pandas as pd
+
+    parts = list(frames)
+    if not parts and not allow_empty:
+        raise DataError(f"{what} has no rows")
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def dataset_frames(store, dataset):
@@ -135,9 +221,10 @@ def window_frames(store, sched, start: float, end: float, features: list[str]):
     root = store.key(sched.capture_uri) if sched.capture_uri else layout.CAPTURE
     prefix = join(root, sched.endpoint)
     found = [join(prefix, sched.variant)] if sched.variant else capture.variants(store, prefix)
+    output = sched.prediction or ("prediction" if sched.monitor_type == "ModelQuality" else None)
     for variant in found:
         keys = capture.window_keys(store, variant, start, end)
-        yield from capture.read_window(store, keys, start, end, features, output=sched.prediction)
+        yield from capture.read_window(store, keys, start, end, features, output=output)
 
 
 def _baseline(store, sched) -> tuple[dict | None, dict]:

@@ -210,3 +210,34 @@ def _fbeta(precision: float, recall: float, beta: float) -> float:
 
 def _finite(value: float):
     return value if np.isfinite(value) else "NaN"
+
+
+def predictions(frame, problem_type: str, inference_attribute: str | None,
+                probability_attribute: str | None, threshold: float = 0.5,
+                default: str = "prediction") -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
+    """``(predicted, scores)`` from a frame's answer columns: the label column
+    (``inference_attribute``, else ``default``) and the probability column. A binary model
+    that answers probabilities only is labelled at ``threshold``. Raises DataError naming
+    the columns there are."""
+    from raymaker.errors import DataError
+
+    def column(name):
+        if name not in frame.columns:
+            raise DataError(f"the answers have no column {name!r}; columns: "
+                            f"{', '.join(map(str, frame.columns))}")  # fmt: skip
+        return frame[name].to_numpy()
+
+    scores = column(probability_attribute).astype("float64") if probability_attribute else None
+    if inference_attribute or scores is None:
+        predicted = column(inference_attribute or default)
+    else:
+        predicted = (scores >= threshold).astype(int)
+    probabilities = (
+        problem_type == "BinaryClassification"
+        and scores is None
+        and predicted.dtype.kind == "f"
+        and ((predicted > 0) & (predicted < 1)).any()
+    )
+    if probabilities:  # the label column holds probabilities: label them at the threshold
+        scores, predicted = predicted, (predicted >= threshold).astype(int)
+    return predicted, scores

@@ -112,3 +112,58 @@ def _distribution(go, base: dict, current: dict):
         fig.add_trace(go.Bar(x=x, y=y, name=label, marker_color=color, opacity=0.8))
     fig.update_layout(barmode="group", yaxis_title="share", legend={"orientation": "h"})
     return fig
+
+
+def quality_page(name: str, window: tuple[str, str], problem_type: str, current: dict,
+                 rules: dict, violations: list[dict]) -> str:  # fmt: skip
+    """The page of one model quality execution: each metric against its threshold, the
+    confusion matrix, the violations."""
+    from raymaker.monitor.quality import SECTIONS
+
+    section, rules_section = SECTIONS[problem_type]
+    found = current.get(section, {})
+    limits = rules.get(rules_section) or {}
+    broken = {v["metric_name"] for v in violations}
+    rows = []
+    for metric, entry in found.items():
+        if "value" not in entry:
+            continue
+        rule = limits.get(metric, {})
+        verdict = "violated" if metric in broken else ("ok" if rule else "")
+        std = entry.get("standard_deviation", "")
+        op, limit = rule.get("comparison_operator", ""), rule.get("threshold", "")
+        rows.append([metric, entry["value"], std, op, limit, verdict])
+    facts = {
+        "execution": name,
+        "window": f"{window[0]} → {window[1]}",
+        "problem": problem_type,
+        "rows": f"{current.get('dataset', {}).get('item_count', 0):,}",
+        "violations": len(violations),
+    }
+    body = "<h2>Metrics</h2>" + charts.card(
+        "Metrics against the baseline's constraints",
+        charts.table(
+            ["metric", "value", "std dev", "violated when", "threshold", "verdict"], rows
+        ),  # fmt: skip
+    )
+    matrix = found.get("confusion_matrix")
+    if matrix:
+        labels = list(matrix)
+        body += "<h2>Confusion matrix</h2>" + charts.card(
+            "Rows: true label; columns: predicted",
+            charts.table(
+                ["", *labels], [[a, *(matrix[a].get(b, 0) for b in labels)] for a in labels]
+            ),  # fmt: skip
+        )
+    if violations:
+        body += "<h2>Violations</h2>" + charts.card(
+            f"{len(violations)} violation(s)",
+            charts.table(
+                ["metric", "check", "description"],
+                [
+                    [v["metric_name"], v["constraint_check_type"], v["description"]]
+                    for v in violations
+                ],
+            ),  # fmt: skip
+        )
+    return charts.page(f"Model quality: {name}", facts, body)

@@ -17,7 +17,8 @@ from raymaker.specs.base import Name, ResourceSpec, SpecModel, Uri
 from raymaker.specs.cron import parse_schedule
 
 DatasetFormat = Literal["csv", "json", "parquet"]
-MonitorType = Literal["DataQuality"]
+MonitorType = Literal["DataQuality", "ModelQuality"]
+ProblemType = Literal["Regression", "BinaryClassification", "MulticlassClassification"]
 OFFSET = re.compile(r"^-?PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
 # monitoringConfigOverrides a feature may set (raymaker's own: drift_method, drift_threshold)
 OVERRIDES = (
@@ -50,7 +51,35 @@ class Dataset(SpecModel):
     header: bool = Field(True, description="CSV: the first line names the columns.")
 
 
-class BaselineJob(ResourceSpec):
+class QualityFields(SpecModel):
+    """What a model quality monitor compares: the answer's columns and the label's."""
+
+    problem_type: ProblemType | None = Field(None, description="ModelQuality: the problem type.")
+    inference_attribute: str | None = Field(
+        None, description="ModelQuality: the predicted label's column (default: prediction)."
+    )
+    probability_attribute: str | None = Field(
+        None, description="ModelQuality: the predicted probability's column (binary: AUC)."
+    )
+    probability_threshold_attribute: float = Field(
+        0.5, ge=0, le=1, description="ModelQuality: a probability at or above it is label 1."
+    )
+    ground_truth_attribute: str | None = Field(
+        None, description="ModelQuality: the label's column in a dataset (baseline, batch)."
+    )
+
+    def _check_quality(self, needs_label_column: bool) -> None:
+        if self.monitor_type != "ModelQuality":
+            return
+        if self.problem_type is None:
+            raise ValueError("monitor_type ModelQuality needs problem_type (Regression, "
+                             "BinaryClassification or MulticlassClassification)")  # fmt: skip
+        if needs_label_column and not self.ground_truth_attribute:
+            raise ValueError("monitor_type ModelQuality over a dataset needs "
+                             "ground_truth_attribute: the column of true labels")  # fmt: skip
+
+
+class BaselineJob(ResourceSpec, QualityFields):
     """Suggest a baseline: statistics.json and constraints.json of a dataset."""
 
     kind: Literal["BaselineJob"] = Field("BaselineJob", description="The resource kind.")
@@ -62,7 +91,7 @@ class BaselineJob(ResourceSpec):
     )
 
 
-class MonitoringSchedule(ResourceSpec):
+class MonitoringSchedule(ResourceSpec, QualityFields):
     """A monitoring schedule: its desired state (applying it is a job that stores it and
     makes sure the scheduler runs)."""
 
@@ -108,7 +137,19 @@ class MonitoringSchedule(ResourceSpec):
     output_uri: Uri | None = Field(
         None, description="Where each execution's files go (default: monitoring/<name>/)."
     )
+    ground_truth_uri: Uri | None = Field(
+        None,
+        description="ModelQuality: where ground truth records are uploaded (SageMaker's "
+        "groundTruthData/eventMetadata JSON lines under yyyy/mm/dd/hh/).",
+    )
     webhook: str | None = Field(None, description="POST each violation report here (http/s).")
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"webhook {value!r} must be an http:// or https:// URL")
+        return value
 
     @field_validator("schedule_cron_expression")
     @classmethod
@@ -147,6 +188,10 @@ class MonitoringSchedule(ResourceSpec):
                 f"(got endpoint={self.endpoint!r}, batch_transform_input="
                 f"{'set' if self.batch_transform_input else None})"
             )
+        self._check_quality(needs_label_column=self.batch_transform_input is not None)
+        if self.monitor_type == "ModelQuality" and self.endpoint and not self.ground_truth_uri:
+            raise ValueError("monitor_type ModelQuality on an endpoint needs ground_truth_uri: "
+                             "where the true labels are uploaded")  # fmt: skip
         if self.baseline_statistics is None and self.baseline_constraints is None:
             raise ValueError(
                 "give baseline_statistics and/or baseline_constraints (from a BaselineJob, "

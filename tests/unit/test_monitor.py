@@ -226,3 +226,18 @@ def test_schedule_specs_name_their_errors():
         parse_spec({**base, "endpoint": "e", "overrides": {"x": {"comparison_treshold": 1}}})
     with pytest.raises(SpecError, match="baseline_statistics and/or baseline_constraints"):
         parse_spec({"kind": "MonitoringSchedule", "name": "m", "endpoint": "e"})
+
+
+def test_model_quality_specs_name_what_they_lack():
+    base = {"kind": "MonitoringSchedule", "name": "m", "endpoint": "e",
+            "baseline_constraints": "c.json", "monitor_type": "ModelQuality"}  # fmt: skip
+    with pytest.raises(SpecError, match="needs problem_type"):
+        parse_spec(base)
+    with pytest.raises(SpecError, match="needs ground_truth_uri"):
+        parse_spec({**base, "problem_type": "Regression"})
+    with pytest.raises(SpecError, match="webhook"):
+        parse_spec({**base, "problem_type": "Regression", "ground_truth_uri": "gt",
+                    "webhook": "ftp://x"})  # fmt: skip
+    with pytest.raises(SpecError, match="ground_truth_attribute"):
+        parse_spec({"kind": "BaselineJob", "monitor_type": "ModelQuality",
+                    "problem_type": "Regression", "dataset": {"uri": "d.csv"}})  # fmt: skip

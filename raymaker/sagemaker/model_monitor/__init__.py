@@ -8,6 +8,7 @@ from raymaker.sagemaker.model_monitor.model_monitoring import (
     DefaultModelMonitor,
     EndpointInput,
     ModelMonitor,
+    ModelQualityMonitor,
     MonitoringExecution,
 )
 from raymaker.sagemaker.model_monitor.monitoring_files import (
@@ -26,6 +27,7 @@ __all__ = [
     "DefaultModelMonitor",
     "EndpointInput",
     "ModelMonitor",
+    "ModelQualityMonitor",
     "MonitoringExecution",
     "Statistics",
 ]

@@ -23,19 +23,28 @@ class EndpointInput:
     """Which endpoint's captured traffic a schedule reads."""
 
     def __init__(self, endpoint_name: str, destination: str = "/opt/ml/processing/input",
-                 **_ignored):  # fmt: skip
+                 inference_attribute: str | None = None, probability_attribute: str | None = None,
+                 probability_threshold_attribute: float | None = None, **_ignored):  # fmt: skip
         self.endpoint_name = endpoint_name
         self.destination = destination
+        self.inference_attribute = inference_attribute
+        self.probability_attribute = probability_attribute
+        self.probability_threshold_attribute = probability_threshold_attribute
 
 
 class BatchTransformInput:
     """A batch transform's input (``data_captured_destination_s3_uri``) to monitor."""
 
     def __init__(self, data_captured_destination_s3_uri: str, destination: str = "",
-                 dataset_format: dict | None = None, **_ignored):  # fmt: skip
+                 dataset_format: dict | None = None, inference_attribute: str | None = None,
+                 probability_attribute: str | None = None,
+                 probability_threshold_attribute: float | None = None, **_ignored):  # fmt: skip
         self.data_captured_destination_s3_uri = data_captured_destination_s3_uri
         self.destination = destination
         self.dataset_format = dataset_format
+        self.inference_attribute = inference_attribute
+        self.probability_attribute = probability_attribute
+        self.probability_threshold_attribute = probability_threshold_attribute
 
 
 class BaseliningJob:
@@ -116,7 +125,7 @@ class ModelMonitor(UsesSession):
     def suggest_baseline(self, baseline_dataset: str, dataset_format: dict | None = None,
                          record_preprocessor_script=None, post_analytics_processor_script=None,
                          output_s3_uri: str | None = None, wait: bool = True, logs: bool = True,
-                         job_name: str | None = None) -> BaseliningJob:  # fmt: skip
+                         job_name: str | None = None, **quality) -> BaseliningJob:  # fmt: skip
         """Run a baselining job over ``baseline_dataset``: statistics.json and suggested
         constraints.json. Raises SpecError (before submitting), JobFailed with ``wait``."""
         _unsupported(record_preprocessor_script=record_preprocessor_script,
@@ -126,6 +135,7 @@ class ModelMonitor(UsesSession):
             "monitor_type": self.monitor_type,
             "dataset": dataset_spec(baseline_dataset, dataset_format),
         }
+        spec.update({k: v for k, v in quality.items() if v is not None})
         if output_s3_uri:
             spec["output_uri"] = output_s3_uri
         if job_name or self.base_job_name:
@@ -158,7 +168,7 @@ class ModelMonitor(UsesSession):
                                    features: list[str] | None = None,
                                    prediction: str | None = None,
                                    overrides: dict | None = None,
-                                   webhook: str | None = None) -> None:  # fmt: skip
+                                   webhook: str | None = None, **quality) -> None:  # fmt: skip
         """Create a schedule (an apply job that starts the scheduler on the head). The
         baseline defaults to the latest ``suggest_baseline``'s. Raises SpecError naming the
         field, before anything is submitted."""
@@ -170,6 +180,7 @@ class ModelMonitor(UsesSession):
             schedule_cron_expression, data_analysis_start_time, data_analysis_end_time,
             features, prediction, overrides, webhook,
         )  # fmt: skip
+        spec.update(_quality_fields(endpoint_input, batch_transform_input, quality))
         self._session().monitors.apply(spec)
         self.monitoring_schedule_name = spec["name"]
         self.last_spec = spec
@@ -290,6 +301,54 @@ class DefaultModelMonitor(ModelMonitor):
     """Data quality: statistics, constraints and drift of the requests' features."""
 
     monitor_type = "DataQuality"
+
+
+class ModelQualityMonitor(ModelMonitor):
+    """Model quality: predictions merged with ground truth, SageMaker's metrics against the
+    baseline's. ``suggest_baseline`` and ``create_monitoring_schedule`` take
+    ``problem_type``; the baseline also ``inference_attribute``, ``probability_attribute``
+    and ``ground_truth_attribute``; the schedule ``ground_truth_input`` (where the labels
+    are uploaded) and the answer's attributes on ``endpoint_input``."""
+
+    monitor_type = "ModelQuality"
+
+    def suggest_baseline(self, baseline_dataset: str, dataset_format: dict | None = None,
+                         output_s3_uri: str | None = None, problem_type: str | None = None,
+                         inference_attribute: str | None = None,
+                         probability_attribute: str | None = None,
+                         ground_truth_attribute: str | None = None,
+                         probability_threshold_attribute: float | None = None,
+                         post_analytics_processor_script=None, wait: bool = True,
+                         logs: bool = True, job_name: str | None = None):  # fmt: skip
+        return super().suggest_baseline(
+            baseline_dataset, dataset_format, None, post_analytics_processor_script,
+            output_s3_uri, wait, logs, job_name, problem_type=problem_type,
+            inference_attribute=inference_attribute, probability_attribute=probability_attribute,
+            ground_truth_attribute=ground_truth_attribute,
+            probability_threshold_attribute=probability_threshold_attribute,
+        )  # fmt: skip
+
+
+def _quality_fields(endpoint_input, batch_transform_input, given: dict) -> dict:
+    """The schedule's model quality fields from the SDK's arguments and inputs' attributes."""
+    out = {}
+    if given.get("problem_type"):
+        out["problem_type"] = given["problem_type"]
+    if given.get("ground_truth_input"):
+        out["ground_truth_uri"] = given["ground_truth_input"]
+    source = batch_transform_input if batch_transform_input is not None else endpoint_input
+    for key in ("inference_attribute", "probability_attribute",
+                "probability_threshold_attribute", "ground_truth_attribute"):  # fmt: skip
+        value = given.get(key, getattr(source, key, None))
+        if value is not None:
+            out[key] = value
+    unknown = set(given) - {"problem_type", "ground_truth_input", "inference_attribute",
+                            "probability_attribute", "probability_threshold_attribute",
+                            "ground_truth_attribute"}  # fmt: skip
+    if unknown:
+        raise TypeError(f"create_monitoring_schedule() got unexpected arguments: "
+                        f"{', '.join(sorted(unknown))}")  # fmt: skip
+    return out
 
 
 def _uri(value) -> str | None:
