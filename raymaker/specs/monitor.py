@@ -90,6 +90,11 @@ class BaselineJob(ResourceSpec, QualityFields):
         description="Where statistics.json and constraints.json go (default: job output).",
     )
 
+    @model_validator(mode="after")
+    def _quality(self) -> BaselineJob:
+        self._check_quality(needs_label_column=True)
+        return self
+
 
 class MonitoringSchedule(ResourceSpec, QualityFields):
     """A monitoring schedule: its desired state (applying it is a job that stores it and
