@@ -100,6 +100,7 @@ _EXPORTS = {
     # monitoring
     "DefaultModelMonitor": "raymaker.sagemaker.model_monitor",
     "ModelQualityMonitor": "raymaker.sagemaker.model_monitor",
+    "SageMakerClarifyProcessor": "raymaker.sagemaker.clarify",
     "CronExpressionGenerator": "raymaker.sagemaker.model_monitor",
     "DatasetFormat": "raymaker.sagemaker.model_monitor",
     "CSVSerializer": "raymaker.sagemaker.serializers",
@@ -171,6 +172,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from raymaker.jobs.runner import run_spec
     from raymaker.registry.registry import ModelVersion
+    from raymaker.sagemaker.clarify import SageMakerClarifyProcessor
     from raymaker.sagemaker.deserializers import (
         BytesDeserializer,
         CSVDeserializer,

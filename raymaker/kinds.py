@@ -93,6 +93,11 @@ KINDS: dict[str, Kind] = {
         names_job=False,
         reconcile="raymaker.monitor.scheduler:reconcile_schedules",
     ),
+    "ClarifyJob": Kind(
+        spec="raymaker.specs.monitor:ClarifyJob",
+        run="raymaker.monitor.clarify:run_clarify",
+        stage="raymaker.jobs.staging:stage_monitoring",
+    ),
     "MonitoringExecution": Kind(
         spec="raymaker.specs.monitor:MonitoringExecution",
         run="raymaker.monitor.jobs:run_execution",

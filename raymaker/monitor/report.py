@@ -167,3 +167,38 @@ def quality_page(name: str, window: tuple[str, str], problem_type: str, current:
             ),  # fmt: skip
         )
     return charts.page(f"Model quality: {name}", facts, body)
+
+
+def clarify_page(name: str, analysis: dict) -> str:
+    """A Clarify job's page: each bias metric by facet value, and the global SHAP values."""
+    import plotly.graph_objects as go
+
+    body = ""
+    titles = (("pre_training_bias_metrics", "Pre-training bias"),
+              ("post_training_bias_metrics", "Post-training bias"))  # fmt: skip
+    for key, title in titles:
+        section = analysis.get(key)
+        if not section:
+            continue
+        rows = [
+            [facet, entry["value_or_threshold"], m["name"], m["description"],
+             "" if m.get("value") is None else m["value"], m.get("error", "")]
+            for facet, entries in section["facets"].items()
+            for entry in entries
+            for m in entry["metrics"]
+        ]  # fmt: skip
+        body += f"<h2>{title}</h2>" + charts.card(
+            f"label {section['label']} = {section['label_value_or_threshold']}",
+            charts.table(["facet", "value", "metric", "description", "value", "note"], rows),
+        )
+    for method, labels in (analysis.get("explanations") or {}).items():
+        for label, found in labels.items():
+            shap = sorted(found["global_shap_values"].items(), key=lambda kv: kv[1])
+            fig = go.Figure(go.Bar(x=[v for _, v in shap], y=[k for k, _ in shap],
+                                   orientation="h", marker_color=charts.COLORS[0]))  # fmt: skip
+            body += "<h2>Explanations</h2>" + charts.card(
+                f"Global SHAP values for {label} ({method}, {found.get('method', '')})",
+                charts.figure(fig, height=max(240, 22 * len(shap))),
+                f"expected value {found['expected_value']:.4g}",
+            )
+    return charts.page(f"Clarify: {name}", {"job": name}, body)

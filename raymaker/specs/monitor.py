@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from raymaker.specs.base import Name, ResourceSpec, SpecModel, Uri
 from raymaker.specs.cron import parse_schedule
+from raymaker.specs.jobs import Resources
 
 DatasetFormat = Literal["csv", "json", "parquet"]
 MonitorType = Literal["DataQuality", "ModelQuality"]
@@ -220,4 +221,66 @@ class MonitoringExecution(ResourceSpec):
     def _window(self) -> MonitoringExecution:
         if self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+ClarifyAnalysis = Literal["pre_training_bias", "post_training_bias", "explainability"]
+
+
+class BiasSettings(SpecModel):
+    """Clarify's BiasConfig."""
+
+    label_values_or_threshold: list[str | int | float] = Field(
+        min_length=1, description="The label values that are the positive outcome."
+    )
+    facet_name: str = Field(min_length=1, description="The sensitive column.")
+    facet_values_or_threshold: list[str | int | float] | None = Field(
+        None, description="Its sensitive values (default: each value in turn)."
+    )
+    group_name: str | None = Field(None, description="The column CDDL/CDDPL condition on.")
+
+
+class ShapSettings(SpecModel):
+    """Clarify's SHAPConfig."""
+
+    num_samples: int = Field(100, ge=1, le=100_000, description="Rows explained.")
+    agg_method: Literal["mean_abs", "median", "mean_sq"] = Field(
+        "mean_abs", description="How row SHAP values make global ones."
+    )
+    baseline_rows: int = Field(50, ge=1, le=10_000, description="Background rows (shap).")
+    seed: int = Field(0, description="Which rows are sampled.")
+
+
+class ClarifyJob(ResourceSpec, Resources):
+    """A Clarify processing job: bias before and after training, and SHAP explanations."""
+
+    kind: Literal["ClarifyJob"] = Field("ClarifyJob", description="The resource kind.")
+    dataset: Dataset = Field(description="The data analysed (features and label).")
+    label: str = Field(min_length=1, description="The label column.")
+    analyses: list[ClarifyAnalysis] = Field(
+        default_factory=lambda: ["pre_training_bias"], min_length=1,
+        description="What to run.",
+    )  # fmt: skip
+    bias: BiasSettings | None = Field(None, description="Bias analyses: facet and outcome.")
+    methods: Literal["all"] | list[str] = Field("all", description="Bias metrics to compute.")
+    model_data: Uri | None = Field(
+        None, description="The model (post-training bias, explainability): a URI or registry://."
+    )
+    probability_threshold: float = Field(
+        0.5, ge=0, le=1, description="A score at or above it predicts the positive label."
+    )
+    shap: ShapSettings = Field(default_factory=ShapSettings, description="Explainability.")
+    output_uri: Uri | None = Field(
+        None, description="Where analysis.json and report.html go (default: job output)."
+    )
+
+    @model_validator(mode="after")
+    def _needs(self) -> ClarifyJob:
+        bias_runs = {"pre_training_bias", "post_training_bias"} & set(self.analyses)
+        if bias_runs and self.bias is None:
+            raise ValueError(f"analyses {sorted(bias_runs)} need bias (facet_name, "
+                             "label_values_or_threshold)")  # fmt: skip
+        model_runs = {"post_training_bias", "explainability"} & set(self.analyses)
+        if model_runs and not self.model_data:
+            raise ValueError(f"analyses {sorted(model_runs)} need model_data (the model to ask)")
         return self

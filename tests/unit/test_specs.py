@@ -31,6 +31,12 @@ VALID = {
         "baseline_statistics": "b/statistics.json",
         "schedule_cron_expression": "rate(5 minutes)",
     },
+    "ClarifyJob": {
+        "kind": "ClarifyJob",
+        "dataset": {"uri": "d.csv"},
+        "label": "y",
+        "bias": {"label_values_or_threshold": [1], "facet_name": "sex"},
+    },
     "MonitoringExecution": {
         "kind": "MonitoringExecution",
         "name": "churn-data-20261202-100000",
