@@ -100,6 +100,8 @@ _EXPORTS = {
     # monitoring
     "DefaultModelMonitor": "raymaker.sagemaker.model_monitor",
     "ModelQualityMonitor": "raymaker.sagemaker.model_monitor",
+    "ModelBiasMonitor": "raymaker.sagemaker.model_monitor",
+    "ModelExplainabilityMonitor": "raymaker.sagemaker.model_monitor",
     "SageMakerClarifyProcessor": "raymaker.sagemaker.clarify",
     "CronExpressionGenerator": "raymaker.sagemaker.model_monitor",
     "DatasetFormat": "raymaker.sagemaker.model_monitor",
@@ -193,6 +195,8 @@ if TYPE_CHECKING:  # pragma: no cover
         DataCaptureConfig,
         DatasetFormat,
         DefaultModelMonitor,
+        ModelBiasMonitor,
+        ModelExplainabilityMonitor,
         ModelQualityMonitor,
     )
     from raymaker.sagemaker.model_registry import ModelRegistry

@@ -22,6 +22,7 @@ from raymaker.errors import DataError
 
 FILES_PER_BATCH = 64
 EVENT_ID, INFERENCE_ID, TIME = "eventId", "inferenceId", "inferenceTime"
+META = (EVENT_ID, INFERENCE_ID, TIME)
 
 
 def window_keys(store, prefix: str, start: float, end: float) -> list[str]:

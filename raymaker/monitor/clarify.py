@@ -24,11 +24,11 @@ AGGREGATE = {
 
 def run_clarify(spec, ctx) -> dict:
     """Run the job's analyses; returns the analysis file's URI and the headline figures."""
-    from raymaker.monitor.jobs import _publish, _whole, dataset_frames
+    from raymaker.monitor.jobs import dataset_frames, publish, whole
     from raymaker.storage import layout
 
     ctx.progress(stage="reading", force=True)
-    frame = _whole(dataset_frames(ctx.store, spec.dataset), spec.dataset.uri)
+    frame = whole(dataset_frames(ctx.store, spec.dataset), spec.dataset.uri)
     if spec.label not in frame.columns:
         raise DataError(f"label {spec.label!r} is not a column; columns: "
                         f"{', '.join(map(str, frame.columns))}")  # fmt: skip
@@ -49,7 +49,7 @@ def run_clarify(spec, ctx) -> dict:
         ctx.progress(stage="post-training bias", force=True)
         scores = predict(model, features)
         positive = b.label_values_or_threshold[0]
-        labelled = frame.assign(__predicted__=_labels(scores, frame[spec.label], positive,
+        labelled = frame.assign(__predicted__=predicted_labels(scores, frame[spec.label], positive,
                                                       spec.probability_threshold))  # fmt: skip
         analysis["post_training_bias_metrics"] = bias.report(
             labelled, stage="post", predicted="__predicted__", **common
@@ -64,7 +64,7 @@ def run_clarify(spec, ctx) -> dict:
 
     files = {"analysis.json": analysis, "report.html": clarify_page(ctx.name, analysis)}
     target = ctx.store.key(spec.output_uri) if spec.output_uri else layout.job_output(ctx.name)
-    uris = _publish(ctx.store, files, staging=layout.job_staging(ctx.name, "clarify"),
+    uris = publish(ctx.store, files, staging=layout.job_staging(ctx.name, "clarify"),
                     target=target)  # fmt: skip
     from raymaker.data.charts import write_asset
 
@@ -97,7 +97,9 @@ def predict(handler, frame: pd.DataFrame) -> np.ndarray:
     return np.array([[float(v) for v in line.split(",")] for line in text.splitlines()]).squeeze()
 
 
-def _labels(scores: np.ndarray, truth: pd.Series, positive, threshold: float) -> np.ndarray:
+def predicted_labels(
+    scores: np.ndarray, truth: pd.Series, positive, threshold: float
+) -> np.ndarray:
     """Predicted labels in the label column's own values: a score (binary) at or above the
     threshold is the positive label; a row of class scores, its class; a label, itself."""
     scores = np.asarray(scores)
@@ -106,8 +108,13 @@ def _labels(scores: np.ndarray, truth: pd.Series, positive, threshold: float) ->
         return np.array([classes[i] for i in scores.argmax(axis=1)], dtype=object)
     values = sorted(truth.dropna().unique().tolist(), key=str)
     if scores.dtype.kind == "f" and ((scores > 0) & (scores < 1)).any() and len(values) == 2:
-        negative = next(v for v in values if str(v) != str(positive))
-        return np.where(scores >= threshold, positive, negative).astype(object)
+        # the labels as the label column writes them (ground truth arrives as text)
+        pos = next((v for v in values if str(v) == str(positive)), positive)
+        neg = next(v for v in values if str(v) != str(positive))
+        out = np.empty(len(scores), dtype=object)
+        hit = scores >= threshold
+        out[hit], out[~hit] = pos, neg
+        return out
     return scores
 
 

@@ -17,14 +17,22 @@ from raymaker.monitor import capture, constraints, quality, report, schedules
 from raymaker.monitor.stats import Statistics
 from raymaker.storage import join, layout
 
-META_COLUMNS = (capture.EVENT_ID, capture.INFERENCE_ID, capture.TIME)
+META_COLUMNS = capture.META
+# what an execution checks, by monitor type: (ctx, schedule, execution) -> (files, violations,
+# figures)
+CHECKS = {
+    "DataQuality": "raymaker.monitor.jobs:_data_quality",
+    "ModelQuality": "raymaker.monitor.jobs:_model_quality",
+    "ModelBias": "raymaker.monitor.model_checks:model_bias",
+    "ModelExplainability": "raymaker.monitor.model_checks:model_explainability",
+}
 
 
 def run_baseline(spec, ctx) -> dict:
     """Suggest a baseline; returns the two files' URIs and the dataset's size."""
     ctx.progress(stage="reading", force=True)
     if spec.monitor_type == "ModelQuality":
-        frame = _whole(dataset_frames(ctx.store, spec.dataset), spec.dataset.uri)
+        frame = whole(dataset_frames(ctx.store, spec.dataset), spec.dataset.uri)
         statistics = _quality_statistics(spec, frame, frame[_label_column(spec, frame)])
         suggested = quality.suggest(statistics, spec.problem_type)
         items, features = len(frame), 0
@@ -40,7 +48,7 @@ def run_baseline(spec, ctx) -> dict:
     ctx.progress(stage="publishing", force=True)
     files = {"statistics.json": statistics, "constraints.json": suggested}
     target = ctx.store.key(spec.output_uri) if spec.output_uri else layout.job_output(ctx.name)
-    uris = _publish(ctx.store, files, staging=layout.job_staging(ctx.name, "baseline"),
+    uris = publish(ctx.store, files, staging=layout.job_staging(ctx.name, "baseline"),
                     target=target)  # fmt: skip
     print(f"{spec.monitor_type} baseline: {items:,} rows -> {target}")
     return {
@@ -66,15 +74,16 @@ def run_execution(spec, ctx) -> dict:
     store = ctx.store
     sched = schedules.read_state(store, spec.schedule).schedule
     ctx.progress(stage="reading", force=True)
-    check = _data_quality if sched.monitor_type == "DataQuality" else _model_quality
-    files, violations, figures = check(ctx, sched, spec)
+    from raymaker.kinds import load
+
+    files, violations, figures = load(CHECKS[sched.monitor_type])(ctx, sched, spec)
     ctx.progress(stage="publishing", force=True)
     files["constraint_violations.json"] = {"violations": violations}  # written last
     root = _output_root(store, sched)
     from raymaker.data.charts import write_asset
 
     write_asset(store, root)
-    uris = _publish(store, files, staging=layout.job_staging(ctx.name, "execution"),
+    uris = publish(store, files, staging=layout.job_staging(ctx.name, "execution"),
                     target=join(root, ctx.name))  # fmt: skip
     state = schedules.read_state(store, spec.schedule)
     state.last_execution = ctx.name
@@ -130,21 +139,21 @@ def _model_quality(ctx, sched, spec) -> tuple[dict, list, dict]:
     eventId), or a labelled batch input, scored and checked against the constraints."""
     store = ctx.store
     frames = window_frames(store, sched, spec.start, spec.end, sched.features or [])
-    frame = _whole(frames, _source(sched).strip(" ()"), allow_empty=True)
+    frame = whole(frames, _source(sched).strip(" ()"), allow_empty=True)
     if not len(frame):
         raise DataError(f"no data to analyze in the window {_date(spec.start)} to "
                         f"{_date(spec.end)}{_source(sched)}")  # fmt: skip
     if sched.batch_transform_input is not None:
         merged, labels = frame, frame[_label_column(sched, frame)]
     else:
-        merged = _merge_ground_truth(store, sched, frame, spec.start)
+        merged = merge_ground_truth(store, sched, frame, spec.start)
         labels = merged["label"]
     ctx.progress(stage="checking", force=True)
     current = _quality_statistics(sched, merged, labels)
     rules = (
-        _read(store, sched.baseline_constraints)
+        read_baseline(store, sched.baseline_constraints)
         if sched.baseline_constraints
-        else quality.suggest(_read(store, sched.baseline_statistics), sched.problem_type)
+        else quality.suggest(read_baseline(store, sched.baseline_statistics), sched.problem_type)
     )
     violations = quality.check(current, rules, sched.problem_type)
     section = quality.SECTIONS[sched.problem_type][0]
@@ -155,7 +164,7 @@ def _model_quality(ctx, sched, spec) -> tuple[dict, list, dict]:
     return {"statistics.json": current, "report.html": page}, violations, figures
 
 
-def _merge_ground_truth(store, sched, frame, start: float):
+def merge_ground_truth(store, sched, frame, start: float):
     """The captured rows that have ground truth, with it as ``label``."""
     import time
 
@@ -191,7 +200,7 @@ def _label_column(spec, frame) -> str:
     return name
 
 
-def _whole(frames, what: str, allow_empty: bool = False):
+def whole(frames, what: str, allow_empty: bool = False):
     import pandas as pd
 
     parts = list(frames)
@@ -221,7 +230,8 @@ def window_frames(store, sched, start: float, end: float, features: list[str]):
     root = store.key(sched.capture_uri) if sched.capture_uri else layout.CAPTURE
     prefix = join(root, sched.endpoint)
     found = [join(prefix, sched.variant)] if sched.variant else capture.variants(store, prefix)
-    output = sched.prediction or ("prediction" if sched.monitor_type == "ModelQuality" else None)
+    answers = sched.monitor_type in ("ModelQuality", "ModelBias")
+    output = sched.prediction or ("prediction" if answers else None)
     for variant in found:
         keys = capture.window_keys(store, variant, start, end)
         yield from capture.read_window(store, keys, start, end, features, output=output)
@@ -230,9 +240,11 @@ def window_frames(store, sched, start: float, end: float, features: list[str]):
 def _baseline(store, sched) -> tuple[dict | None, dict]:
     """The baseline statistics (None if only constraints were given) and constraints (the
     suggested ones if only statistics were), with the schedule's per-feature overrides."""
-    baseline = _read(store, sched.baseline_statistics) if sched.baseline_statistics else None
+    baseline = (
+        read_baseline(store, sched.baseline_statistics) if sched.baseline_statistics else None
+    )
     rules = (
-        _read(store, sched.baseline_constraints)
+        read_baseline(store, sched.baseline_constraints)
         if sched.baseline_constraints
         else constraints.suggest(baseline)
     )
@@ -248,7 +260,7 @@ def _baseline(store, sched) -> tuple[dict | None, dict]:
     return baseline, rules
 
 
-def _read(store, uri: str) -> dict:
+def read_baseline(store, uri: str) -> dict:
     try:
         return store.read_json(store.key(uri))
     except NotFound:
@@ -261,7 +273,7 @@ def _output_root(store, sched) -> str:
     return layout.schedule_executions(sched.name)
 
 
-def _publish(store, files: dict, *, staging: str, target: str) -> dict:
+def publish(store, files: dict, *, staging: str, target: str) -> dict:
     """Write ``files`` under ``staging``, then move them to ``target`` together."""
     for name, body in files.items():
         text = body if isinstance(body, str) else json.dumps(body, indent=1, default=str)

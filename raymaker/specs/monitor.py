@@ -18,7 +18,7 @@ from raymaker.specs.cron import parse_schedule
 from raymaker.specs.jobs import Resources
 
 DatasetFormat = Literal["csv", "json", "parquet"]
-MonitorType = Literal["DataQuality", "ModelQuality"]
+MonitorType = Literal["DataQuality", "ModelQuality", "ModelBias", "ModelExplainability"]
 ProblemType = Literal["Regression", "BinaryClassification", "MulticlassClassification"]
 OFFSET = re.compile(r"^-?PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
 # monitoringConfigOverrides a feature may set (raymaker's own: drift_method, drift_threshold)
@@ -145,8 +145,21 @@ class MonitoringSchedule(ResourceSpec, QualityFields):
     )
     ground_truth_uri: Uri | None = Field(
         None,
-        description="ModelQuality: where ground truth records are uploaded (SageMaker's "
-        "groundTruthData/eventMetadata JSON lines under yyyy/mm/dd/hh/).",
+        description="ModelQuality, ModelBias: where ground truth records are uploaded "
+        "(SageMaker's groundTruthData/eventMetadata JSON lines under yyyy/mm/dd/hh/).",
+    )
+    bias: BiasSettings | None = Field(None, description="ModelBias: the facet and outcome.")
+    bias_tolerance: float = Field(
+        0.1, gt=0, description="ModelBias: how far a metric may move from the baseline's."
+    )
+    model_data: Uri | None = Field(
+        None, description="ModelExplainability: the model whose SHAP values are compared."
+    )
+    shap: ShapSettings = Field(
+        default_factory=lambda: ShapSettings(), description="ModelExplainability: SHAP."
+    )
+    attribution_threshold: float = Field(
+        0.9, gt=0, le=1, description="ModelExplainability: nDCG below it is a violation."
     )
     webhook: str | None = Field(None, description="POST each violation report here (http/s).")
 
@@ -195,9 +208,16 @@ class MonitoringSchedule(ResourceSpec, QualityFields):
                 f"{'set' if self.batch_transform_input else None})"
             )
         self._check_quality(needs_label_column=self.batch_transform_input is not None)
-        if self.monitor_type == "ModelQuality" and self.endpoint and not self.ground_truth_uri:
-            raise ValueError("monitor_type ModelQuality on an endpoint needs ground_truth_uri: "
-                             "where the true labels are uploaded")  # fmt: skip
+        labelled = self.monitor_type in ("ModelQuality", "ModelBias")
+        if labelled and self.endpoint and not self.ground_truth_uri:
+            raise ValueError(f"monitor_type {self.monitor_type} on an endpoint needs "
+                             "ground_truth_uri: where the true labels are uploaded")  # fmt: skip
+        if self.monitor_type == "ModelBias" and self.bias is None:
+            raise ValueError("monitor_type ModelBias needs bias (facet_name, "
+                             "label_values_or_threshold)")  # fmt: skip
+        if self.monitor_type == "ModelExplainability" and not self.model_data:
+            raise ValueError("monitor_type ModelExplainability needs model_data (the model "
+                             "whose attributions are compared)")  # fmt: skip
         if self.baseline_statistics is None and self.baseline_constraints is None:
             raise ValueError(
                 "give baseline_statistics and/or baseline_constraints (from a BaselineJob, "
@@ -284,3 +304,6 @@ class ClarifyJob(ResourceSpec, Resources):
         if model_runs and not self.model_data:
             raise ValueError(f"analyses {sorted(model_runs)} need model_data (the model to ask)")
         return self
+
+
+MonitoringSchedule.model_rebuild()
