@@ -21,6 +21,7 @@ import pandas as pd
 from raymaker.errors import DataError
 
 FILES_PER_BATCH = 64
+BATCH_BYTES = 32 << 20  # capture JSON read at once (a window's memory is about 4x this)
 EVENT_ID, INFERENCE_ID, TIME = "eventId", "inferenceId", "inferenceTime"
 META = (EVENT_ID, INFERENCE_ID, TIME)
 
@@ -55,12 +56,21 @@ def read_window(
     *,
     output: str | None = "prediction",
     files_per_batch: int = FILES_PER_BATCH,
+    batch_bytes: int = BATCH_BYTES,
 ) -> Iterator[pd.DataFrame]:
-    """DataFrames of the window's rows, a batch of files at a time: the request's features
+    """DataFrames of the window's rows, a batch of files (up to ``batch_bytes``) at a time,
+    so memory is bounded by a batch: the request's features
     (named by ``features``), the answer as ``output`` (None: left out), and the record's
     ``eventId``, ``inferenceId`` and ``inferenceTime``."""
-    for i in range(0, len(keys), files_per_batch):
-        text = b"".join(store.read_bytes(k) for k in keys[i : i + files_per_batch])
+    batch: list[bytes] = []
+    size = 0
+    for i, key in enumerate(keys):
+        data = store.read_bytes(key)
+        batch.append(data if data.endswith(b"\n") else data + b"\n")
+        size += len(data)
+        if size < batch_bytes and len(batch) < files_per_batch and i + 1 < len(keys):
+            continue
+        text, batch, size = b"".join(batch), [], 0
         if not text.strip():
             continue
         frame = records_frame(text, start, end, features, output)

@@ -114,6 +114,11 @@ def _data_quality(ctx, sched, spec) -> tuple[dict, list, dict]:
     store = ctx.store
     baseline, rules = _baseline(store, sched)
     features = sched.features or [f["name"] for f in (baseline or rules)["features"]]
+    if sched.features:  # the roles given: only these columns (and the answer) are checked
+        keep = {*sched.features, *([sched.prediction] if sched.prediction else [])}
+        for doc in (baseline, rules):
+            if doc is not None:
+                doc["features"] = [f for f in doc["features"] if f["name"] in keep]
     stats = Statistics()
     for frame in window_frames(store, sched, spec.start, spec.end, features):
         stats.add(frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns]))
@@ -130,6 +135,7 @@ def _data_quality(ctx, sched, spec) -> tuple[dict, list, dict]:
         "items": stats.items,
         "drifted": sorted(n for n, d in drift.items() if d["drifted"]),
         "drift": {n: d["statistic"] for n, d in drift.items()},
+        "drift_methods": {n: d["method"] for n, d in drift.items()},
     }
     return {"statistics.json": current, "report.html": page}, violations, figures
 

@@ -53,7 +53,14 @@ def model_bias(ctx, sched, spec) -> tuple[dict, list, dict]:
     before = baseline.get("post_training_bias_metrics") or {}
     violations = bias.check_drift(before, current, sched.bias_tolerance)
     analysis = {"version": "1.0", "post_training_bias_metrics": current}
-    figures = {"items": len(labelled), "captured": len(frame)}
+    metrics = {
+        f"{m['name']}:{facet}={entry['value_or_threshold']}": m["value"]
+        for facet, entries in current["facets"].items()
+        for entry in entries
+        for m in entry["metrics"]
+        if m.get("value") is not None
+    }
+    figures = {"items": len(labelled), "captured": len(frame), "metrics": metrics}
     return {"statistics.json": analysis, "report.html": clarify_page(ctx.name, analysis)}, \
         violations, figures  # fmt: skip
 

@@ -20,6 +20,7 @@ from raymaker.errors import Conflict
 NAMESPACE = "raymaker"
 ACTOR = "raymaker-monitor-scheduler"
 TICK_S = 1.0
+GAUGES_EVERY = 5  # ticks between refreshes of the Prometheus gauges
 
 
 class Scheduler:
@@ -38,15 +39,27 @@ class Scheduler:
         self.jobs = JobsClient(self.settings, self.store)
         self.submitted: list[str] = []
         self.errors: dict[str, str] = {}
+        self.gauges = None
         threading.Thread(target=self._loop, daemon=True, name="monitor-scheduler").start()
 
     def _loop(self) -> None:
+        ticks = 0
         while True:
             try:
                 self.tick()
+                if ticks % GAUGES_EVERY == 0:
+                    self._gauges()
             except Exception as e:  # noqa: BLE001 - a bad tick is reported, the loop goes on
                 self.errors["<tick>"] = f"{type(e).__name__}: {e}"
+            ticks += 1
             time.sleep(TICK_S)
+
+    def _gauges(self) -> None:
+        from raymaker.monitor.gauges import Gauges
+
+        if self.gauges is None:
+            self.gauges = Gauges()
+        self.gauges.publish(self.store)
 
     def tick(self, now: float | None = None) -> list[str]:
         """Submit every due run; returns the jobs submitted."""

@@ -40,6 +40,22 @@ def write_capture(store, endpoint, df, at):
     store.write_text(capture_key("capture", endpoint, "AllTraffic", at), "\n".join(lines) + "\n")
 
 
+def _prometheus_has(tag: str, metric: str, timeout: float = 45.0) -> bool:
+    import urllib.request
+
+    import ray
+
+    port = ray.nodes()[0]["MetricsExportPort"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        url = f"http://127.0.0.1:{port}/metrics"
+        text = urllib.request.urlopen(url, timeout=10).read().decode()
+        if any(line.startswith(metric) and tag in line for line in text.splitlines()):
+            return True
+        time.sleep(1)
+    return False
+
+
 def _until(check, what, timeout=90.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -97,6 +113,9 @@ def test_scheduled_and_on_demand_runs_find_the_shifted_feature(ray_head, local_s
              for v in execution.constraint_violations().body_dict["violations"]}  # fmt: skip
     assert found == {("city", "missing_column_check")}
 
+    # the scheduler's Prometheus gauge, on Ray's metrics port beside the endpoints' metrics
+    assert _prometheus_has('schedule="mon-it"', "ray_raymaker_monitor_violations")
+
     monkeypatch.setenv("RAYMAKER_STORE", local_session.settings.store)
     runner = CliRunner()
     from raymaker.cli.main import cli
@@ -136,3 +155,48 @@ def test_batch_transform_input_is_monitored(ray_head, local_session, tmp_path):
     assert monitor.describe_schedule()["MonitoringScheduleStatus"] == "Scheduled"
     monitor.stop_monitoring_schedule()
     assert monitor.describe_schedule()["MonitoringScheduleStatus"] == "Stopped"
+
+
+def test_a_schedule_is_restored_and_runs_its_missed_run_once(ray_head, local_session, tmp_path):
+    import ray
+
+    from raymaker.cluster.connect import connect
+    from raymaker.monitor import schedules
+    from raymaker.monitor.scheduler import ACTOR, NAMESPACE
+
+    train = tmp_path / "train.csv"
+    rows(1000, 5).to_csv(train, index=False)
+    monitor = rm.DefaultModelMonitor(session=local_session)
+    monitor.suggest_baseline(str(train), rm.DatasetFormat.csv(header=True))
+    store = local_session.store
+    now = time.time()
+    write_capture(store, "ep-back", rows(300, 6), now - 45 * 60)
+    monitor.create_monitoring_schedule(endpoint_input="ep-back", monitor_schedule_name="mon-back",
+                                       schedule_cron_expression="rate(1 hour)")  # fmt: skip
+    # the head goes away (the scheduler with it) for three and a half hours
+    connect(local_session.settings)
+    ray.kill(ray.get_actor(ACTOR, namespace=NAMESPACE), no_restart=True)
+    _until(lambda: not _alive(ray, ACTOR, NAMESPACE), "the scheduler to be gone", 30)
+    before = {e.job_name for e in monitor.list_executions()}
+    state = schedules.read_state(store, "mon-back")
+    state.origin = state.last_scheduled = now - 3.5 * 3600
+    schedules.write_state(store, state)
+
+    result = local_session.reconcile()
+    assert result["MonitoringSchedule"] == {"restored": ["mon-back"], "failed": {}}
+    new = _until(lambda: [e for e in monitor.list_executions() if e.job_name not in before
+                          and e.summary["MonitoringExecutionStatus"].startswith("Completed")],
+                 "the missed run")  # fmt: skip
+    time.sleep(3)  # a second catch-up run would have been submitted by now
+    added = [e for e in monitor.list_executions() if e.job_name not in before]
+    assert len(added) == 1 and new[0].summary["Items"] == 300
+    assert schedules.read_state(store, "mon-back").last_scheduled == state.origin + 3 * 3600
+    monitor.delete_monitoring_schedule()
+
+
+def _alive(ray, name, namespace) -> bool:
+    try:
+        ray.get_actor(name, namespace=namespace)
+        return True
+    except ValueError:
+        return False

@@ -241,3 +241,19 @@ def test_model_quality_specs_name_what_they_lack():
     with pytest.raises(SpecError, match="ground_truth_attribute"):
         parse_spec({"kind": "BaselineJob", "monitor_type": "ModelQuality",
                     "problem_type": "Regression", "dataset": {"uri": "d.csv"}})  # fmt: skip
+
+
+def test_the_example_alert_rules_name_the_gauges_the_scheduler_sets():
+    import os
+    import re
+
+    import yaml
+
+    from raymaker.monitor.gauges import GAUGES
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    with open(os.path.join(root, "cluster", "prometheus", "monitor-alerts.yaml")) as f:
+        rules = yaml.safe_load(f)["groups"][0]["rules"]
+    for rule in rules:
+        (metric,) = re.findall(r"ray_(raymaker_monitor_\w+)", rule["expr"])
+        assert metric in GAUGES, rule["alert"]

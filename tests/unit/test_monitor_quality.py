@@ -114,3 +114,9 @@ def test_an_execution_merges_ground_truth_by_inference_id_else_event_id(tmp_path
     assert record_.result["items"] == 4 and record_.result["metrics"]["accuracy"] == 0.5
     violations = store.read_json(store.key(record_.result["constraint_violations"]))
     assert [v["metric_name"] for v in violations["violations"]] == ["accuracy"]
+    # what the scheduler's Prometheus gauges read for this schedule
+    from raymaker.monitor.gauges import values
+
+    found = {(name, tags.get("metric", "")): value for name, tags, value in values(store)}
+    assert found[("raymaker_monitor_violations", "")] == 1.0
+    assert found[("raymaker_monitor_metric", "accuracy")] == 0.5

@@ -1,0 +1,216 @@
+"""Model Monitor: one data quality execution over captured traffic, beside Evidently.
+
+Data: 20 features (14 numeric: normal, exponential, integer; 6 categorical, 3-12 values), a
+200,000-row baseline and ``--records`` captured requests (one row each, SageMaker's capture
+format, 10,000 records a file as the capture writer flushes them). Three features are
+shifted in the window: ``num_0`` (+0.5 sd), ``num_1`` (sd x 1.5), ``cat_0`` (new shares).
+
+- raymaker: the ``MonitoringExecution`` job in its own process (``raymaker run``'s code path,
+  no Ray: the engine's time), reading the capture JSON, with every feature's drift method
+  ``auto`` (Evidently's choice of test by type and size); and the same through Ray Jobs on a
+  warm head (submit -> SUCCEEDED). Its peak RSS is the process's (ru_maxrss).
+- Evidently (its own venv: ``python3 -m venv ~/venv-ev && ~/venv-ev/bin/pip install
+  evidently "pandas<3"``): ``Report([DataDriftPreset()])`` on the same rows as DataFrames,
+  read from Parquet (it is not asked to parse capture JSON), in its own process.
+
+Verdicts are compared feature by feature.
+
+    python benchmarks/bench_monitor.py [--records 1000000] [--evidently ~/venv-ev/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import Report  # noqa: E402
+
+NUMERIC, CATEGORICAL = 14, 6
+SHIFTED = {"num_0", "num_1", "cat_0"}
+PER_FILE = 10_000
+
+EVIDENTLY = r"""
+import json, resource, sys, time
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+t = time.perf_counter()
+ref = pd.read_parquet(sys.argv[1]); cur = pd.read_parquet(sys.argv[2])
+read = time.perf_counter() - t
+snap = Report([DataDriftPreset()]).run(current_data=cur, reference_data=ref)
+found = {}
+for m in snap.dict()["metrics"]:
+    name = m["metric_name"]
+    if not name.startswith("ValueDrift("):
+        continue
+    parts = dict(p.split("=", 1) for p in name[len("ValueDrift("):-1].split(","))
+    p_value = "p_value" in parts["method"]
+    threshold = float(parts["threshold"])
+    value = float(m["value"])
+    found[parts["column"]] = {"method": parts["method"], "value": value,
+                              "drifted": value < threshold if p_value else value >= threshold}
+total = time.perf_counter() - t
+print(json.dumps({"seconds": total, "read": read, "found": found,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+RAYMAKER = r"""
+import json, resource, sys, time
+from raymaker.jobs.client import JobsClient
+from raymaker.settings import Settings
+from raymaker.storage import store_for_settings
+from raymaker.monitor import schedules
+settings = Settings.from_env()
+store = store_for_settings(settings)
+state = schedules.read_state(store, sys.argv[1])
+_, spec = schedules.execution_spec(state, float(sys.argv[2]), on_demand=True)
+t = time.perf_counter()
+record = JobsClient(settings, store).run(spec)
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "status": record.status.value,
+                  "reason": record.failure_reason, "result": record.result,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def frame(n: int, seed: int, shifted: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cols = {}
+    for i in range(NUMERIC):
+        kind = i % 3
+        if kind == 0:
+            values = rng.normal(10 + i, 2, n)
+        elif kind == 1:
+            values = rng.exponential(1 + i / 10, n)
+        else:
+            values = rng.integers(0, 50 + i, n).astype(float)
+        cols[f"num_{i}"] = np.round(values, 4)
+    for i in range(CATEGORICAL):
+        k = 3 + 2 * i
+        p = np.linspace(1, 2, k)
+        if shifted and i == 0:
+            p = p[::-1] ** 2
+        cols[f"cat_{i}"] = rng.choice([f"v{j}" for j in range(k)], n, p=p / p.sum())
+    df = pd.DataFrame(cols)
+    if shifted:
+        df["num_0"] = np.round(df["num_0"] + 1.0, 4)  # +0.5 sd
+        df["num_1"] = np.round(df["num_1"] * 1.5, 4)
+    return df
+
+
+def write_capture(store, df: pd.DataFrame, now: float) -> int:
+    """SageMaker's capture records, one CSV row a request, 10,000 a file."""
+    from raymaker.serve.capture import capture_key
+
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - 30)) + ".000Z"
+    rows = df.astype(str).agg(",".join, axis=1).tolist()
+    head = (
+        '{"captureData":{"endpointInput":{"observedContentType":"text/csv","mode":"INPUT","data":"'
+    )
+    mid = '","encoding":"CSV"},"endpointOutput":{"observedContentType":"text/csv","mode":"OUTPUT","data":"0.5","encoding":"CSV"}},"eventMetadata":{"eventId":"'
+    tail = '","inferenceTime":"' + stamp + '"},"eventVersion":"0"}\n'
+    files = 0
+    for start in range(0, len(rows), PER_FILE):
+        chunk = rows[start : start + PER_FILE]
+        text = "".join(f"{head}{r}{mid}e{start + i}{tail}" for i, r in enumerate(chunk))
+        key = capture_key("capture", "bench", "AllTraffic", now - 30)
+        store.write_text(key, text)
+        files += 1
+    return files
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--baseline", type=int, default=200_000)
+    ap.add_argument("--evidently", default=os.path.expanduser("~/venv-ev/bin/python"))
+    ap.add_argument("--ray", action="store_true", help="also run the job through Ray Jobs")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="bench-monitor-")
+    os.environ["RAYMAKER_STORE"] = os.path.join(tmp, "store")
+    from raymaker.jobs.client import JobsClient
+    from raymaker.monitor import schedules
+    from raymaker.settings import Settings
+    from raymaker.specs.monitor import MonitoringSchedule
+    from raymaker.storage import store_for_settings
+
+    settings = Settings.from_env()
+    store = store_for_settings(settings)
+    t = time.perf_counter()
+    base, cur = frame(args.baseline, 1, False), frame(args.records, 2, True)
+    base.to_csv(os.path.join(tmp, "baseline.csv"), index=False)
+    base.to_parquet(os.path.join(tmp, "baseline.parquet"))
+    cur.to_parquet(os.path.join(tmp, "current.parquet"))
+    now = time.time()
+    files = write_capture(store, cur, now)
+    size = sum(store.size(k) for k in store.list("capture", recursive=True))
+    print(f"data: {time.perf_counter() - t:.1f} s; {args.records:,} records in {files} files, "
+          f"{size / 2**20:,.0f} MiB of capture JSON")  # fmt: skip
+
+    jobs = JobsClient(settings, store)
+    record = jobs.run({"kind": "BaselineJob", "name": "bench-baseline",
+                       "dataset": {"uri": os.path.join(tmp, "baseline.csv")}})  # fmt: skip
+    assert record.status.value == "SUCCEEDED", record.failure_reason
+    overrides = {c: {"drift_method": "auto"} for c in base.columns}
+    schedules.apply(store, MonitoringSchedule(
+        name="bench", endpoint="bench", baseline_statistics=record.result["statistics"],
+        baseline_constraints=record.result["constraints"], overrides=overrides,
+        schedule_cron_expression="rate(1 hour)", data_analysis_start_time="-PT10M",
+    ))  # fmt: skip
+
+    report = Report("monitor", f"Model Monitor: one execution over {args.records:,} captured "
+                    "records x 20 features vs Evidently's DataDriftPreset")  # fmt: skip
+    env = {**os.environ, "RAYMAKER_QUIET": "1"}
+    ev = subprocess.run([args.evidently, "-c", EVIDENTLY, os.path.join(tmp, "baseline.parquet"),
+                         os.path.join(tmp, "current.parquet")], capture_output=True, text=True,
+                        env={k: v for k, v in env.items() if not k.startswith("RAYMAKER")})  # fmt: skip
+    if ev.returncode:
+        raise SystemExit(f"Evidently failed: {ev.stderr[-2000:]}")
+    ev_out = json.loads(ev.stdout.strip().splitlines()[-1])
+    rm = subprocess.run([sys.executable, "-c", RAYMAKER, "bench", str(now)], capture_output=True,
+                        text=True, env=env)  # fmt: skip
+    if rm.returncode:
+        raise SystemExit(f"raymaker failed: {rm.stderr[-2000:]}")
+    rm_out = json.loads(rm.stdout.strip().splitlines()[-1])
+    if rm_out["status"] != "SUCCEEDED":
+        raise SystemExit(f"raymaker's execution failed: {rm_out['reason']}")
+
+    report.add("Evidently DataDriftPreset (Parquet -> report)", [ev_out["seconds"]],
+               rss_mb=[ev_out["rss_mb"]])  # fmt: skip
+    report.add("raymaker execution (capture JSON -> statistics, checks, report)",
+               [rm_out["seconds"]], baseline="Evidently DataDriftPreset (Parquet -> report)",
+               rss_mb=[rm_out["rss_mb"]])  # fmt: skip
+    if args.ray:
+        state = schedules.read_state(store, "bench")
+        name, spec = schedules.execution_spec(state, now, on_demand=True)
+        t = time.perf_counter()
+        handle = jobs.submit(spec, name=name, wait=True)
+        report.add("raymaker execution as a Ray job (submit -> SUCCEEDED)",
+                   [time.perf_counter() - t],
+                   baseline="Evidently DataDriftPreset (Parquet -> report)")  # fmt: skip
+        report.notes.append(f"Ray job record stages: {handle.describe().stages}")
+
+    ours = set(rm_out["result"]["drifted"])
+    theirs = {c for c, f in ev_out["found"].items() if f["drifted"]}
+    report.notes.append(f"Evidently read its Parquet in {ev_out['read']:.2f} s of its total")
+    report.notes.append(f"drifted by raymaker (auto methods): {sorted(ours)}")
+    report.notes.append(f"drifted by Evidently: {sorted(theirs)}; shifted: {sorted(SHIFTED)}")
+    same = sum(1 for c in base.columns if (c in ours) == (c in theirs))
+    report.notes.append(f"equal verdicts: {same} of {len(base.columns)} features")
+    methods = {c: f["method"] for c, f in ev_out["found"].items()}
+    report.notes.append(f"Evidently's methods: {sorted(set(methods.values()))}")
+    report.finish()
+
+
+if __name__ == "__main__":
+    main()
