@@ -1,5 +1,9 @@
 """``sagemaker.model_monitor``: data capture, baselines, monitoring schedules and their files."""
 
+from raymaker.sagemaker.model_monitor.clarify_model_monitoring import (
+    ModelBiasMonitor,
+    ModelExplainabilityMonitor,
+)
 from raymaker.sagemaker.model_monitor.cron_expression_generator import CronExpressionGenerator
 from raymaker.sagemaker.model_monitor.data_capture_config import DataCaptureConfig
 from raymaker.sagemaker.model_monitor.dataset_format import DatasetFormat
@@ -7,8 +11,6 @@ from raymaker.sagemaker.model_monitor.model_monitoring import (
     BatchTransformInput,
     DefaultModelMonitor,
     EndpointInput,
-    ModelBiasMonitor,
-    ModelExplainabilityMonitor,
     ModelMonitor,
     ModelQualityMonitor,
     MonitoringExecution,

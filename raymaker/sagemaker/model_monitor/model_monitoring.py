@@ -139,7 +139,7 @@ class ModelMonitor(UsesSession):
         if output_s3_uri:
             spec["output_uri"] = output_s3_uri
         if job_name or self.base_job_name:
-            spec["name"] = job_name or _generated(self.base_job_name)
+            spec["name"] = job_name or generated_name(self.base_job_name)
         handle = self._session().jobs.submit(spec, wait=wait, logs=logs)
         self.latest_baselining_job = BaseliningJob(handle, self._session())
         return self.latest_baselining_job
@@ -175,12 +175,12 @@ class ModelMonitor(UsesSession):
         _unsupported(record_preprocessor_script=record_preprocessor_script,
                      post_analytics_processor_script=post_analytics_processor_script)  # fmt: skip
         spec = self._schedule_spec(
-            monitor_schedule_name or _generated(self.base_job_name or "monitoring-schedule"),
+            monitor_schedule_name or generated_name(self.base_job_name or "monitoring-schedule"),
             endpoint_input, batch_transform_input, output_s3_uri, constraints, statistics,
             schedule_cron_expression, data_analysis_start_time, data_analysis_end_time,
             features, prediction, overrides, webhook,
         )  # fmt: skip
-        spec.update(_quality_fields(endpoint_input, batch_transform_input, quality))
+        spec.update(quality_fields(endpoint_input, batch_transform_input, quality))
         self._session().monitors.apply(spec)
         self.monitoring_schedule_name = spec["name"]
         self.last_spec = spec
@@ -197,8 +197,8 @@ class ModelMonitor(UsesSession):
         changes = {
             "endpoint": getattr(endpoint_input, "endpoint_name", endpoint_input),
             "output_uri": output_s3_uri,
-            "baseline_constraints": _uri(constraints),
-            "baseline_statistics": _uri(statistics),
+            "baseline_constraints": file_uri(constraints),
+            "baseline_statistics": file_uri(statistics),
             "schedule_cron_expression": schedule_cron_expression,
             "data_analysis_start_time": data_analysis_start_time,
             "data_analysis_end_time": data_analysis_end_time,
@@ -208,7 +208,7 @@ class ModelMonitor(UsesSession):
             "webhook": webhook,
         }
         if batch_transform_input is not None:
-            changes["batch_transform_input"] = _batch_input(batch_transform_input)
+            changes["batch_transform_input"] = batch_input(batch_transform_input)
             current.pop("endpoint", None)
         if changes["endpoint"] is not None:
             current.pop("batch_transform_input", None)
@@ -275,12 +275,12 @@ class ModelMonitor(UsesSession):
         spec: dict = {"kind": "MonitoringSchedule", "name": name,
                       "monitor_type": self.monitor_type}  # fmt: skip
         if batch_transform_input is not None:
-            spec["batch_transform_input"] = _batch_input(batch_transform_input)
+            spec["batch_transform_input"] = batch_input(batch_transform_input)
         elif endpoint_input is not None:
             spec["endpoint"] = getattr(endpoint_input, "endpoint_name", endpoint_input)
         baseline = self.latest_baselining_job
-        stats = _uri(statistics) or (baseline and baseline.handle.result()["statistics"])
-        rules = _uri(constraints) or (baseline and baseline.handle.result()["constraints"])
+        stats = file_uri(statistics) or (baseline and baseline.handle.result()["statistics"])
+        rules = file_uri(constraints) or (baseline and baseline.handle.result()["constraints"])
         optional = {
             "baseline_statistics": stats,
             "baseline_constraints": rules,
@@ -329,7 +329,7 @@ class ModelQualityMonitor(ModelMonitor):
         )  # fmt: skip
 
 
-def _quality_fields(endpoint_input, batch_transform_input, given: dict) -> dict:
+def quality_fields(endpoint_input, batch_transform_input, given: dict) -> dict:
     """The schedule's model quality fields from the SDK's arguments and inputs' attributes."""
     out = {}
     if given.get("problem_type"):
@@ -351,19 +351,19 @@ def _quality_fields(endpoint_input, batch_transform_input, given: dict) -> dict:
     return out
 
 
-def _uri(value) -> str | None:
+def file_uri(value) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return getattr(value, "file_s3_uri", None)
 
 
-def _batch_input(value) -> dict:
+def batch_input(value) -> dict:
     if isinstance(value, str):
         return {"uri": value}
     return dataset_spec(value.data_captured_destination_s3_uri, value.dataset_format)
 
 
-def _generated(base: str | None) -> str:
+def generated_name(base: str | None) -> str:
     from raymaker.jobs.records import generate_name
 
     return generate_name(base or "baseline")
@@ -378,82 +378,3 @@ def _unsupported(**args) -> None:
             f"{', '.join(given)}: not supported yet (Model Monitor's preprocessor and "
             "postprocessor scripts); the monitor reads captured CSV and JSON as they are"
         )
-
-
-class _ClarifyMonitor(ModelMonitor):
-    """A monitor whose baseline is a Clarify job's analysis.json."""
-
-    analyses: list[str] = []
-
-    def suggest_baseline(self, data_config, bias_config=None, model_config=None,
-                         model_predicted_label_config=None, explainability_config=None,
-                         wait: bool = True, logs: bool = True, job_name: str | None = None,
-                         **_ignored) -> BaseliningJob:  # fmt: skip
-        """Run a Clarify job on the baseline data; its analysis.json is the baseline."""
-        from raymaker.sagemaker.clarify import SageMakerClarifyProcessor
-
-        processor = SageMakerClarifyProcessor(session=self._session(),
-                                              job_name_prefix=self.base_job_name)  # fmt: skip
-        handle = processor._run(self.analyses, data_config, bias_config, model_config,
-                                model_predicted_label_config, explainability_config, "all",
-                                wait, logs, job_name)  # fmt: skip
-        self.latest_baselining_job = BaseliningJob(handle, self._session())
-        self._baseline_config = {"bias": bias_config, "model": model_config,
-                                 "predicted": model_predicted_label_config}  # fmt: skip
-        return self.latest_baselining_job
-
-    def _analysis(self) -> str:
-        return self._baselining().handle.result()["analysis"]
-
-    def create_monitoring_schedule(self, endpoint_input=None, ground_truth_input=None,
-                                   analysis_config=None, output_s3_uri=None, constraints=None,
-                                   monitor_schedule_name=None, schedule_cron_expression=None,
-                                   batch_transform_input=None, data_analysis_start_time=None,
-                                   data_analysis_end_time=None, *, features=None,
-                                   bias_config=None, model_config=None, webhook=None,
-                                   **_ignored) -> None:  # fmt: skip
-        """Schedule bias or attribution checks of an endpoint's traffic (or a batch input)
-        against the baseline's analysis.json. Raises SpecError before submitting."""
-        base = getattr(self, "_baseline_config", {})
-        spec: dict = {
-            "kind": "MonitoringSchedule", "monitor_type": self.monitor_type,
-            "name": monitor_schedule_name or _generated(self.base_job_name or "monitoring"),
-            "baseline_constraints": _uri(constraints) or (
-                self._analysis() if self.latest_baselining_job else None),
-        }  # fmt: skip
-        if batch_transform_input is not None:
-            spec["batch_transform_input"] = _batch_input(batch_transform_input)
-        elif endpoint_input is not None:
-            spec["endpoint"] = getattr(endpoint_input, "endpoint_name", endpoint_input)
-        bias_config = bias_config or base.get("bias")
-        model_config = model_config or base.get("model")
-        optional = {
-            "ground_truth_uri": ground_truth_input, "output_uri": output_s3_uri,
-            "schedule_cron_expression": schedule_cron_expression,
-            "data_analysis_start_time": data_analysis_start_time,
-            "data_analysis_end_time": data_analysis_end_time, "features": features,
-            "webhook": webhook,
-            "bias": bias_config.to_spec() if bias_config is not None else None,
-            "model_data": model_config.uri() if model_config is not None else None,
-        }  # fmt: skip
-        spec.update({k: v for k, v in optional.items() if v})
-        spec.update(_quality_fields(endpoint_input, batch_transform_input, {}))
-        self._session().monitors.apply(spec)
-        self.monitoring_schedule_name = spec["name"]
-        self.last_spec = spec
-
-
-class ModelBiasMonitor(_ClarifyMonitor):
-    """Bias drift: Clarify's post-training metrics on captured answers and their ground
-    truth, against the baseline's (``bias_drift_check``)."""
-
-    monitor_type = "ModelBias"
-    analyses = ["post_training_bias"]
-
-
-class ModelExplainabilityMonitor(_ClarifyMonitor):
-    """Feature attribution drift: the nDCG of the window's global SHAP ranking against the
-    baseline's (``feature_attribution_drift_check`` below 0.90)."""
-
-    monitor_type = "ModelExplainability"
-    analyses = ["explainability"]
