@@ -15,7 +15,12 @@ shifted in the window: ``num_0`` (+0.5 sd), ``num_1`` (sd x 1.5), ``cat_0`` (new
 
 Verdicts are compared feature by feature.
 
+``--capture-seconds N``: the capture writer at the endpoint's full throughput. One XGBoost
+endpoint (bench_serve's model) capturing 100% of requests, driven by wrk (-t2 -c8) for N s;
+then the records in the store against wrk's request count and the gateway's ``dropped``.
+
     python benchmarks/bench_monitor.py [--records 1000000] [--evidently ~/venv-ev/bin/python]
+                                       [--capture-seconds 20]
 """
 
 from __future__ import annotations
@@ -134,7 +139,11 @@ def main() -> None:
     ap.add_argument("--baseline", type=int, default=200_000)
     ap.add_argument("--evidently", default=os.path.expanduser("~/venv-ev/bin/python"))
     ap.add_argument("--ray", action="store_true", help="also run the job through Ray Jobs")
+    ap.add_argument("--capture-seconds", type=int, default=0)
     args = ap.parse_args()
+    if args.capture_seconds:
+        capture_throughput(args.capture_seconds)
+        return
 
     tmp = tempfile.mkdtemp(prefix="bench-monitor-")
     os.environ["RAYMAKER_STORE"] = os.path.join(tmp, "store")
@@ -210,6 +219,62 @@ def main() -> None:
     methods = {c: f["method"] for c, f in ev_out["found"].items()}
     report.notes.append(f"Evidently's methods: {sorted(set(methods.values()))}")
     report.finish()
+
+
+def capture_throughput(seconds: int) -> None:
+    """Requests wrk sent and got 200 for, against the records the capture wrote."""
+    import re
+
+    from _harness import warm_session
+    from bench_serve import ROW, train_model, wait_http
+
+    import raymaker as rm
+
+    report = Report("monitor_capture", "Data capture at the endpoint's full throughput")
+    with warm_session("bench-capture-") as (session, _, _):
+        model = train_model(session)
+        predictor = rm.Model(model_data=model, session=session).deploy(
+            endpoint_name="bench-capture", instance_type="cpu.1",
+            data_capture_config=rm.DataCaptureConfig(sampling_percentage=100),
+        )  # fmt: skip
+        try:
+            url = session.endpoints.url("bench-capture")
+            wait_http(url)
+            time.sleep(2)  # the warm-up request's record is written
+            before = _captured(session.store)
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+                f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "text/csv"\n'
+                        f'wrk.body = "{ROW}"\n')  # fmt: skip
+            out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", f.name, url],
+                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
+            sent = int(re.search(r"(\d+) requests in", out).group(1))
+            bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            ok = sent - (int(bad.group(1)) if bad else 0)
+            rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and _captured(session.store) - before < ok:
+                time.sleep(0.5)
+            written = _captured(session.store) - before
+            capture = session.endpoints.describe("bench-capture")["metrics"]["capture"]
+        finally:
+            predictor.delete_endpoint()
+    report.add("requests answered 200 (wrk -t2 -c8)", [ok], unit="req")
+    report.add("records captured", [written], unit="rec", baseline="requests answered 200 (wrk -t2 -c8)",
+               higher_is_better=True)  # fmt: skip
+    report.add("records dropped (the gateway's count)", [capture.get("dropped", 0)], unit="rec")
+    report.notes.append(f"throughput {rps:,.0f} req/s for {seconds} s; lost: {ok - written}")
+    report.finish()
+
+
+def _captured(store) -> int:
+    return (
+        sum(
+            store.read_bytes(k).count(b"\n")
+            for k in store.list("capture/bench-capture", recursive=True)
+        )
+        if store.exists("capture/bench-capture")
+        else 0
+    )
 
 
 if __name__ == "__main__":

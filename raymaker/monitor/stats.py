@@ -78,8 +78,8 @@ class Column:
                 self.low = min(self.low, float(finite.min()))
                 self.high = max(self.high, float(finite.max()))
                 self._sketch_update(finite)
-        if not n_strings and self.many_numbers:
-            self.other += len(series)
+        if not n_strings:
+            self._count_numbers(numeric)
             return
         self._count(_number_text(series) if len(numeric) else series.astype(str))
         if not self.types[STRING] and len(self.values) > FEW_NUMBERS:
@@ -87,6 +87,23 @@ class Column:
             self.many_numbers = True
             self.other += sum(self.values.values())
             self.values = {}
+
+    def _count_numbers(self, numeric: np.ndarray) -> None:
+        """Count a numbers-only batch by value while a column has few (``np.unique`` on the
+        floats: only the distinct values become text)."""
+        if self.many_numbers:
+            self.other += len(numeric)
+            return
+        values, counts = np.unique(numeric, return_counts=True)
+        if len(values) + len(self.values) > FEW_NUMBERS and not self.types[STRING]:
+            # a numeric column of many values: its distribution is the sketch's, not counts
+            self.many_numbers = True
+            self.other += sum(self.values.values()) + len(numeric)
+            self.values = {}
+            return
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            key = str(int(value)) if float(value).is_integer() else str(value)
+            self.values[key] = self.values.get(key, 0) + count
 
     def _count(self, text: pd.Series) -> None:
         for value, count in text.value_counts(sort=False).items():
