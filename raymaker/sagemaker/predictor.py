@@ -116,6 +116,22 @@ class Predictor(UsesSession):
         """SageMaker deletes the endpoint's Model resource; raymaker has none apart from the
         artifact in the store (which stays, as SageMaker's S3 artifact does): nothing to do."""
 
+    def list_monitors(self) -> list:
+        """The monitors of this endpoint's schedules (``DefaultModelMonitor``,
+        ``ModelQualityMonitor``, ``ModelBiasMonitor``, ``ModelExplainabilityMonitor``)."""
+        from raymaker.sagemaker import model_monitor
+
+        kinds = {"DataQuality": model_monitor.DefaultModelMonitor,
+                 "ModelQuality": model_monitor.ModelQualityMonitor,
+                 "ModelBias": model_monitor.ModelBiasMonitor,
+                 "ModelExplainability": model_monitor.ModelExplainabilityMonitor}  # fmt: skip
+        sess = self._session()
+        return [
+            kinds[s["MonitoringType"]].attach(s["MonitoringScheduleName"], sagemaker_session=sess)
+            for s in sess.monitors.list()
+            if s["EndpointName"] == self.endpoint_name
+        ]
+
     def describe(self) -> dict:
         return self._session().endpoints.describe(self.endpoint_name)
 

@@ -143,3 +143,28 @@ class SessionApi:
             if deadline and time.monotonic() > deadline:
                 raise WaitTimeout(f"endpoint {endpoint!r} is still {desc['status']}")
             time.sleep(min(1.0, poll))
+
+    # -- Model Monitor schedules -----------------------------------------------------------
+    def describe_monitoring_schedule(self, monitoring_schedule_name: str) -> dict:
+        """DescribeMonitoringSchedule's fields. Raises NotFound."""
+        return self.monitors.describe(monitoring_schedule_name)
+
+    def list_monitoring_schedules(self, endpoint_name: str | None = None, **_filters) -> dict:
+        """``{"MonitoringScheduleSummaries": [...]}``, of one endpoint when named."""
+        found = [s for s in self.monitors.list()
+                 if endpoint_name is None or s["EndpointName"] == endpoint_name]  # fmt: skip
+        return {"MonitoringScheduleSummaries": found}
+
+    def list_monitoring_executions(self, monitoring_schedule_name: str, **_filters) -> dict:
+        """``{"MonitoringExecutionSummaries": [...]}``, newest first as SageMaker sorts them."""
+        found = self.monitors.executions(monitoring_schedule_name)
+        return {"MonitoringExecutionSummaries": list(reversed(found))}
+
+    def start_monitoring_schedule(self, monitoring_schedule_name: str) -> None:
+        self.monitors.start(monitoring_schedule_name)
+
+    def stop_monitoring_schedule(self, monitoring_schedule_name: str) -> None:
+        self.monitors.stop(monitoring_schedule_name)
+
+    def delete_monitoring_schedule(self, monitoring_schedule_name: str) -> None:
+        self.monitors.delete(monitoring_schedule_name)

@@ -26,7 +26,6 @@ WORKS, IGNORED, UNSUPPORTED = "works", "accepted, ignored", "not supported"
 
 # Why a name is not supported, by theme (the table's notes)
 LOW_LEVEL = "SageMaker's low-level API shapes come with the control-plane API (issue 26); use the SDK classes or raymaker's jobs/endpoints"  # noqa: E501
-MONITOR = "Model Monitor schedules: issue 22"
 AUTOML = "Autopilot: issue 21"
 FEATURES = "Feature Store: issue 27"
 MLFLOW = "MLflow tracking: issue 23"
@@ -80,10 +79,15 @@ _rows("Session", UNSUPPORTED, LOW_LEVEL, "config get_train_request() train() "
       "endpoint_in_service_or_not() update_endpoint() describe_endpoint() "
       "describe_endpoint_config() delete_endpoint_config() endpoint_from_job() "
       "endpoint_from_model_data() endpoint_from_production_variants()")  # fmt: skip
-_rows("Session", UNSUPPORTED, MONITOR, "create_monitoring_schedule() "
-      "update_monitoring_schedule() start_monitoring_schedule() stop_monitoring_schedule() "
-      "delete_monitoring_schedule() describe_monitoring_schedule() list_monitoring_executions() "
-      "list_monitoring_schedules() update_monitoring_alert() list_monitoring_alerts() "
+_rows("Session", WORKS, "DescribeMonitoringSchedule's and the List calls' shapes",
+      "start_monitoring_schedule() stop_monitoring_schedule() delete_monitoring_schedule() "
+      "describe_monitoring_schedule() list_monitoring_executions() "
+      "list_monitoring_schedules()")  # fmt: skip
+_rows("Session", UNSUPPORTED, LOW_LEVEL + "; use DefaultModelMonitor (and its kin)",
+      "create_monitoring_schedule() update_monitoring_schedule()")  # fmt: skip
+_rows("Session", UNSUPPORTED, "CloudWatch alarms: use the Prometheus gauges and "
+      "cluster/prometheus/monitor-alerts.yaml, or a schedule's webhook",
+      "update_monitoring_alert() list_monitoring_alerts() "
       "list_monitoring_alert_history()")  # fmt: skip
 _rows("Session", WORKS, "DescribeAutoMLJob's and ListCandidatesForAutoMLJob's shapes",
       "describe_auto_ml_job() describe_auto_ml_job_v2() list_candidates() "
@@ -229,7 +233,7 @@ _rows(
     "(deploy(data_capture_config=...)); changing it later is not built",
     "enable_data_capture() disable_data_capture() update_data_capture_config()",
 )
-_rows("Predictor", UNSUPPORTED, MONITOR, "list_monitors()")
+_rows("Predictor", WORKS, "the endpoint's schedules, as monitor objects", "list_monitors()")
 _rows("Predictor", WORKS, "SageMaker's older name of endpoint_name", "endpoint")
 _rows("Predictor", UNSUPPORTED, "ML lineage contexts: issue 23 (MLflow)", "endpoint_context()")
 
@@ -240,7 +244,9 @@ _rows("Transformer", WORKS, "", "model_name= instance_count= instance_type= stra
       "attach() delete_model()")  # fmt: skip
 _rows("Transformer", IGNORED, "AWS resources: KMS keys and tags", "output_kms_key= "
       "volume_kms_key= tags=")  # fmt: skip
-_rows("Transformer", UNSUPPORTED, MONITOR, "transform_with_monitoring()")
+_rows("Transformer", UNSUPPORTED, "a transform with monitoring in one call is not built: "
+      "transform, then a schedule's batch_transform_input",
+      "transform_with_monitoring()")  # fmt: skip
 
 # -- HyperparameterTuner ---------------------------------------------------------------------------
 _rows("HyperparameterTuner", WORKS, "", "estimator= objective_metric_name= "
