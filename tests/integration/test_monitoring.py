@@ -114,6 +114,9 @@ def test_scheduled_and_on_demand_runs_find_the_shifted_feature(ray_head, local_s
     assert found == {("city", "missing_column_check")}
 
     # the scheduler's Prometheus gauge, on Ray's metrics port beside the endpoints' metrics
+    from raymaker.cluster.connect import connect
+
+    connect(local_session.settings)
     assert _prometheus_has('schedule="mon-it"', "ray_raymaker_monitor_violations")
 
     monkeypatch.setenv("RAYMAKER_STORE", local_session.settings.store)
