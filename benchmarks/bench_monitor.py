@@ -15,6 +15,11 @@ shifted in the window: ``num_0`` (+0.5 sd), ``num_1`` (sd x 1.5), ``cat_0`` (new
 
 Verdicts are compared feature by feature.
 
+``--restart``: a schedule through a real ``raymaker cluster down`` and ``cluster up``: the
+head is down across (as if) three and a half hourly runs; ``up`` restores the scheduler,
+which runs the missed run once. Seconds from ``up`` to that run's SUCCEEDED, and how many
+runs it made.
+
 ``--capture-seconds N``: the capture writer at the endpoint's full throughput. One XGBoost
 endpoint (bench_serve's model) capturing 100% of requests, driven by wrk (-t2 -c8) for N s;
 then the records in the store against wrk's request count and the gateway's ``dropped``.
@@ -87,6 +92,20 @@ print(json.dumps({"seconds": seconds, "status": record.status.value,
 """
 
 
+def measured(cmd: list[str], env: dict, what: str) -> dict:
+    """Run ``cmd``; its JSON line, with its process tree's peak RSS sampled by psutil
+    (ru_maxrss would report this big parent's, inherited across fork)."""
+    from _harness import PeakRss
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)  # fmt: skip
+    with PeakRss([proc.pid]) as peak:
+        out, err = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"{what} failed: {err[-2000:]}")
+    return {**json.loads(out.strip().splitlines()[-1]), "rss_mb": peak.mb}
+
+
 def frame(n: int, seed: int, shifted: bool) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     cols = {}
@@ -117,7 +136,10 @@ def write_capture(store, df: pd.DataFrame, now: float) -> int:
     from raymaker.serve.capture import capture_key
 
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - 30)) + ".000Z"
-    rows = df.astype(str).agg(",".join, axis=1).tolist()
+    joined = df.iloc[:, 0].astype(str)
+    for col in df.columns[1:]:
+        joined = joined + "," + df[col].astype(str)
+    rows = joined.tolist()
     head = (
         '{"captureData":{"endpointInput":{"observedContentType":"text/csv","mode":"INPUT","data":"'
     )
@@ -140,9 +162,13 @@ def main() -> None:
     ap.add_argument("--evidently", default=os.path.expanduser("~/venv-ev/bin/python"))
     ap.add_argument("--ray", action="store_true", help="also run the job through Ray Jobs")
     ap.add_argument("--capture-seconds", type=int, default=0)
+    ap.add_argument("--restart", action="store_true")
     args = ap.parse_args()
     if args.capture_seconds:
         capture_throughput(args.capture_seconds)
+        return
+    if args.restart:
+        restart()
         return
 
     tmp = tempfile.mkdtemp(prefix="bench-monitor-")
@@ -179,18 +205,12 @@ def main() -> None:
 
     report = Report("monitor", f"Model Monitor: one execution over {args.records:,} captured "
                     "records x 20 features vs Evidently's DataDriftPreset")  # fmt: skip
+    del cur  # the children's peak memory is sampled by psutil, not inherited
     env = {**os.environ, "RAYMAKER_QUIET": "1"}
-    ev = subprocess.run([args.evidently, "-c", EVIDENTLY, os.path.join(tmp, "baseline.parquet"),
-                         os.path.join(tmp, "current.parquet")], capture_output=True, text=True,
-                        env={k: v for k, v in env.items() if not k.startswith("RAYMAKER")})  # fmt: skip
-    if ev.returncode:
-        raise SystemExit(f"Evidently failed: {ev.stderr[-2000:]}")
-    ev_out = json.loads(ev.stdout.strip().splitlines()[-1])
-    rm = subprocess.run([sys.executable, "-c", RAYMAKER, "bench", str(now)], capture_output=True,
-                        text=True, env=env)  # fmt: skip
-    if rm.returncode:
-        raise SystemExit(f"raymaker failed: {rm.stderr[-2000:]}")
-    rm_out = json.loads(rm.stdout.strip().splitlines()[-1])
+    ev_env = {k: v for k, v in env.items() if not k.startswith("RAYMAKER")}
+    ev_out = measured([args.evidently, "-c", EVIDENTLY, os.path.join(tmp, "baseline.parquet"),
+                       os.path.join(tmp, "current.parquet")], ev_env, "Evidently")  # fmt: skip
+    rm_out = measured([sys.executable, "-c", RAYMAKER, "bench", str(now)], env, "raymaker")
     if rm_out["status"] != "SUCCEEDED":
         raise SystemExit(f"raymaker's execution failed: {rm_out['reason']}")
 
@@ -202,12 +222,15 @@ def main() -> None:
     if args.ray:
         state = schedules.read_state(store, "bench")
         name, spec = schedules.execution_spec(state, now, on_demand=True)
+        _ = jobs.api  # a warm head: started (if it was not) before the clock starts
         t = time.perf_counter()
         handle = jobs.submit(spec, name=name, wait=True)
+        record = handle.describe()
         report.add("raymaker execution as a Ray job (submit -> SUCCEEDED)",
                    [time.perf_counter() - t],
                    baseline="Evidently DataDriftPreset (Parquet -> report)")  # fmt: skip
-        report.notes.append(f"Ray job record stages: {handle.describe().stages}")
+        report.notes.append(f"Ray job: stages {record.stages}; its driver's peak RSS "
+                            f"{record.peak_rss_mb:,.0f} MiB (the Ray tasks' not counted)")  # fmt: skip
 
     ours = set(rm_out["result"]["drifted"])
     theirs = {c for c, f in ev_out["found"].items() if f["drifted"]}
@@ -263,6 +286,63 @@ def capture_throughput(seconds: int) -> None:
                higher_is_better=True)  # fmt: skip
     report.add("records dropped (the gateway's count)", [capture.get("dropped", 0)], unit="rec")
     report.notes.append(f"throughput {rps:,.0f} req/s for {seconds} s; lost: {ok - written}")
+    report.finish()
+
+
+def restart() -> None:
+    """A schedule across a real ``cluster down`` / ``cluster up``."""
+    from _harness import warm_session
+
+    import raymaker as rm
+    from raymaker.monitor import schedules
+
+    report = Report("monitor_restart", "A monitoring schedule across cluster down / cluster up")
+    with warm_session("bench-restart-") as (session, _, started):
+        if not started:
+            raise SystemExit("--restart needs a head this run starts (unset RAY_ADDRESS)")
+        store = session.store
+        base = frame(2000, 1, False)
+        path = os.path.join(tempfile.mkdtemp(), "base.csv")
+        base.to_csv(path, index=False)
+        monitor = rm.DefaultModelMonitor(session=session)
+        monitor.suggest_baseline(path, rm.DatasetFormat.csv(header=True), logs=False)
+        now = time.time()
+        write_capture(store, frame(500, 2, True), now - 45 * 60 + 30)
+        monitor.create_monitoring_schedule(endpoint_input="bench", monitor_schedule_name="restart",
+                                           schedule_cron_expression="rate(1 hour)")  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not [  # the run at creation, finished
+            e for e in monitor.list_executions()
+            if e.summary["MonitoringExecutionStatus"] not in ("PENDING", "RUNNING")
+        ]:  # fmt: skip
+            time.sleep(0.5)
+        import ray
+
+        ray.shutdown()
+        env = {**os.environ, "RAYMAKER_QUIET": "1"}
+        cli = [sys.executable, "-m", "raymaker"]
+        subprocess.run([*cli, "cluster", "down"], env=env, check=True, capture_output=True)
+        state = schedules.read_state(store, "restart")
+        state.origin = state.last_scheduled = now - 3.5 * 3600  # down across 3.5 runs
+        schedules.write_state(store, state)
+        before = {e.job_name for e in monitor.list_executions()}
+        t0 = time.perf_counter()
+        up = subprocess.run([*cli, "cluster", "up", "-o", "json"], env=env, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+        up_s = time.perf_counter() - t0
+        done = []
+        while not done and time.perf_counter() - t0 < 180:
+            done = [e for e in monitor.list_executions() if e.job_name not in before
+                    and e.summary["MonitoringExecutionStatus"].startswith("Completed")]  # fmt: skip
+            time.sleep(0.2)
+        first = time.perf_counter() - t0
+        time.sleep(5)
+        runs = [e for e in monitor.list_executions() if e.job_name not in before]
+        report.add("cluster up -> the missed run SUCCEEDED", [first])
+        report.add("runs made for the 3 missed intervals (goal 1)", [len(runs)], unit="runs")
+        report.notes.append(f"`raymaker cluster up` took {up_s:.1f} s: "
+                            + up.stdout.strip().replace("\n", " ")[:300])  # fmt: skip
+        monitor.delete_monitoring_schedule()
     report.finish()
 
 

@@ -42,11 +42,15 @@ def cluster_reconcile(wait_s, output):
 
 def _reconciled(result: dict) -> dict:
     endpoints = result.get("Endpoint") or {}
+    schedules = result.get("MonitoringSchedule") or {}
     return {
         "endpoints_restored": ", ".join(endpoints.get("restored", [])) or "-",
         "endpoints_failed": "; ".join(f"{k}: {v}" for k, v in endpoints.get("failed", {}).items())
         or "-",
         "jobs_marked_failed": ", ".join(result.get("jobs_failed", [])) or "-",
+        "schedules_restored": ", ".join(schedules.get("restored", [])) or "-",
+        "schedules_failed": "; ".join(f"{k}: {v}" for k, v in schedules.get("failed", {}).items())
+        or "-",
     }
 
 

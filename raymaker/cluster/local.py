@@ -209,7 +209,12 @@ class LocalCluster:
             stopped = _alive(pid)
             if stopped:
                 _stop_running_jobs(state["dashboard_url"])
+                # Ray starts its workers (detached actors among them) in process groups of
+                # their own: found now, they are killed with the head, not left running on
+                # their own against the store after `down`
+                workers = _descendants(pid)
                 _killpg(pid, timeout=grace_s)
+                _kill_all(workers)
             _forget_current_cluster(state.get("gcs_address", ""))
             self.state_path.unlink(missing_ok=True)
             return stopped
@@ -316,6 +321,45 @@ def _group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return _any_live_member(pgid)
+
+
+def _processes() -> dict[int, tuple[int, int]]:
+    """``{pid: (ppid, pgid)}`` of every live process (from /proc)."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            out[int(entry)] = (int(fields[1]), int(fields[2]))
+    return out
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``."""
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in _processes().items():
+        children.setdefault(parent, []).append(child)
+    out, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def _kill_all(pids: list[int]) -> None:
+    """SIGKILL the processes of ``pids`` still alive (a pid reused since is not ours: only
+    those still in the process table at once are signalled, as the head's tree was)."""
+    alive = _processes()
+    for p in pids:
+        if p in alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(p, signal.SIGKILL)
 
 
 def _any_live_member(pgid: int) -> bool:

@@ -76,6 +76,13 @@ class JobsClient:
             self._api = RayJobsApi(url, headers=auth_headers(url))
         return self._api
 
+    def reset(self) -> None:
+        """Forget the resolved Ray Jobs API: the next call resolves the cluster again (after
+        a head restart its dashboard listens elsewhere)."""
+        if self._api is not None:
+            self._api.close()
+        self._api = None
+
     def check(self, spec: ResourceSpec | dict) -> ResourceSpec:
         """The parsed spec, or SpecError naming every problem a submit would meet with its
         resources (instance types), found without Ray."""

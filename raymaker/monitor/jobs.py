@@ -119,9 +119,9 @@ def _data_quality(ctx, sched, spec) -> tuple[dict, list, dict]:
         for doc in (baseline, rules):
             if doc is not None:
                 doc["features"] = [f for f in doc["features"] if f["name"] in keep]
-    stats = Statistics()
-    for frame in window_frames(store, sched, spec.start, spec.end, features):
-        stats.add(frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns]))
+    from raymaker.monitor.parallel import window_statistics
+
+    stats = window_statistics(ctx, sched, spec.start, spec.end, features)
     if not stats.items:
         raise DataError(f"no data to analyze in the window {_date(spec.start)} to "
                         f"{_date(spec.end)}{_source(sched)}")  # fmt: skip
@@ -233,14 +233,20 @@ def window_frames(store, sched, start: float, end: float, features: list[str]):
     if sched.batch_transform_input is not None:
         yield from dataset_frames(store, sched.batch_transform_input)
         return
+    keys, output = capture_plan(store, sched, start, end)
+    yield from capture.read_window(store, keys, start, end, features, output=output)
+
+
+def capture_plan(store, sched, start: float, end: float) -> tuple[list[str], str | None]:
+    """The capture files of the window (every variant, or the one named) and the name the
+    answer's column gets (None: the answers are not read)."""
     root = store.key(sched.capture_uri) if sched.capture_uri else layout.CAPTURE
     prefix = join(root, sched.endpoint)
     found = [join(prefix, sched.variant)] if sched.variant else capture.variants(store, prefix)
     answers = sched.monitor_type in ("ModelQuality", "ModelBias")
     output = sched.prediction or ("prediction" if answers else None)
-    for variant in found:
-        keys = capture.window_keys(store, variant, start, end)
-        yield from capture.read_window(store, keys, start, end, features, output=output)
+    keys = [k for variant in found for k in capture.window_keys(store, variant, start, end)]
+    return keys, output
 
 
 def _baseline(store, sched) -> tuple[dict | None, dict]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 
-from raymaker.errors import Conflict
+from raymaker.errors import ClusterError, Conflict
 
 NAMESPACE = "raymaker"
 ACTOR = "raymaker-monitor-scheduler"
@@ -82,14 +82,24 @@ def submit_due(jobs, store, now: float, submitted: list | None = None,
             if at is None:
                 continue
             name, spec = schedules.execution_spec(state, at)
+            previous = (state.last_scheduled, state.status)
             state.last_scheduled = at
             if state.schedule_kind() == "now":
                 state.status = schedules.STOPPED  # a one-time schedule is done once handed out
             schedules.write_state(store, state)  # before submitting: never twice
             try:
-                jobs.submit(spec, name=name)
+                # resume: a run whose submission failed (its record FAILED before Ray had it)
+                # is submitted again in place; one that ran or runs is a Conflict
+                jobs.submit(spec, name=name, resume=True)
             except Conflict:
                 continue  # this run was already submitted
+            except ClusterError:
+                # Ray did not take it (a head still starting, a stale dashboard address):
+                # hand the run out again next tick, from a freshly resolved address
+                jobs.reset()
+                state.last_scheduled, state.status = previous
+                schedules.write_state(store, state)
+                raise
             out.append(name)
             if errors is not None:
                 errors.pop(state.name, None)

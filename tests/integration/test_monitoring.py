@@ -203,3 +203,63 @@ def _alive(ray, name, namespace) -> bool:
         return True
     except ValueError:
         return False
+
+
+def test_a_live_endpoints_capture_is_monitored_end_to_end(ray_head, local_session, tmp_path):
+    """A deployed XGBoost endpoint capturing every request: traffic with one feature shifted,
+    then the schedule's run finds that feature (and the answers' drift) and nothing else."""
+    import urllib.request
+
+    import xgboost as xgb
+
+    from raymaker.storage import artifacts
+
+    rng = np.random.default_rng(7)
+    train = pd.DataFrame({"x1": rng.normal(size=2000), "x2": rng.normal(size=2000),
+                          "x3": rng.uniform(0, 10, 2000)})  # fmt: skip
+    label = (train["x1"] + 0.1 * train["x3"] > 0.5).astype(int)
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 3},
+                        xgb.DMatrix(train.to_numpy(), label=label), 20)  # fmt: skip
+    folder = tmp_path / "model"
+    folder.mkdir()
+    booster.save_model(str(folder / "model.ubj"))
+    artifacts.write_manifest(str(folder), {
+        "framework": "xgboost", "task": "binary", "label": "y", "classes": [0, 1],
+        "features": ["x1", "x2", "x3"], "input_schema": {c: "double" for c in train.columns},
+        "output": {"type": "probability", "positive_class": 1, "classes": [0, 1]},
+        "recipe": None,
+    })  # fmt: skip
+    model_uri = local_session.store.put_dir(str(folder), "models/mon-live")
+    train.to_csv(tmp_path / "train.csv", index=False)
+    monitor = rm.DefaultModelMonitor(session=local_session)
+    monitor.suggest_baseline(str(tmp_path / "train.csv"), rm.DatasetFormat.csv(header=True))
+    predictor = rm.Model(model_data=model_uri, session=local_session).deploy(
+        endpoint_name="ep-live", instance_type="cpu.0.25",
+        data_capture_config=rm.DataCaptureConfig(sampling_percentage=100),
+    )  # fmt: skip
+    try:
+        url = local_session.endpoints.url("ep-live")
+        traffic = pd.DataFrame({"x1": rng.normal(size=300), "x2": rng.normal(size=300),
+                                "x3": rng.uniform(0, 10, 300) + 6})  # fmt: skip
+        for start in range(0, 300, 10):  # 30 requests of 10 rows each
+            body = traffic.iloc[start : start + 10].to_csv(header=False, index=False).encode()
+            req = urllib.request.Request(url, data=body, headers={"Content-Type": "text/csv"})
+            with urllib.request.urlopen(req, timeout=60) as r:
+                assert r.status == 200
+        store = local_session.store
+        _until(lambda: sum(store.read_bytes(k).count(b"\n")
+                           for k in store.list("capture/ep-live", recursive=True)) >= 30
+               if store.exists("capture/ep-live") else False, "the capture files")  # fmt: skip
+        monitor.create_monitoring_schedule(
+            endpoint_input="ep-live", monitor_schedule_name="mon-live",
+            schedule_cron_expression=rm.CronExpressionGenerator.daily(3),
+            data_analysis_start_time="-PT10M", features=["x1", "x2", "x3"],
+        )  # fmt: skip
+        execution = monitor.run_now()
+        assert execution.summary["Items"] == 300
+        found = {(v["feature_name"], v["constraint_check_type"])
+                 for v in execution.constraint_violations().body_dict["violations"]}  # fmt: skip
+        assert found == {("x3", "baseline_drift_check")}
+        monitor.delete_monitoring_schedule()
+    finally:
+        predictor.delete_endpoint()
