@@ -363,17 +363,7 @@ def _kill_all(pids: list[int]) -> None:
 
 
 def _any_live_member(pgid: int) -> bool:
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+    return any(group == pgid for _, group in _processes().values())
 
 
 # -- address resolution -----------------------------------------------------------------------

@@ -61,17 +61,7 @@ def drift_page(name: str, window: tuple[str, str], baseline: dict, current: dict
         ),  # fmt: skip
         "p-value methods (ks, chisquare) drift below the threshold; distances above it",
     )
-    if violations:
-        body += "<h2>Violations</h2>" + charts.card(
-            f"{len(violations)} violation(s)",
-            charts.table(
-                ["feature", "check", "description"],
-                [
-                    [v["feature_name"], v["constraint_check_type"], v["description"]]
-                    for v in violations
-                ],
-            ),  # fmt: skip
-        )
+    body += _violations(violations, "feature", "feature_name")
     shown = sorted(
         (n for n in base if n in now), key=lambda n: (not drift.get(n, {}).get("drifted"),)
     )[:MAX_FIGURES]
@@ -155,17 +145,7 @@ def quality_page(name: str, window: tuple[str, str], problem_type: str, current:
                 ["", *labels], [[a, *(matrix[a].get(b, 0) for b in labels)] for a in labels]
             ),  # fmt: skip
         )
-    if violations:
-        body += "<h2>Violations</h2>" + charts.card(
-            f"{len(violations)} violation(s)",
-            charts.table(
-                ["metric", "check", "description"],
-                [
-                    [v["metric_name"], v["constraint_check_type"], v["description"]]
-                    for v in violations
-                ],
-            ),  # fmt: skip
-        )
+    body += _violations(violations, "metric", "metric_name")
     return charts.page(f"Model quality: {name}", facts, body)
 
 
@@ -202,3 +182,13 @@ def clarify_page(name: str, analysis: dict) -> str:
                 f"expected value {found['expected_value']:.4g}",
             )
     return charts.page(f"Clarify: {name}", {"job": name}, body)
+
+
+def _violations(violations: list[dict], what: str, key: str) -> str:
+    """The violations section (empty when there are none)."""
+    if not violations:
+        return ""
+    rows = [[v[key], v["constraint_check_type"], v["description"]] for v in violations]
+    return "<h2>Violations</h2>" + charts.card(
+        f"{len(violations)} violation(s)", charts.table([what, "check", "description"], rows)
+    )

@@ -212,6 +212,9 @@ class MonitoringSchedule(ResourceSpec, QualityFields):
         if labelled and self.endpoint and not self.ground_truth_uri:
             raise ValueError(f"monitor_type {self.monitor_type} on an endpoint needs "
                              "ground_truth_uri: where the true labels are uploaded")  # fmt: skip
+        if labelled and self.batch_transform_input and not self.ground_truth_attribute:
+            raise ValueError(f"monitor_type {self.monitor_type} over a dataset needs "
+                             "ground_truth_attribute: the column of true labels")  # fmt: skip
         if self.monitor_type == "ModelBias" and self.bias is None:
             raise ValueError("monitor_type ModelBias needs bias (facet_name, "
                              "label_values_or_threshold)")  # fmt: skip

@@ -255,6 +255,7 @@ def test_a_live_endpoints_capture_is_monitored_end_to_end(ray_head, local_sessio
             schedule_cron_expression=rm.CronExpressionGenerator.daily(3),
             data_analysis_start_time="-PT10M", features=["x1", "x2", "x3"],
         )  # fmt: skip
+        assert [type(m).__name__ for m in predictor.list_monitors()] == ["DefaultModelMonitor"]
         execution = monitor.run_now()
         assert execution.summary["Items"] == 300
         found = {(v["feature_name"], v["constraint_check_type"])
@@ -263,3 +264,24 @@ def test_a_live_endpoints_capture_is_monitored_end_to_end(ray_head, local_sessio
         monitor.delete_monitoring_schedule()
     finally:
         predictor.delete_endpoint()
+
+
+def test_a_large_window_is_read_by_ray_tasks(ray_head, local_session, tmp_path):
+    train = tmp_path / "train.csv"
+    rows(1000, 8).to_csv(train, index=False)
+    monitor = rm.DefaultModelMonitor(session=local_session)
+    monitor.suggest_baseline(str(train), rm.DatasetFormat.csv(header=True))
+    store = local_session.store
+    now = time.time()
+    for i in range(40):  # 40 capture files: past the driver's share (PARALLEL_FILES = 32)
+        write_capture(store, "ep-wide", rows(10, 100 + i, shift=9.0), now - 5 - i * 0.01)
+    monitor.create_monitoring_schedule(endpoint_input="ep-wide", monitor_schedule_name="mon-wide",
+                                       schedule_cron_expression="cron(0 3 ? * * *)",
+                                       data_analysis_start_time="-PT5M")  # fmt: skip
+    execution = monitor.run_now()
+    assert execution.summary["Items"] == 400
+    assert "capture files in" in local_session.jobs.get(execution.job_name).logs()
+    found = {(v["feature_name"], v["constraint_check_type"])
+             for v in execution.constraint_violations().body_dict["violations"]}  # fmt: skip
+    assert found == {("income", "baseline_drift_check")}
+    monitor.delete_monitoring_schedule()

@@ -44,7 +44,7 @@ class _ClarifyMonitor(ModelMonitor):
                                    batch_transform_input=None, data_analysis_start_time=None,
                                    data_analysis_end_time=None, *, features=None,
                                    bias_config=None, model_config=None, webhook=None,
-                                   **_ignored) -> None:  # fmt: skip
+                                   ground_truth_attribute=None, **_ignored) -> None:  # fmt: skip
         """Schedule bias or attribution checks of an endpoint's traffic (or a batch input)
         against the baseline's analysis.json. Raises SpecError before submitting."""
         base = getattr(self, "_baseline_config", {})
@@ -68,6 +68,7 @@ class _ClarifyMonitor(ModelMonitor):
             "webhook": webhook,
             "bias": bias_config.to_spec() if bias_config is not None else None,
             "model_data": model_config.uri() if model_config is not None else None,
+            "ground_truth_attribute": ground_truth_attribute,
         }  # fmt: skip
         spec.update({k: v for k, v in optional.items() if v})
         spec.update(quality_fields(endpoint_input, batch_transform_input, {}))
