@@ -137,7 +137,7 @@ def test_scheduled_and_on_demand_runs_find_the_shifted_feature(ray_head, local_s
     assert "mon-it" not in runner.invoke(cli, ["monitors", "list"]).output
 
 
-def test_batch_transform_input_is_monitored(ray_head, local_session, tmp_path):
+def test_batch_transform_input_is_monitored(ray_head, local_session, tmp_path, monkeypatch):
     train, batch = tmp_path / "train.csv", tmp_path / "batch.csv"
     rows(2000, 3).to_csv(train, index=False)
     rows(1000, 4, shift=12.0).to_csv(batch, index=False)
@@ -158,6 +158,19 @@ def test_batch_transform_input_is_monitored(ray_head, local_session, tmp_path):
     assert monitor.describe_schedule()["MonitoringScheduleStatus"] == "Scheduled"
     monitor.stop_monitoring_schedule()
     assert monitor.describe_schedule()["MonitoringScheduleStatus"] == "Stopped"
+
+    # the same through the CLI: a run on demand, describe, start
+    from raymaker.cli.main import cli
+
+    monkeypatch.setenv("RAYMAKER_STORE", local_session.settings.store)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["monitors", "run", "mon-batch", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["MonitoringExecutionStatus"] == "CompletedWithViolations"
+    result = runner.invoke(cli, ["monitors", "describe", "mon-batch"])
+    assert "last_violations" in result.output and "Stopped" in result.output
+    result = runner.invoke(cli, ["monitors", "start", "mon-batch"])
+    assert result.exit_code == 0 and "Scheduled" in result.output
 
 
 def test_a_schedule_is_restored_and_runs_its_missed_run_once(ray_head, local_session, tmp_path):

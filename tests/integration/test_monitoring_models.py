@@ -144,3 +144,47 @@ def test_bias_and_attribution_monitors_over_batches(ray_head, local_session, tmp
     (violation,) = execution.constraint_violations().body_dict["violations"]
     assert violation["constraint_check_type"] == "feature_attribution_drift_check"
     assert execution.statistics().body_dict["ndcg"] < 0.9
+
+
+def test_model_quality_merges_captured_answers_with_ground_truth(ray_head, local_session,
+                                                                 tmp_path):  # fmt: skip
+    """Captured answers (some with an inferenceId, some keyed by eventId) and ground truth
+    uploaded later in SageMaker's format, merged by the execution job on Ray."""
+    import json
+    import time
+
+    from raymaker.serve.capture import capture_key, record
+
+    store = local_session.store
+    val = pd.DataFrame({"y": [1, 0] * 150, "prob": [0.9, 0.1] * 150})  # a perfect model
+    val.to_csv(tmp_path / "val.csv", index=False)
+    monitor = rm.ModelQualityMonitor(session=local_session)
+    monitor.suggest_baseline(str(tmp_path / "val.csv"), rm.DatasetFormat.csv(),
+                             problem_type="BinaryClassification", probability_attribute="prob",
+                             ground_truth_attribute="y")  # fmt: skip
+    now = time.time()
+    rng = np.random.default_rng(9)
+    truth = rng.integers(0, 2, 300)
+    answers = np.where(rng.random(300) < 0.7, truth, 1 - truth)  # 70% right now
+    recs = [record("text/csv", b"0.1,0.2,1", "text/csv", f"{0.8 if a else 0.2}".encode(),
+                   event_id=f"e{i}", inference_id=f"r{i}" if i % 2 else None, now=now - 5)
+            for i, a in enumerate(answers)]  # fmt: skip
+    store.write_text(capture_key("capture", "ep-mq", "AllTraffic", now - 5),
+                     "".join(json.dumps(r) + "\n" for r in recs))  # fmt: skip
+    ids = [f"r{i}" if i % 2 else f"e{i}" for i in range(300)]
+    gt = "".join(json.dumps({"groundTruthData": {"data": str(t), "encoding": "CSV"},
+                             "eventMetadata": {"eventId": i}, "eventVersion": "0"}) + "\n"
+                 for i, t in zip(ids, truth, strict=True))  # fmt: skip
+    store.write_text(capture_key("ground-truth", "x", "y", now).replace("x/y/", ""), gt)
+    monitor.create_monitoring_schedule(
+        endpoint_input="ep-mq", ground_truth_input="ground-truth",
+        problem_type="BinaryClassification", monitor_schedule_name="mq-live",
+        schedule_cron_expression="cron(0 3 ? * * *)", data_analysis_start_time="-PT5M",
+    )  # fmt: skip
+    execution = monitor.run_now()
+    assert execution.summary["Items"] == 300  # every answer found its label
+    stats = execution.statistics().body_dict["binary_classification_metrics"]
+    assert stats["accuracy"]["value"] == pytest.approx((answers == truth).mean())
+    broken = {v["metric_name"] for v in execution.constraint_violations().body_dict["violations"]}
+    assert "accuracy" in broken
+    monitor.delete_monitoring_schedule()
