@@ -40,6 +40,15 @@ def write_capture(store, endpoint, df, at):
     store.write_text(capture_key("capture", endpoint, "AllTraffic", at), "\n".join(lines) + "\n")
 
 
+def _json_of(output: str):
+    """The JSON document a CLI printed. Ray forwards its workers' log lines (JobSupervisor)
+    into this test process's streams once it has joined Ray, and CliRunner's output catches
+    them, before or after the document: the document is decoded from its first line on."""
+    lines = output.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith(("{", "[")))
+    return json.JSONDecoder().raw_decode("".join(lines[start:]))[0]
+
+
 def _prometheus_has(tag: str, metric: str, timeout: float = 45.0) -> bool:
     import urllib.request
 
@@ -127,7 +136,7 @@ def test_scheduled_and_on_demand_runs_find_the_shifted_feature(ray_head, local_s
     assert result.exit_code == 0, result.output
     assert "missing_column_check" in result.output and "\x1b[" not in result.output
     result = runner.invoke(cli, ["monitors", "executions", "mon-it", "--output", "json"])
-    assert [e["MonitoringExecutionStatus"] for e in json.loads(result.output)] == [
+    assert [e["MonitoringExecutionStatus"] for e in _json_of(result.output)] == [
         "CompletedWithViolations", "CompletedWithViolations"]  # fmt: skip
     result = runner.invoke(cli, ["monitors", "list"])
     assert "mon-it" in result.output and "Stopped" in result.output
@@ -166,7 +175,7 @@ def test_batch_transform_input_is_monitored(ray_head, local_session, tmp_path, m
     runner = CliRunner()
     result = runner.invoke(cli, ["monitors", "run", "mon-batch", "--output", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["MonitoringExecutionStatus"] == "CompletedWithViolations"
+    assert _json_of(result.output)["MonitoringExecutionStatus"] == "CompletedWithViolations"
     result = runner.invoke(cli, ["monitors", "describe", "mon-batch"])
     assert "last_violations" in result.output and "Stopped" in result.output
     result = runner.invoke(cli, ["monitors", "start", "mon-batch"])
