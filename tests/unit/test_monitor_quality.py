@@ -120,3 +120,47 @@ def test_an_execution_merges_ground_truth_by_inference_id_else_event_id(tmp_path
     found = {(name, tags.get("metric", "")): value for name, tags, value in values(store)}
     assert found[("raymaker_monitor_violations", "")] == 1.0
     assert found[("raymaker_monitor_metric", "accuracy")] == 0.5
+
+
+def test_a_webhook_gets_the_violations_over_real_http(tmp_path):
+    import http.server
+    import threading
+
+    from raymaker.jobs.client import JobsClient
+    from raymaker.settings import Settings
+    from raymaker.storage import store_for_settings
+
+    got = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = Settings.from_env().replace(store=str(tmp_path / "store"))
+        store = store_for_settings(settings)
+        store.write_text("d/batch.csv", "y,prob\n1,0.1\n0,0.9\n1,0.2\n")  # all wrong
+        store.write_json("b/constraints.json", {"binary_classification_constraints": {
+            "accuracy": {"threshold": 0.9, "comparison_operator": "LessThanThreshold"}}})  # fmt: skip
+        spec = MonitoringSchedule(
+            name="hooked", monitor_type="ModelQuality", problem_type="BinaryClassification",
+            batch_transform_input={"uri": "d/batch.csv"}, ground_truth_attribute="y",
+            probability_attribute="prob", baseline_constraints="b/constraints.json",
+            webhook=f"http://127.0.0.1:{server.server_port}/alerts",
+        )  # fmt: skip
+        state = schedules.apply(store, spec)
+        _, execution = schedules.execution_spec(state, time.time(), on_demand=True)
+        record_ = JobsClient(settings, store).run(execution)
+        assert record_.status.value == "SUCCEEDED", record_.failure_reason
+    finally:
+        server.shutdown()
+    (body,) = got
+    assert body["schedule"] == "hooked" and body["violations"] == 1
+    assert body["violation_list"][0]["metric_name"] == "accuracy"
