@@ -22,24 +22,28 @@ MAX_TASKS = 64
 
 def window_statistics(ctx, sched, start: float, end: float, features: list[str]) -> Statistics:
     """The window's statistics (the answer as a column when the schedule names one)."""
-    from raymaker.monitor.jobs import capture_plan, window_frames
+    from raymaker.monitor.jobs import capture_plan, dataset_frames
 
-    stats = Statistics()
-    if sched.batch_transform_input is None:
-        keys, output = capture_plan(ctx.store, sched, start, end)
-        if len(keys) >= PARALLEL_FILES and os.environ.get("RAY_ADDRESS"):
-            return _on_ray(ctx, keys, start, end, features, output)
-    for frame in window_frames(ctx.store, sched, start, end, features):
-        stats.add(frame.drop(columns=[c for c in capture.META if c in frame.columns]))
-    return stats
+    if sched.batch_transform_input is not None:
+        stats = Statistics()
+        for frame in dataset_frames(ctx.store, sched.batch_transform_input):
+            stats.add(frame)
+        return stats
+    keys, output = capture_plan(ctx.store, sched, start, end)  # listed once, read below
+    if len(keys) >= PARALLEL_FILES and os.environ.get("RAY_ADDRESS"):
+        return _on_ray(ctx, keys, start, end, features, output)
+    return read_statistics(ctx.settings.job_env(), keys, start, end, features, output,
+                           store=ctx.store)  # fmt: skip
 
 
 def read_statistics(store_env: dict, keys: list[str], start: float, end: float,
-                    features: list[str], output: str | None) -> Statistics:  # fmt: skip
-    """One group of capture files' statistics (what a Ray task runs)."""
+                    features: list[str], output: str | None, *,
+                    store=None) -> Statistics:  # fmt: skip
+    """One group of capture files' statistics (what a Ray task runs; the driver passes its
+    own ``store``)."""
     from raymaker.storage.store import store_from_env
 
-    store = store_from_env(store_env)
+    store = store or store_from_env(store_env)
     stats = Statistics()
     for frame in capture.read_window(store, keys, start, end, features, output=output):
         stats.add(frame.drop(columns=[c for c in capture.META if c in frame.columns]))

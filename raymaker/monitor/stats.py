@@ -82,11 +82,6 @@ class Column:
             self._count_numbers(numeric)
             return
         self._count(_number_text(series) if len(numeric) else series.astype(str))
-        if not self.types[STRING] and len(self.values) > FEW_NUMBERS:
-            # a numeric column of many values: its distribution is the sketch's, not counts
-            self.many_numbers = True
-            self.other += sum(self.values.values())
-            self.values = {}
 
     def _count_numbers(self, numeric: np.ndarray) -> None:
         """Count a numbers-only batch by value while a column has few (``np.unique`` on the

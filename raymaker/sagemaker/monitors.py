@@ -62,9 +62,15 @@ class Monitors:
             out["EndpointName"] = sched.endpoint
         if state.failure_reason:
             out["FailureReason"] = state.failure_reason
-        latest = self.executions(name)[-1:] if state.last_execution else []
-        if latest:
-            out["LastMonitoringExecutionSummary"] = latest[0]
+        if state.last_execution:  # its one record, not every job's
+            from raymaker.errors import NotFound
+            from raymaker.jobs.records import read_record
+
+            try:
+                record = read_record(self.store, state.last_execution)
+                out["LastMonitoringExecutionSummary"] = _execution(record)
+            except NotFound:
+                pass
         return out
 
     def run(self, name: str, *, wait: bool = True, timeout: float | None = 600):
