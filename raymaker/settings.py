@@ -16,6 +16,8 @@
 | ``RAYMAKER_SERVE_MAX_BODY_MB`` | ``6`` | largest request body (413 above) |
 | ``RAYMAKER_SERVE_SPARE`` | ``1`` | a spare process warm for cold starts from zero (``0``: off) |
 | ``RAYMAKER_QUIET`` | ``0`` | no Ray/Serve log lines here (the CLI sets it unless ``-v``) |
+| ``RAYMAKER_MLFLOW`` | ``1`` | every job is an MLflow run (``0``: none is) |
+| ``RAYMAKER_MLFLOW_TRACKING_URI`` | ``sqlite:///$RAYMAKER_HOME/mlflow.db`` | any MLflow URI |
 
 S3 credentials come from the usual AWS variables (``AWS_ACCESS_KEY_ID``, ...), never from a
 spec, so they are not written into the store or a job's visible runtime environment.
@@ -42,6 +44,8 @@ FORWARDED_TO_JOBS = (
     "RAYMAKER_FIT_INSTANCE_TYPES",  # a job on the local head fits ml.* types as its client did
     "RAYMAKER_NUM_CPUS",
     "RAYMAKER_DEFAULT_BUCKET",
+    "RAYMAKER_MLFLOW",
+    "RAYMAKER_MLFLOW_TRACKING_URI",  # resolved: a job tracks where its client does
 )
 
 # Named resource presets: what one worker (one SageMaker "instance") asks Ray for.
@@ -110,6 +114,8 @@ class Settings:
     fit_instance_types: bool = False  # ml.* types shrink to this machine (the local head)
     default_bucket: str = ""  # s3://<it>/<key> is data/<key> in the store; "" = raymaker
     instance_types: dict[str, dict[str, float]] = field(default_factory=lambda: INSTANCE_TYPES)
+    mlflow: bool = True  # every job an MLflow run
+    mlflow_tracking_uri: str | None = None  # None: SQLite in home
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -152,6 +158,8 @@ class Settings:
             serve_spare=_flag("RAYMAKER_SERVE_SPARE", env.get("RAYMAKER_SERVE_SPARE"), True),
             quiet=_flag("RAYMAKER_QUIET", env.get("RAYMAKER_QUIET"), False),
             default_bucket=env.get("RAYMAKER_DEFAULT_BUCKET") or "",
+            mlflow=_flag("RAYMAKER_MLFLOW", env.get("RAYMAKER_MLFLOW"), True),
+            mlflow_tracking_uri=env.get("RAYMAKER_MLFLOW_TRACKING_URI") or None,
             fit_instance_types=_flag(
                 "RAYMAKER_FIT_INSTANCE_TYPES",
                 env.get("RAYMAKER_FIT_INSTANCE_TYPES"),
@@ -171,6 +179,10 @@ class Settings:
                 "RAYMAKER_SERVE_TOKEN (clients send it as 'Authorization: Bearer <token>')"
             )
 
+    def tracking_uri(self) -> str:
+        """Where MLflow runs go: ``RAYMAKER_MLFLOW_TRACKING_URI``, else SQLite in home."""
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').as_posix()}"
+
     def replace(self, **changes) -> Settings:
         """A copy with ``changes`` applied."""
         return replace(self, **changes)
@@ -189,6 +201,8 @@ class Settings:
             "RAYMAKER_FIT_INSTANCE_TYPES": "1" if self.fit_instance_types else "0",
             "RAYMAKER_NUM_CPUS": str(self.num_cpus),
             "RAYMAKER_DEFAULT_BUCKET": self.default_bucket,
+            "RAYMAKER_MLFLOW": "1" if self.mlflow else "0",
+            "RAYMAKER_MLFLOW_TRACKING_URI": self.tracking_uri(),
         }
         return {k: v for k, v in values.items() if k in FORWARDED_TO_JOBS and v}
 

@@ -22,6 +22,9 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 os.environ.setdefault("RAYMAKER_NUM_CPUS", "2")
 os.environ.setdefault("RAYMAKER_OBJECT_STORE_MB", "512")
 os.environ.pop("RAY_ADDRESS", None)
+# Jobs are MLflow runs by default; here only the tests of tracking turn it on (each job would
+# otherwise import MLflow in its driver: ~2 s of CPU on this 2-core machine, times every job).
+os.environ.setdefault("RAYMAKER_MLFLOW", "0")
 for _key, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

@@ -19,6 +19,7 @@ from raymaker.cli import (
     cluster,
     data,
     endpoints,
+    experiments,
     jobs,
     models,
     monitors,
@@ -41,7 +42,7 @@ def cli(verbose):
 _verbose = False
 
 
-for group in (jobs, endpoints, batch, models, tuning, automl, monitors, data, cluster):
+for group in (jobs, endpoints, batch, models, tuning, automl, monitors, experiments, data, cluster):
     group.register(cli)
 
 

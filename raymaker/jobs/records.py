@@ -72,6 +72,10 @@ class JobRecord(BaseModel):
     host: str | None = None
     attempts: int = Field(1, description="Runs of this job (a resumed job counts again).")
     parent: str | None = Field(None, description="The tuning job this job is a trial of.")
+    tracking: dict[str, Any] | None = Field(
+        None, description="The job's MLflow run: run_id, experiment, tracking_uri (and "
+        "``spooled``: the store key of what waits for the tracking server).",
+    )  # fmt: skip
 
     @property
     def duration_s(self) -> float | None:

@@ -22,6 +22,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from raymaker.errors import Conflict, JobFailed, JobStopped, NotFound, RaymakerError, SpecError
 from raymaker.jobs.records import (
@@ -57,6 +58,7 @@ class JobContext:
     settings: Settings
     workdir: Path
     record: JobRecord
+    tracker: Any = field(default=None, repr=False)  # the job's MLflow run (raymaker.tracking)
     _last_progress_write: float = field(default=0.0, repr=False)
     _stage: str | None = field(default=None, repr=False)
     _stage_started: float = field(default=0.0, repr=False)
@@ -71,6 +73,11 @@ class JobContext:
         if force or now - self._last_progress_write > 2.0:
             self._last_progress_write = now
             write_record(self.store, self.record)
+
+    def mlflow_env(self) -> dict[str, str]:
+        """``MLFLOW_TRACKING_URI`` / ``MLFLOW_RUN_ID`` of the job's run, for a user's script
+        (empty when the job is not tracked or its tracking server is away)."""
+        return self.tracker.env() if self.tracker is not None else {}
 
     def enter(self, stage: str | None) -> None:
         """Close the current stage (its seconds added to ``record.stages``), open ``stage``."""
@@ -134,6 +141,7 @@ def run_spec(
                 spec = staged
                 record.spec = spec.model_dump(mode="json", exclude_defaults=True)
                 store.write_text(layout.job_spec(name), dump_spec(spec))
+            ctx.tracker = _track(spec, ctx)
             ctx.enter("running")  # until the kind names its own stages
             record.result = fn(spec, ctx) or {}
             record.status = JobStatus.SUCCEEDED
@@ -161,11 +169,40 @@ def run_spec(
             record.peak_rss_mb = peak_rss_mb()
             record.ended_at = time.time()
             record.logs_uri = store.uri(layout.job_logs(name))
+        if ctx.tracker is not None:  # inside the capture: its warnings are in the job's log
+            record.tracking = _finish_tracking(ctx.tracker, record)
     write_record(store, record)
     with _WATCH_LOCK:
         _WATCHED.pop(name, None)
     _cleanup(workdir)
     return record
+
+
+def _track(spec, ctx):
+    """Start the job's MLflow run (in a thread) when its kind is tracked and tracking is on."""
+    from raymaker.specs.base import Tracked
+
+    if not (ctx.settings.mlflow and isinstance(spec, Tracked)):
+        return None
+    try:
+        from raymaker.tracking.jobrun import JobRun
+
+        return JobRun(
+            ctx.settings, ctx.store, spec, job=ctx.name, parent_job=ctx.record.parent,
+            previous=ctx.record.tracking,
+        ).start()  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - tracking never fails a job
+        print(f"warning: MLflow tracking is off for this job: {exc}", file=sys.stderr, flush=True)
+        return None
+
+
+def _finish_tracking(tracker, record: JobRecord) -> dict | None:
+    try:
+        return tracker.finish(record)
+    except Exception as exc:  # noqa: BLE001 - tracking never fails a job
+        print(f"warning: MLflow tracking: the run was not ended: {exc}", file=sys.stderr,
+              flush=True)  # fmt: skip
+        return tracker.info()
 
 
 def _claim(

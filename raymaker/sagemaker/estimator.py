@@ -115,21 +115,26 @@ class Estimator(UsesSession):
         wait: bool = True,
         logs: bool = True,
         job_name: str | None = None,
+        experiment_config: dict | None = None,
         *,
         resume: bool = False,
         timeout: float | None = None,
     ) -> None:
         """Run the training job. With ``wait``, raises JobFailed (with the script's own
         traceback) when it fails; ``resume=True`` continues an interrupted job of
-        ``job_name`` from its last checkpoint."""
-        spec = self.training_job_spec(inputs, job_name)
+        ``job_name`` from its last checkpoint. ``experiment_config`` (``ExperimentName``,
+        ``TrialName``, ``RunName``) names the job's MLflow experiment and run; inside
+        ``with Run(...)`` the job's run nests in that one."""
+        spec = self.training_job_spec(inputs, job_name, experiment_config=experiment_config)
         handle = self._session().jobs.submit(spec, name=job_name or spec.name, resume=resume)
         self.latest_training_job = handle
         if wait:
             handle.wait(timeout=timeout, logs=logs)
 
-    def training_job_spec(self, inputs=None, job_name: str | None = None):
+    def training_job_spec(self, inputs=None, job_name: str | None = None, *,
+                          experiment_config: dict | None = None):  # fmt: skip
         """The ``TrainingJob`` spec ``fit`` would submit. Raises SpecError."""
+        from raymaker.sagemaker.experiments.run import experiment_config_for
         from raymaker.specs import parse_spec
 
         algorithm = self.algorithm or (None if self.entry_point else self._default_algorithm)
@@ -155,6 +160,7 @@ class Estimator(UsesSession):
             "use_gpu": self.use_gpu,
             "execution": self.execution,
             "checkpoint_interval_s": self.checkpoint_interval_s,
+            "experiment_config": experiment_config_for(experiment_config),
         }
         return parse_spec({k: v for k, v in body.items() if v is not None})
 

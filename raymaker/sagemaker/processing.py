@@ -76,8 +76,10 @@ class ScriptProcessor(UsesSession):
     def processing_job_spec(
         self, code: str, inputs=None, outputs=None, arguments=None,
         job_name: str | None = None, source_dir: str | None = None,
+        experiment_config: dict | None = None,
     ):  # fmt: skip
         """The ``ProcessingJob`` spec ``run`` would submit. Raises SpecError."""
+        from raymaker.sagemaker.experiments.run import experiment_config_for
         from raymaker.specs import parse_spec
 
         body = {
@@ -93,15 +95,18 @@ class ScriptProcessor(UsesSession):
             "instance_count": self.instance_count,
             "instance_type": self.instance_type,
             "max_runtime_in_seconds": self.max_runtime_in_seconds,
+            "experiment_config": experiment_config_for(experiment_config),
         }
         return parse_spec({k: v for k, v in body.items() if v is not None}, source="run")
 
     def run(self, code: str, inputs=None, outputs=None, arguments=None, wait: bool = True,
-            logs: bool = True, job_name: str | None = None, *, source_dir: str | None = None,
+            logs: bool = True, job_name: str | None = None,
+            experiment_config: dict | None = None, *, source_dir: str | None = None,
             **_ignored: Any):  # fmt: skip
         """Submit the processing job; with ``wait``, raises JobFailed with the script's own
-        traceback when it fails."""
-        spec = self.processing_job_spec(code, inputs, outputs, arguments, job_name, source_dir)
+        traceback when it fails. ``experiment_config`` names its MLflow experiment and run."""
+        spec = self.processing_job_spec(code, inputs, outputs, arguments, job_name, source_dir,
+                                        experiment_config)  # fmt: skip
         handle = self._session().jobs.submit(spec, name=spec.name)
         self.latest_job = handle
         if wait:

@@ -90,6 +90,13 @@ class Session(SessionApi):
         return self._endpoints
 
     @property
+    def experiments(self):
+        """The MLflow experiments and runs of this session's tracking store."""
+        from raymaker.sagemaker.experiments.catalog import Experiments
+
+        return Experiments(self)
+
+    @property
     def monitors(self):
         """The monitoring schedules in this session's store (list, describe, run, ...)."""
         from raymaker.sagemaker.monitors import Monitors

@@ -87,8 +87,10 @@ class Transformer(UsesSession):
         *,
         on_bad_rows: str | None = None,
         execution: str = "auto",
+        experiment_config: dict | None = None,
     ):
         """The ``TransformJob`` spec ``transform`` would submit. Raises SpecError."""
+        from raymaker.sagemaker.experiments.run import experiment_config_for
         from raymaker.specs import parse_spec
 
         body = {
@@ -124,6 +126,7 @@ class Transformer(UsesSession):
             "output_filter": output_filter,
             "on_bad_rows": on_bad_rows or self.on_bad_rows,
             "execution": execution,
+            "experiment_config": experiment_config_for(experiment_config),
         }
         return parse_spec({k: v for k, v in body.items() if v is not None}, source="transform")
 
@@ -138,6 +141,7 @@ class Transformer(UsesSession):
         input_filter: str | None = None,
         output_filter: str | None = None,
         join_source: str | None = None,
+        experiment_config: dict | None = None,
         wait: bool = True,
         logs: bool = True,
         *,
@@ -156,6 +160,7 @@ class Transformer(UsesSession):
         spec = self.transform_job_spec(
             data, content_type, compression_type, split_type, job_name, input_filter,
             output_filter, join_source, on_bad_rows=on_bad_rows, execution=execution,
+            experiment_config=experiment_config,
         )  # fmt: skip
         session = self._session()
         handle = session.jobs.submit(spec, name=spec.name)

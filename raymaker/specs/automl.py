@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from raymaker.specs.base import ResourceSpec, Uri
+from raymaker.specs.base import ResourceSpec, Tracked, Uri
 
 # SageMaker's AutoMLAlgorithms names -> the zoo's learners (nn-torch and mlp: the torch MLP),
 # cheapest first (a tight budget still gets candidates, as FLAML starts with its cheap learners)
@@ -28,7 +28,7 @@ ALGORITHMS = tuple(ALGORITHM_LEARNERS)
 ProblemType = Literal["BinaryClassification", "MulticlassClassification", "Regression"]
 
 
-class AutoMLJob(ResourceSpec):
+class AutoMLJob(ResourceSpec, Tracked):
     """An Autopilot job: candidates from the zoo, run as Ray Tune trials, then an ensemble."""
 
     kind: Literal["AutoMLJob"] = Field("AutoMLJob", description="The resource kind.")

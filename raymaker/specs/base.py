@@ -36,6 +36,35 @@ class ResourceSpec(SpecModel):
     tags: dict[str, str] = Field(default_factory=dict, description="Free-form labels.")
 
 
+class ExperimentConfig(SpecModel):
+    """SageMaker's ``experiment_config``: the MLflow experiment and run a job is tracked as."""
+
+    experiment_name: str | None = Field(
+        None, alias="ExperimentName", min_length=1, max_length=500,
+        description="The MLflow experiment (default: 'raymaker').",
+    )  # fmt: skip
+    trial_name: str | None = Field(
+        None, alias="TrialName", min_length=1, max_length=500,
+        description="SageMaker's trial: a tag on the run (raymaker.trial).",
+    )  # fmt: skip
+    run_name: str | None = Field(
+        None, alias="RunName", min_length=1, max_length=500,
+        description="The run's name (default: the job's name).",
+    )  # fmt: skip
+    trial_component_display_name: str | None = Field(
+        None, alias="TrialComponentDisplayName", max_length=500,
+        description="SageMaker's older name for the run's name.",
+    )  # fmt: skip
+
+
+class Tracked(SpecModel):
+    """A kind whose jobs are MLflow runs (``RAYMAKER_MLFLOW``)."""
+
+    experiment_config: ExperimentConfig | None = Field(
+        None, description="ExperimentName / TrialName / RunName, as SageMaker's fit() takes."
+    )
+
+
 def check_name(name: str) -> str:
     """Return ``name`` if it is a valid resource name, else raise SpecError."""
     if not isinstance(name, str) or not re.match(NAME_PATTERN, name):

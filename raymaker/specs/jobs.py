@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from raymaker.specs.base import Framework, Name, ResourceSpec, SpecModel, Uri
+from raymaker.specs.base import Framework, Name, ResourceSpec, SpecModel, Tracked, Uri
 
 Scalar = str | int | float | bool
 
@@ -83,7 +83,7 @@ class SplitSpec(SpecModel):
         return self
 
 
-class ProcessingJob(ResourceSpec, Resources):
+class ProcessingJob(ResourceSpec, Resources, Tracked):
     """A SageMaker-style processing job: the user's script, or a data recipe (fit and/or apply)."""
 
     kind: Literal["ProcessingJob"] = Field("ProcessingJob", description="The resource kind.")
@@ -134,7 +134,7 @@ class MetricDefinition(SpecModel):
     regex: str = Field(min_length=1, alias="Regex", description="Regex with one group: the value.")
 
 
-class TrainingJob(ResourceSpec, Resources):
+class TrainingJob(ResourceSpec, Resources, Tracked):
     """A training job: a built-in algorithm or the user's script (script mode)."""
 
     kind: Literal["TrainingJob"] = Field("TrainingJob", description="The resource kind.")
@@ -282,7 +282,7 @@ class CompletionCriteria(SpecModel):
     )
 
 
-class TuningJob(ResourceSpec):
+class TuningJob(ResourceSpec, Tracked):
     """Hyperparameter tuning over a training job template."""
 
     kind: Literal["TuningJob"] = Field("TuningJob", description="The resource kind.")
@@ -373,7 +373,7 @@ class TransformOutput(SpecModel):
     )
 
 
-class TransformJob(ResourceSpec, Resources):
+class TransformJob(ResourceSpec, Resources, Tracked):
     """Batch transform: a model over a data set, with the endpoint's handler."""
 
     kind: Literal["TransformJob"] = Field("TransformJob", description="The resource kind.")

@@ -15,6 +15,8 @@
   capture/<endpoint>/...         captured requests/responses
   monitoring/<schedule>/schedule.json          a monitoring schedule's desired state
   monitoring/<schedule>/executions/<job>/...   each execution's statistics, violations, report
+  mlflow/artifacts/<experiment>/...  MLflow's artifacts (the embedded tracking store's)
+  mlflow/spool/<job>.json        what a job could not send to its tracking server yet
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ ENDPOINTS = "endpoints"
 CAPTURE = "capture"
 PROFILES = "profiles"
 MONITORING = "monitoring"
-TOP_LEVEL = (DATA, JOBS, MODELS, REGISTRY, ENDPOINTS, CAPTURE, PROFILES, MONITORING)
+MLFLOW = "mlflow"
+TOP_LEVEL = (DATA, JOBS, MODELS, REGISTRY, ENDPOINTS, CAPTURE, PROFILES, MONITORING, MLFLOW)
 
 
 def job_dir(name: str) -> str:
@@ -70,3 +73,11 @@ def schedule_state(name: str) -> str:
 
 def schedule_executions(name: str) -> str:
     return join(MONITORING, name, "executions")
+
+
+def mlflow_artifacts(experiment: str) -> str:
+    return join(MLFLOW, "artifacts", experiment)
+
+
+def mlflow_spool(job: str = "") -> str:
+    return join(MLFLOW, "spool", f"{job}.json") if job else join(MLFLOW, "spool")

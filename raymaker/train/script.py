@@ -74,6 +74,7 @@ def run_script_job(spec, ctx, plan: Plan) -> dict:
     }
     ctx.progress(stage="training", workers=plan.num_workers, force=True)
     connect_for(plan, ctx)
+    config["mlflow_env"] = ctx.mlflow_env()  # the script's own MLflow calls: the job's run
     result = run_workers(
         run_script_worker, config, plan, name=ctx.name, store=store, env=ctx.settings.job_env()
     )
@@ -302,6 +303,11 @@ def _environment(config, ctx, dirs, code, rendezvous, pythonpath) -> dict[str, s
         "LOCAL_WORLD_SIZE": str(ctx.world_size if not ctx.distributed else _local_world(ctx)),
         **rendezvous,
     }
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "RAYMAKER_MLFLOW_RUN_ID"):
+        env.pop(name, None)  # rank 0 alone writes into the job's run, as Ray Train's MLflow
+    if ctx.is_chief:  # integration has it; other ranks' calls would duplicate its points
+        env.update(config.get("mlflow_env") or {})
+    env.update({k: v for k, v in config["environment"].items() if k.startswith("MLFLOW_")})
     for c in channels:
         env[f"SM_CHANNEL_{c.upper()}"] = os.path.join(dirs["data"], c)
     for k, v in hps.items():
