@@ -62,6 +62,11 @@ _EXPORTS = {
     "AutoMLV2": "raymaker.sagemaker.automl",
     "AutoMLTabularConfig": "raymaker.sagemaker.automl",
     "AutoMLDataChannel": "raymaker.sagemaker.automl",
+    # experiments (MLflow)
+    "Run": "raymaker.sagemaker.experiments",
+    "load_run": "raymaker.sagemaker.experiments",
+    "list_runs": "raymaker.sagemaker.experiments",
+    "ExperimentAnalytics": "raymaker.sagemaker.analytics",
     # training
     "Estimator": "raymaker.sagemaker.estimator",
     "XGBoost": "raymaker.sagemaker.xgboost",

@@ -80,13 +80,19 @@ def experiments_ui(host, port, token):
     argv, env = sess.experiments.ui_command(host=host, port=port, token=token)
     click.echo(f"MLflow UI on {sess.experiments.uri}: http://{host}:{port} (Ctrl-C stops it)",
                err=True)  # fmt: skip
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                            stderr=None if os.environ.get("RAYMAKER_QUIET") != "1"
-                            else subprocess.DEVNULL)  # fmt: skip
+    log = os.path.join(str(sess.settings.home), "mlflow-ui.log")
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, "ab") as sink:
+        proc = subprocess.Popen(argv, env=env, stdout=sink, stderr=sink)
     try:
-        raise SystemExit(proc.wait())
+        code = proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
         proc.wait(timeout=10)
         click.echo("stopped the MLflow UI", err=True)
         raise SystemExit(130) from None
+    with open(log, encoding="utf-8", errors="replace") as f:
+        tail = [line for line in f.read().splitlines() if line.strip()][-5:]
+    click.echo(f"the MLflow UI exited ({code}); the end of {log}:", err=True)
+    click.echo("\n".join(tail), err=True)
+    raise SystemExit(code or 1)

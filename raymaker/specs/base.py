@@ -89,7 +89,9 @@ def _allowed_fields(model: type[BaseModel] | None, loc: tuple) -> list[str] | No
             return None
         current = _model_in(info.annotation, typing)
     fields = getattr(current, "model_fields", None)
-    return sorted(fields) if fields else None
+    if not fields:
+        return None
+    return sorted({*fields, *(f.alias for f in fields.values() if f.alias)})  # SageMaker's keys
 
 
 def _model_in(annotation: Any, typing) -> Any:
@@ -116,13 +118,19 @@ def format_validation_error(
     lines = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
-        shown = [p for p in loc if not (_is_tag(p) or p in tags)]
+        kind = err.get("type", "")
+        if loc and kind not in ("union_tag_invalid", "model_type") and loc[-1] not in tags:
+            # the field itself is never a union's tag (SageMaker's keys are capitalized too)
+            shown = [p for p in loc[:-1] if not (_is_tag(p) or p in tags)] + [loc[-1]]
+        else:
+            shown = [p for p in loc if not (_is_tag(p) or p in tags)]
         path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in shown)
         path = path.replace(".[", "[") or "(top level)"
-        kind = err.get("type", "")
         msg = err.get("msg", "invalid").removeprefix("Value error, ")
         if kind == "extra_forbidden":
-            allowed = _allowed_fields(model, tuple(p for p in loc if not _is_tag(p)))
+            allowed = _allowed_fields(
+                model, tuple(p for p in loc[:-1] if not _is_tag(p)) + loc[-1:]
+            )
             msg = "unknown field" + did_you_mean(str(shown[-1]) if shown else "", allowed or [])
             msg += f"; allowed fields: {', '.join(allowed)}" if allowed else ""
         elif kind == "missing":

@@ -39,6 +39,8 @@ def command(uri: str, *, host: str, port: int, token: str | None, home: str,
             f"--host {host} listens beyond loopback: give --token (or RAYMAKER_MLFLOW_UI_TOKEN); "
             "the UI then asks for user 'admin' with the token as its password"
         )
+    if host not in LOOPBACK and len(token) < 12:
+        raise SpecError("--token must have at least 12 characters (MLflow's rule for admin)")
     if not has_ui():
         raise MissingDependency(
             "MLflow's UI pages ship in the full mlflow package: pip install 'raymaker[mlflow]' "
@@ -52,7 +54,21 @@ def command(uri: str, *, host: str, port: int, token: str | None, home: str,
     if host not in LOOPBACK:
         argv += ["--app-name", "basic-auth", "--allowed-hosts", "*"]
         env["MLFLOW_AUTH_CONFIG_PATH"] = _auth_config(home, token)
+        env.setdefault("MLFLOW_FLASK_SERVER_SECRET_KEY", _secret(home))  # its CSRF key
     return argv, env
+
+
+def _secret(home: str) -> str:
+    """A random key kept in home (0600), the same at every start."""
+    import secrets
+
+    path = os.path.join(home, "mlflow-ui.key")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
 
 
 def _auth_config(home: str, token: str) -> str:
