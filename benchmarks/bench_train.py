@@ -10,7 +10,11 @@ Data: 1M rows x 28 float features + a binary label, one Parquet file in the stor
 "Training phase" is xgboost.train alone (``train_seconds`` in the job result); "whole job" is
 submit -> SUCCEEDED for raymaker and process start -> exit for native.
 
-    python benchmarks/bench_train.py [--rows 1000000] [--repeat 3]
+``--tracking``: instead, the same built-in job with 500 rounds, MLflow tracking off vs on
+(every round's metrics into the job's run in a SQLite store, the model logged in MLflow's
+format), interleaved, submit -> SUCCEEDED; the goal is <= 2% slower.
+
+    python benchmarks/bench_train.py [--rows 1000000] [--repeat 3] [--tracking]
 """
 
 from __future__ import annotations
@@ -69,13 +73,66 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="", help="run only the raymaker paths naming this")
+    parser.add_argument("--tracking", action="store_true", help="MLflow on vs off, 500 rounds")
     args = parser.parse_args()
 
     with warm_session("raymaker-bench-train-") as (session, home, _):
         data = os.path.join(home, "train.parquet")
         make_data(data, args.rows)
         uri = session.upload_data(data, key_prefix="bench/train")
-        run(session, uri, data, args)
+        if args.tracking:
+            tracking(session, home, uri, args)
+        else:
+            run(session, uri, data, args)
+
+
+def tracking(session, home: str, uri: str, args) -> None:
+    """A 500-round job with MLflow tracking off and on, interleaved."""
+    from raymaker.sagemaker.session import Session
+
+    on = Session(settings=session.settings.replace(
+        mlflow=True, mlflow_tracking_uri=f"sqlite:///{home}/mlflow.db"))  # fmt: skip
+    off = Session(settings=session.settings.replace(mlflow=False))
+    spec = {
+        "kind": "TrainingJob", "algorithm": "xgboost", "label": "label", "instance_type": "cpu.2",
+        "inputs": {"train": uri, "validation": uri},
+        "hyperparameters": {"num_round": 500, **PARAMS},
+    }  # fmt: skip
+    head = head_pid(session)
+    times: dict[str, list] = {"MLflow off": [], "MLflow on": []}
+    rss: dict[str, list] = {"MLflow off": [], "MLflow on": []}
+    points = 0
+    for i in range(args.repeat + 1):  # the first pair warms up
+        for name, sess in (("MLflow off", off), ("MLflow on", on)):
+            t0 = time.perf_counter()
+            with PeakRss([head]) as peak:
+                handle = sess.jobs.submit(spec, wait=True)
+            wall = time.perf_counter() - t0
+            record = handle.describe()
+            assert record.status.value == "SUCCEEDED", record.failure_reason
+            if name == "MLflow on":
+                assert record.tracking and not record.tracking.get("spooled"), record.tracking
+                from mlflow.tracking import MlflowClient
+
+                client = MlflowClient(on.settings.tracking_uri())
+                points = len(client.get_metric_history(record.tracking["run_id"],
+                                                       "validation-logloss"))  # fmt: skip
+            if i:
+                times[name].append(wall)
+                rss[name].append(peak.mb)
+    report = Report("train-tracking",
+                    f"XGBoost built-in, {args.rows:,} x 28, 500 rounds, train + validation")  # fmt: skip
+    for name in times:
+        report.add(f"{name}: whole job", times[name], rss_mb=rss[name],
+                   baseline=None if name == "MLflow off" else "MLflow off: whole job")  # fmt: skip
+    slower = (
+        report.rows["MLflow on: whole job"].median / report.rows["MLflow off: whole job"].median
+    )
+    report.notes.append(
+        f"tracking on: {100 * (slower - 1):+.1f}% (goal <= +2%); the run holds {points} "
+        "validation-logloss points (one a round) and the model in MLflow's format"
+    )
+    report.finish()
 
 
 def run(session, uri: str, local_data: str, args) -> None:

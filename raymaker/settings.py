@@ -18,6 +18,7 @@
 | ``RAYMAKER_QUIET`` | ``0`` | no Ray/Serve log lines here (the CLI sets it unless ``-v``) |
 | ``RAYMAKER_MLFLOW`` | ``1`` | every job is an MLflow run (``0``: none is) |
 | ``RAYMAKER_MLFLOW_TRACKING_URI`` | ``sqlite:///$RAYMAKER_HOME/mlflow.db`` | any MLflow URI |
+| ``RAYMAKER_MLFLOW_REGISTRY`` | ``0`` | registered versions also go to MLflow's registry |
 
 S3 credentials come from the usual AWS variables (``AWS_ACCESS_KEY_ID``, ...), never from a
 spec, so they are not written into the store or a job's visible runtime environment.
@@ -116,6 +117,7 @@ class Settings:
     instance_types: dict[str, dict[str, float]] = field(default_factory=lambda: INSTANCE_TYPES)
     mlflow: bool = True  # every job an MLflow run
     mlflow_tracking_uri: str | None = None  # None: SQLite in home
+    mlflow_registry: bool = False  # mirror raymaker's registry into MLflow's
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -160,6 +162,9 @@ class Settings:
             default_bucket=env.get("RAYMAKER_DEFAULT_BUCKET") or "",
             mlflow=_flag("RAYMAKER_MLFLOW", env.get("RAYMAKER_MLFLOW"), True),
             mlflow_tracking_uri=env.get("RAYMAKER_MLFLOW_TRACKING_URI") or None,
+            mlflow_registry=_flag(
+                "RAYMAKER_MLFLOW_REGISTRY", env.get("RAYMAKER_MLFLOW_REGISTRY"), False
+            ),
             fit_instance_types=_flag(
                 "RAYMAKER_FIT_INSTANCE_TYPES",
                 env.get("RAYMAKER_FIT_INSTANCE_TYPES"),

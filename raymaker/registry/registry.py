@@ -100,8 +100,12 @@ def _who() -> str:
 class ModelRegistry:
     """Model package groups and versions in one store (SageMaker Model Registry)."""
 
-    def __init__(self, store):
+    def __init__(self, store, *, mlflow_uri: str | None = None, mirror: bool = False):
+        """``mlflow_uri``: MLflow's registry, where ``registry://`` names raymaker's registry
+        does not hold are resolved; ``mirror``: registrations and status changes go there too."""
         self.store = store
+        self.mlflow_uri = mlflow_uri
+        self.mirror = mirror and mlflow_uri is not None
 
     # -- keys --------------------------------------------------------------------------------
     @staticmethod
@@ -186,7 +190,7 @@ class ModelRegistry:
                 version += 1  # taken meanwhile by a concurrent registration
         self._append(group, version, {"type": "status", "status": approval_status,
                                       "comment": "registered", "by": who})  # fmt: skip
-        return self.get(group, version)
+        return self._mirrored(self.get(group, version))
 
     def approve(self, group: str, version: int, comment: str | None = None, *, by=None):
         """Mark a version Approved (appended to its history). Raises NotFound."""
@@ -202,7 +206,26 @@ class ModelRegistry:
         self.get(group, version)  # NotFound first
         self._append(group, int(version), {"type": "status", "status": status,
                                            "comment": comment, "by": by or _who()})  # fmt: skip
-        return self.get(group, version)
+        return self._mirrored(self.get(group, version))
+
+    def _mirrored(self, version: ModelVersion) -> ModelVersion:
+        """Send the version and its status to MLflow's registry when mirroring; a failure
+        there is a warning (raymaker's registry, the source of truth, has it)."""
+        if not self.mirror:
+            return version
+        import warnings
+
+        from raymaker.errors import RaymakerNotice
+        from raymaker.tracking import registry as mlflow_registry
+
+        try:
+            mlflow_registry.mirror(self.mlflow_uri, version)
+        except Exception as exc:  # noqa: BLE001 - MLflow away or refusing: said, not fatal
+            warnings.warn(
+                f"{version.ref} was not mirrored to MLflow's registry at {self.mlflow_uri}: "
+                f"{type(exc).__name__}: {exc}", RaymakerNotice, stacklevel=3,
+            )  # fmt: skip
+        return version
 
     def attach_metrics(self, group: str, version: int, metrics: dict, *, source: str = "evaluation",
                        by: str | None = None) -> ModelVersion:  # fmt: skip
@@ -324,6 +347,8 @@ class ModelRegistry:
     def resolve(self, ref: str) -> ModelVersion:
         """The version ``registry://group/<n|approved|latest>`` names. Raises NotFound."""
         group, selector = parse_reference(ref)
+        if self.mlflow_uri and not self.store.exists(self._group_key(group)):
+            return self._from_mlflow(group, selector)
         if selector.isdigit():
             return self.get(group, int(selector))
         versions = self.versions(group)
@@ -332,6 +357,31 @@ class ModelRegistry:
         if not versions:
             raise NotFound(f"{ref}: model {group!r} has no {selector} version")
         return versions[-1]
+
+    def _from_mlflow(self, name: str, selector: str) -> ModelVersion:
+        """A version of MLflow's registry whose model raymaker made. Raises NotFound."""
+        from raymaker.storage.artifacts import MANIFEST
+        from raymaker.tracking import registry as mlflow_registry
+
+        found = mlflow_registry.resolve(self.mlflow_uri, name, selector)
+        folder = self.store.key(found["model_data"])
+        if folder.endswith(".tar.gz"):
+            folder = folder[: -len(".tar.gz")]
+        manifest_key = join(folder, MANIFEST)
+        if not self.store.exists(manifest_key):
+            raise NotFound(f"MLflow's {name!r} v{found['version']}: no raymaker model at {folder}")
+        data = self.store.read_bytes(manifest_key)
+        manifest = json.loads(data)
+        return ModelVersion(
+            group=name, version=found["version"], model_data=found["model_data"],
+            model_dir=self.store.uri(folder),
+            # pinned by what raymaker registered, else by the artifact as it is now
+            artifact_sha256=found["artifact_sha256"] or manifest_sha256(data),
+            created_at=time.time(), created_by="mlflow", framework=manifest.get("framework"),
+            input_schema=manifest.get("input_schema") or {}, output=manifest.get("output") or {},
+            metrics=manifest.get("metrics") or {}, lineage=manifest.get("lineage") or {},
+            status=found["status"],
+        )  # fmt: skip
 
     def verify(self, version: ModelVersion) -> None:
         """Check the artifact in the store against the registered hash. Raises DataError."""
@@ -391,7 +441,11 @@ def resolve_model(store, model_data: str) -> tuple[str, str | None, ModelVersion
     """
     if not is_reference(model_data):
         return store.uri(store.key(model_data)), None, None
-    registry = ModelRegistry(store=store)
+    from raymaker.settings import Settings
+
+    settings = Settings.from_env()  # a job's or a replica's: its client's, forwarded
+    registry = ModelRegistry(store=store, mlflow_uri=settings.tracking_uri() if settings.mlflow
+                             else None)  # fmt: skip
     version = registry.resolve(model_data)
     registry.verify(version)
     return version.model_dir, version.artifact_sha256, version

@@ -1,4 +1,6 @@
-"""The model registry as the SDK offers it: ``rm.ModelRegistry()`` on a session's store.
+"""The model registry as the SDK offers it: ``rm.ModelRegistry()`` on a session's store,
+mirrored into MLflow's registry with ``RAYMAKER_MLFLOW_REGISTRY=1``, and resolving
+``registry://`` names it does not hold in MLflow's.
 
 The registry itself (groups, versions, approvals, lineage) is the ``registry`` engine; this
 only finds the store the way every SDK object does (a given session, else the environment's).
@@ -16,7 +18,13 @@ class ModelRegistry(_StoreRegistry):
 
     def __init__(self, session=None, *, store=None):
         self.session = session
-        super().__init__(store if store is not None else (session or default_session()).store)
+        sess = session or default_session()
+        settings = sess.settings
+        super().__init__(
+            store if store is not None else sess.store,
+            mlflow_uri=settings.tracking_uri() if settings.mlflow else None,
+            mirror=settings.mlflow_registry,  # RAYMAKER_MLFLOW_REGISTRY=1
+        )
 
 
 __all__ = ["ModelRegistry", "ModelVersion"]

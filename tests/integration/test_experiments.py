@@ -147,6 +147,32 @@ def test_a_builtin_job_is_a_run_whose_model_predicts_what_its_endpoint_does(trac
     assert got["score"].tolist() == pytest.approx([p["score"] for p in served], rel=1e-6)
     assert got["predicted_label"].tolist() == [p["predicted_label"] for p in served]
 
+    # raymaker's registry mirrored into MLflow's: Approved is the alias "approved"
+    mirrored = rm.Session(settings=session.settings.replace(mlflow_registry=True))
+    version = est.create_model().register(model_package_group_name="churn-exp",
+                                          approval_status="Approved")  # fmt: skip
+    assert client.search_registered_models(filter_string="name = 'churn-exp'") == []  # not asked
+    registry = mirrored.registry
+    version = registry.register("churn-exp", est.model_data, approval_status="Approved")
+    mv = client.get_model_version_by_alias("churn-exp", "approved")
+    assert mv.run_id == run.info.run_id and mv.tags["raymaker.ref"] == version.ref
+    assert mv.tags["raymaker.approval_status"] == "Approved"
+    approved = mlflow.pyfunc.load_model("models:/churn-exp@approved").predict(rows)
+    assert approved["score"].tolist() == pytest.approx(got["score"].tolist())
+    registry.reject("churn-exp", version.version)
+    assert "approved" not in client.get_registered_model("churn-exp").aliases
+    assert client.get_model_version("churn-exp", mv.version).tags[
+        "raymaker.approval_status"] == "Rejected"  # fmt: skip
+
+    # registry:// resolves from MLflow's registry too: a version registered there by hand
+    client.create_registered_model("mlflow-only")
+    client.create_model_version("mlflow-only", f"{run.info.artifact_uri}/model",
+                                run_id=run.info.run_id)  # fmt: skip
+    resolved = registry.resolve("registry://mlflow-only/latest")
+    assert resolved.model_data == est.model_data and resolved.version == 1
+    with pytest.raises(rm.NotFound, match="neither raymaker's registry nor MLflow's"):
+        registry.resolve("registry://nowhere/1")
+
     # the CLI reads the same store
     env = {"RAYMAKER_MLFLOW_TRACKING_URI": uri}
     out = _cli(["experiments", "runs", "churn", "-o", "json"], env)
