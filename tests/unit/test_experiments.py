@@ -107,6 +107,8 @@ def test_settings_track_in_home_by_default_and_jobs_inherit_the_resolved_uri(tmp
     assert env["RAYMAKER_MLFLOW"] == "1"
     off = rm.Settings.from_env({"RAYMAKER_HOME": str(tmp_path), "RAYMAKER_MLFLOW": "0"})
     assert not off.mlflow and off.job_env()["RAYMAKER_MLFLOW"] == "0"
+    assert not settings.mlflow_registry
+    assert rm.Settings.from_env({"RAYMAKER_MLFLOW_REGISTRY": "1"}).mlflow_registry
     with pytest.raises(SpecError, match="RAYMAKER_MLFLOW='maybe'"):
         rm.Settings.from_env({"RAYMAKER_MLFLOW": "maybe"})
 
