@@ -45,19 +45,40 @@ class JobRun:
         )
         self.ledger["parent_job"] = parent_job
         self.ledger["named_run"] = config.run_name if config else None
-        self._taken = 0  # the job's metric points already on the ledger
         self._ready, self._stop = threading.Event(), threading.Event()
         self._warned = False
+        self.mode = "thread"
         self._thread = threading.Thread(target=self._loop, name="raymaker-mlflow", daemon=True)
 
     def start(self) -> JobRun:
+        """Hand the run to this machine's relay when one beats; else track in a thread (and
+        start the relay for the jobs after this one)."""
+        from raymaker.tracking import relay
+
+        self.store.delete(run_info_key(self.job))  # an earlier attempt's
+        if relay.alive(self.store):
+            self.mode = "relay"
+            self.ledger.update(live=True, parent_wait_s=0)
+            self.store.delete(relay.end_key(self.job))
+            self.store.write_json(layout.mlflow_spool(self.job), self.ledger)
+            return self
+        try:
+            relay.spawn(self.store, dict(os.environ))
+        except Exception as exc:  # noqa: BLE001 - this job tracks itself either way
+            self._warn(exc)
         self._thread.start()
         return self
 
     def env(self, timeout: float = 60.0) -> dict[str, str]:
         """What a user's script needs to write into this run (empty when there is none yet:
         the tracking server is away)."""
-        self._ready.wait(timeout)
+        if self.mode == "relay":
+            info = self._relay_info(lambda i: i.get("run_id") or i.get("error"), timeout) or {}
+            if info.get("error"):
+                self._warn(RuntimeError(info["error"]))
+            self.ledger.update({k: info.get(k) for k in ("run_id", "experiment_id")})
+        else:
+            self._ready.wait(timeout)
         run_id = self.ledger["run_id"]
         if not run_id:
             return {}
@@ -67,6 +88,43 @@ class JobRun:
             "RAYMAKER_MLFLOW_RUN_ID": run_id,  # load_run()'s: MLflow pops its own once used
             "MLFLOW_EXPERIMENT_ID": str(self.ledger["experiment_id"] or ""),
         }
+
+    def _relay_info(self, done, timeout: float) -> dict | None:
+        """The relay's run info for this job once ``done(info)``; None after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                info = self.store.read_json(run_info_key(self.job))
+            except Exception:  # noqa: BLE001 - not written yet
+                info = None
+            if info is not None and done(info):
+                return info
+            if time.monotonic() > deadline:
+                return info
+            time.sleep(0.05)
+
+    def _finish_by_relay(self, record, wait_s: float) -> dict:
+        from raymaker.tracking import relay
+
+        final = {**self.ledger, "metrics": [], "logged": [], "warnings": []}
+        end(final, record, self.store)
+        self.store.write_json(relay.end_key(self.job), {
+            "final_metrics": final["metrics"], "inputs": final["inputs"],
+            "end_tags": final["end_tags"], "model": final["model"], "status": final["status"],
+            "end_time": final["end_time"], "warnings": final["warnings"],
+        })  # fmt: skip
+        info = self._relay_info(lambda i: i.get("ended") or i.get("error"), wait_s) or {}
+        for warning in info.pop("warnings", None) or []:
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
+        if not info.get("ended"):
+            why = f" ({info['error']})" if info.get("error") else ""
+            print(f"warning: MLflow tracking: the run was not ended{why}; it is kept in "
+                  f"{layout.mlflow_spool(self.job)} and sent by this machine's relay or "
+                  "`raymaker experiments sync` when it can", file=sys.stderr,
+                  flush=True)  # fmt: skip
+            return {**self.info(), **{k: v for k, v in info.items() if v},
+                    "spooled": layout.mlflow_spool(self.job)}  # fmt: skip
+        return {k: v for k, v in info.items() if k != "ended"}
 
     def _loop(self) -> None:
         self._tick()
@@ -97,24 +155,7 @@ class JobRun:
                   "server answers", file=sys.stderr, flush=True)  # fmt: skip
 
     def _take_metrics(self) -> None:
-        key = layout.job_metrics(self.job)
-        try:
-            if not self.store.exists(key):
-                return
-            lines = self.store.read_text(key).splitlines()
-        except Exception:  # noqa: BLE001 - the series is being written; next time
-            return
-        new = lines[self._taken :]
-        points = []
-        for line in new:
-            try:
-                points.append(json.loads(line))
-            except ValueError:
-                break  # a line half written: taken next time
-        self._taken += len(points)
-        self.ledger["metrics"].extend(points)
-        names = set(self.ledger.get("logged", ())) | {p.get("name") for p in points}
-        self.ledger["logged"] = sorted(n for n in names if n)
+        lg.take_metrics(self.ledger, self.store)
 
     def info(self) -> dict:
         return {
@@ -126,6 +167,8 @@ class JobRun:
 
     def finish(self, record, *, wait_s: float = 10.0) -> dict:
         """End the run with ``record``'s outcome; returns what the record keeps of it."""
+        if self.mode == "relay":
+            return self._finish_by_relay(record, wait_s)
         self._stop.set()
         self._thread.join()
         self._take_metrics()
@@ -147,8 +190,11 @@ class JobRun:
         for warning in self.ledger["warnings"]:
             print(f"warning: {warning}", file=sys.stderr, flush=True)
         self._publish_run()
+        from raymaker.tracking import relay
+
         with contextlib.suppress(Exception):  # others' ledgers, now that the server answers
-            lg.replay(self.store, uri=self.ledger["tracking_uri"])
+            if not relay.alive(self.store):  # (else the relay sends them)
+                lg.replay(self.store, uri=self.ledger["tracking_uri"])
         return self.info()
 
 

@@ -66,6 +66,30 @@ def owes(ledger: dict) -> bool:
     )  # fmt: skip
 
 
+def take_metrics(ledger: dict, store) -> None:
+    """Put the job's metric points written since the last call on the ledger (its series in
+    the store is where built-ins, ``report_metrics`` and ``metric_definitions`` write)."""
+    import json
+
+    key = layout.job_metrics(ledger["job"])
+    try:
+        if not store.exists(key):
+            return
+        lines = store.read_text(key).splitlines()
+    except Exception:  # noqa: BLE001 - the series is being written: next time
+        return
+    points = []
+    for line in lines[ledger.get("taken", 0) :]:
+        try:
+            points.append(json.loads(line))
+        except ValueError:
+            break  # a line half written: taken next time
+    ledger["taken"] = ledger.get("taken", 0) + len(points)
+    ledger["metrics"].extend(points)
+    names = set(ledger.get("logged", ())) | {p.get("name") for p in points}
+    ledger["logged"] = sorted(n for n in names if n)
+
+
 class Unreachable(Exception):
     """The tracking store did not answer: keep what is owed and try again later."""
 
@@ -138,7 +162,10 @@ def _create_run(client, ledger: dict, store) -> None:
     if ledger["run_id"] is not None:
         return
     if not ledger.get("parent_run_id") and ledger.get("parent_job"):
-        parent = _parent_run(store, ledger["parent_job"]) or {}
+        parent = _parent_run(store, ledger["parent_job"], ledger.get("parent_wait_s", 15.0))
+        if parent is None and ledger.get("parent_wait_s") == 0:
+            raise Unreachable(f"the run of {ledger['parent_job']} does not exist yet")
+        parent = parent or {}
         ledger["parent_run_id"] = parent.get("run_id")
         ledger["experiment"] = ledger["experiment"] or parent.get("experiment")
     ledger["experiment"] = ledger["experiment"] or tc.DEFAULT_EXPERIMENT
@@ -215,11 +242,11 @@ def replay(store, *, uri: str | None = None) -> dict:
     Returns ``{"sent": [job, ...], "waiting": {job: why}}``."""
     sent, waiting = [], {}
     for key in store.list(layout.mlflow_spool()):
-        if not key.endswith(".json"):
+        if not key.endswith(".json") or key.endswith(".end.json"):
             continue
         ledger = store.read_json(key)
-        if uri is not None and ledger.get("tracking_uri") != uri:
-            continue
+        if ledger.get("live") or (uri is not None and ledger.get("tracking_uri") != uri):
+            continue  # a live one is its machine's relay's
         try:
             flush(ledger, store)
         except Unreachable as exc:

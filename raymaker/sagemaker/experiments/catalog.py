@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from raymaker.storage import layout
+
 
 class Experiments:
     """list, runs, compare, sync, ui_command: the configured MLflow tracking store."""
@@ -32,10 +34,17 @@ class Experiments:
         return queries.compare(self.uri, refs, experiment)
 
     def sync(self) -> dict:
-        """Send what jobs spooled while their tracking server was away."""
-        from raymaker.tracking import ledger
+        """Send what jobs spooled while their tracking server was away (and, with no relay
+        running here, what running jobs handed to one)."""
+        from raymaker.tracking import ledger, relay
 
-        return ledger.replay(self.session.store)
+        store = self.session.store
+        if relay.alive(store):  # it sends them (two senders would send points twice)
+            waiting = [k for k in store.list(layout.mlflow_spool()) if not k.endswith(".end.json")]
+            return {"sent": [], "waiting": {}, "relay": f"sending {len(waiting)} run(s)"}
+        out = ledger.replay(store)
+        relay.tick(store)  # runs handed to a relay that is gone
+        return out
 
     def ui_command(self, *, host: str, port: int, token: str | None):
         """``(argv, env)`` of MLflow's server and UI on this store. Raises SpecError,
