@@ -16,7 +16,8 @@
   monitoring/<schedule>/schedule.json          a monitoring schedule's desired state
   monitoring/<schedule>/executions/<job>/...   each execution's statistics, violations, report
   mlflow/artifacts/<experiment>/...  MLflow's artifacts (the embedded tracking store's)
-  mlflow/spool/<job>.json        what a job could not send to its tracking server yet
+  mlflow/spool/<job>.json        a job's MLflow run still to send (its relay's, or spooled)
+  mlflow/relay/<host>.json       the heartbeat of a machine's tracking relay
 """
 
 from __future__ import annotations

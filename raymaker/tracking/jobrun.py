@@ -1,4 +1,6 @@
-"""A running job's MLflow run: created, fed and ended from a thread of the job's driver.
+"""A running job's MLflow run: handed to this machine's warm relay (``relay``), or, for the
+first job on a machine (which starts the relay), created, fed and ended from a thread of the
+job's driver.
 
 ``JobRun.start()`` returns at once; the thread imports MLflow, creates the run (in the
 experiment ``experiment_config`` names, a trial under its tuning job's run) and every few
@@ -124,7 +126,7 @@ class JobRun:
                   flush=True)  # fmt: skip
             return {**self.info(), **{k: v for k, v in info.items() if v},
                     "spooled": layout.mlflow_spool(self.job)}  # fmt: skip
-        return {k: v for k, v in info.items() if k != "ended"}
+        return {**{k: v for k, v in info.items() if k != "ended"}, "via": "relay"}
 
     def _loop(self) -> None:
         self._tick()
@@ -163,6 +165,7 @@ class JobRun:
             "experiment_id": self.ledger["experiment_id"],
             "experiment": self.ledger["experiment"],
             "tracking_uri": self.ledger["tracking_uri"],
+            "via": self.mode,
         }
 
     def finish(self, record, *, wait_s: float = 10.0) -> dict:

@@ -204,3 +204,50 @@ def test_the_ui_needs_a_token_beyond_loopback_and_serves_mlflows_pages(tmp_path,
     finally:
         os.killpg(proc.pid, 2)
         proc.wait(timeout=30)
+
+
+def test_the_second_job_on_a_machine_hands_its_run_to_the_warm_relay(tmp_path, monkeypatch):
+    """The first job tracks itself in a thread and starts the machine's relay; the next one
+    only writes its ledger and waits for the relay to end its run."""
+    import numpy as np
+    import pandas as pd
+    from mlflow.tracking import MlflowClient
+
+    from raymaker.jobs.runner import run_spec
+    from raymaker.storage import store_for_settings
+    from raymaker.tracking import relay
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    for key, value in {"RAYMAKER_STORE": str(tmp_path / "store"), "RAYMAKER_MLFLOW": "1",
+                       "RAYMAKER_MLFLOW_TRACKING_URI": uri}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)  # what the relay the first job starts inherits
+    settings = rm.Settings.from_env()
+    store = store_for_settings(settings)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    frame["y"] = (frame["a"] > 0).astype(int)
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    store.upload(str(tmp_path / "train.csv"), "data/t")
+    spec = {"kind": "TrainingJob", "algorithm": "xgboost", "label": "y", "instance_type": "local",
+            "inputs": {"train": "data/t"}, "hyperparameters": {"num_round": 5}}  # fmt: skip
+    first = run_spec(rm.parse_spec({**spec, "name": "first"}), settings=settings, store=store)
+    assert first.status.value == "SUCCEEDED" and first.tracking["via"] == "thread"
+    deadline = time.time() + 60
+    while not relay.alive(store):
+        assert time.time() < deadline, "the relay did not start"
+        time.sleep(0.2)
+    try:
+        second = run_spec(rm.parse_spec({**spec, "name": "second"}), settings=settings,
+                          store=store)  # fmt: skip
+        assert second.status.value == "SUCCEEDED" and second.tracking["via"] == "relay"
+        client = MlflowClient(uri)
+        run = client.get_run(second.tracking["run_id"])
+        assert run.info.status == "FINISHED" and run.data.tags["raymaker.job"] == "second"
+        assert len(client.get_metric_history(run.info.run_id, "train-logloss")) == 5
+        assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} >= {
+            "model/MLmodel"
+        }  # fmt: skip
+        assert store.list("mlflow/spool") == []
+    finally:
+        beat = store.read_json(relay.heartbeat_key())
+        os.kill(beat["pid"], 15)
