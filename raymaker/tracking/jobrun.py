@@ -63,6 +63,8 @@ class JobRun:
             self.ledger.update(live=True, parent_wait_s=0)
             self.store.delete(relay.end_key(self.job))
             self.store.write_json(layout.mlflow_spool(self.job), self.ledger)
+            if self.ledger["run_id"]:  # a resumed job goes on in its run: no run to wait for
+                self.store.write_json(run_info_key(self.job), self.info())
             return self
         try:
             relay.spawn(self.store, dict(os.environ))

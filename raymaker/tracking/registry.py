@@ -79,6 +79,11 @@ def _source(client, version) -> tuple[str, str | None]:
 def resolve(uri: str, name: str, selector: str) -> dict:
     """``{"model_data", "artifact_sha256" (or None), "version", "status"}`` of MLflow's
     ``name`` at ``selector`` (a number, approved, latest). Raises NotFound."""
+    import os
+
+    if uri.startswith("sqlite:///") and not os.path.exists(uri[len("sqlite:///") :]):
+        raise NotFound(f"neither raymaker's registry nor MLflow's has registry://{name}/"
+                       f"{selector} (no MLflow store at {uri})")  # fmt: skip
     client = client_for(uri)
     try:
         if selector.isdigit():

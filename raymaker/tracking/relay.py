@@ -83,7 +83,7 @@ def spawn(store, env: dict[str, str]) -> None:
         except Exception:  # noqa: BLE001 - removed meanwhile: the relay beats
             return
         store.write_json(claim, {"time": time.time()})
-    log = os.path.join(os.environ.get("TMPDIR", "/tmp"), "raymaker-mlflow-relay.log")
+    log = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"raymaker-mlflow-relay-{os.getuid()}.log")
     with open(log, "ab") as sink:
         subprocess.Popen(
             [sys.executable, "-m", "raymaker.tracking.relay"], env=env, stdin=subprocess.DEVNULL,

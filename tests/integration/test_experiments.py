@@ -173,10 +173,19 @@ def test_a_builtin_job_is_a_run_whose_model_predicts_what_its_endpoint_does(trac
     with pytest.raises(rm.NotFound, match="neither raymaker's registry nor MLflow's"):
         registry.resolve("registry://nowhere/1")
 
+    # a transform job is a run too, in the experiment its experiment_config names
+    transformer = est.transformer(instance_type="cpu.1")
+    transformer.transform(data["validation"], content_type="text/csv",
+                          experiment_config={"ExperimentName": "churn", "RunName": "scoring"})  # fmt: skip
+    scoring = client.get_run(transformer.latest_transform_job.describe().tracking["run_id"])
+    assert scoring.info.run_name == "scoring" and scoring.info.status == "FINISHED"
+    assert scoring.data.tags["raymaker.kind"] == "TransformJob"
+    assert [d.dataset.name for d in scoring.inputs.dataset_inputs] == ["input"]
+
     # the CLI reads the same store
     env = {"RAYMAKER_MLFLOW_TRACKING_URI": uri}
     out = _cli(["experiments", "runs", "churn", "-o", "json"], env)
-    assert [r["run_name"] for r in out] == ["first"]
+    assert [r["run_name"] for r in out] == ["scoring", "first"]  # newest first
     table = _cli(["experiments", "compare", "exp-xgb", "-o", "json"], env)
     assert {"": "param: eta", "first": "0.3"} in table
 
@@ -261,6 +270,27 @@ def test_a_scripts_own_mlflow_calls_land_in_the_jobs_run_on_a_server(
     assert {a.path for a in client.list_artifacts(run.info.run_id, "model")} == {
         "model/model.txt", "model/raymaker-model.json"
     }  # fmt: skip
+
+    # a processing job is a run too
+    from raymaker.sagemaker.processing import ProcessingInput, ProcessingOutput
+    from raymaker.sagemaker.sklearn import SKLearnProcessor
+
+    (tmp_path / "code" / "prep.py").write_text(
+        "import os, shutil\n"
+        "ml = os.environ['RAYMAKER_OPT_ML']\n"
+        "shutil.copytree(f'{ml}/processing/input', f'{ml}/processing/out', dirs_exist_ok=True)\n"
+    )
+    processor = SKLearnProcessor(framework_version="1.2-1", instance_type="cpu.1",
+                                 session=session)  # fmt: skip
+    processor.run(str(tmp_path / "code" / "prep.py"),
+                  inputs=[ProcessingInput(source=data["train"],
+                                          destination="/opt/ml/processing/input")],
+                  outputs=[ProcessingOutput(output_name="out", source="/opt/ml/processing/out")],
+                  experiment_config={"ExperimentName": "prep"})  # fmt: skip
+    prep = client.get_run(processor.latest_job.describe().tracking["run_id"])
+    assert prep.info.status == "FINISHED" and prep.data.tags["raymaker.kind"] == "ProcessingJob"
+    assert client.get_experiment(prep.info.experiment_id).name == "prep"
+    assert [d.dataset.name for d in prep.inputs.dataset_inputs] == ["input-1"]
 
 
 def test_a_server_stopped_mid_job_loses_no_metric_once_it_returns(
