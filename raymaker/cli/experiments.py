@@ -26,7 +26,7 @@ def experiments():
 def experiments_list(output):
     """The experiments in the tracking store."""
     emit(session().experiments.list(), output,
-         columns=["experiment", "experiment_id", "created", "stage"])  # fmt: skip
+         columns=["experiment", "experiment_id", "created_at", "stage"])  # fmt: skip
 
 
 @experiments.command("runs")
@@ -47,7 +47,7 @@ def _row(run: dict) -> dict:
         "run_name": run["run_name"],
         "status": run["status"],
         "job": run["job"] or "",
-        "started": run["started"],
+        "started_at": run["started_at"],
         "metrics": metrics,
         "run_id": run["run_id"],
     }

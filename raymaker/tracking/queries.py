@@ -17,7 +17,7 @@ def experiments(uri: str) -> list[dict]:
             "experiment": exp.name,
             "experiment_id": exp.experiment_id,
             "artifact_location": exp.artifact_location,
-            "created": (exp.creation_time or 0) / 1000 or None,
+            "created_at": (exp.creation_time or 0) / 1000 or None,
             "stage": exp.lifecycle_stage,
         })  # fmt: skip
     return out
@@ -53,8 +53,8 @@ def summary(run) -> dict:
         "job": data.tags.get("raymaker.job"),
         "kind": data.tags.get("raymaker.kind"),
         "parent_run_id": data.tags.get("mlflow.parentRunId"),
-        "started": (info.start_time or 0) / 1000 or None,
-        "ended": (info.end_time or 0) / 1000 or None,
+        "started_at": (info.start_time or 0) / 1000 or None,
+        "ended_at": (info.end_time or 0) / 1000 or None,
         "params": dict(data.params),
         "metrics": dict(data.metrics),
     }
