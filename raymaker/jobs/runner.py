@@ -74,6 +74,11 @@ class JobContext:
             self._last_progress_write = now
             write_record(self.store, self.record)
 
+    def __getstate__(self) -> dict:
+        """What a copy in another process gets (Ray Tune pickles closures over the context):
+        everything but the MLflow run, which stays with the job's driver."""
+        return {**self.__dict__, "tracker": None}
+
     def mlflow_env(self) -> dict[str, str]:
         """``MLFLOW_TRACKING_URI`` / ``MLFLOW_RUN_ID`` of the job's run, for a user's script
         (empty when the job is not tracked or its tracking server is away)."""

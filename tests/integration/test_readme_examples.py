@@ -39,6 +39,7 @@ def test_readme_cli_examples_run_in_order(ray_head, tmp_path):
         "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
     }
     env.pop("RAY_ADDRESS", None)
+    env["RAYMAKER_MLFLOW"] = "1"  # what a newcomer gets: every job an MLflow run
 
     def sh(script: str, timeout: float = 600) -> str:
         proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=work, env=env,

@@ -251,3 +251,22 @@ def test_the_second_job_on_a_machine_hands_its_run_to_the_warm_relay(tmp_path, m
     finally:
         beat = store.read_json(relay.heartbeat_key())
         os.kill(beat["pid"], 15)
+
+
+def test_a_job_context_pickles_without_its_mlflow_run(tmp_path):
+    """Ray Tune pickles closures over the job's context (an AutoML job's trainable): the run,
+    with its thread and locks, stays with the driver."""
+    import pickle
+    import threading
+    from pathlib import Path
+
+    from raymaker.jobs.records import JobRecord
+    from raymaker.jobs.runner import JobContext
+    from raymaker.storage import open_store
+
+    ctx = JobContext(name="j", store=open_store(str(tmp_path)), settings=rm.Settings.from_env(),
+                     workdir=Path(tmp_path), record=JobRecord(name="j", kind="AutoMLJob"))  # fmt: skip
+    ctx.tracker = threading.Lock()  # stands for the JobRun: not picklable
+    copy = pickle.loads(pickle.dumps(ctx))
+    assert copy.tracker is None and copy.name == "j" and ctx.tracker is not None
+    assert copy.mlflow_env() == {}
