@@ -72,6 +72,20 @@ def reachable(uri: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def quote(text: str) -> str:
+    """``text`` inside single quotes of an MLflow search filter."""
+    return text.replace("'", "\\'")
+
+
+def run_named(client, experiment_id: str, name: str):
+    """The newest run of that name in the experiment, or None."""
+    found = client.search_runs(
+        [experiment_id], filter_string=f"attributes.run_name = '{quote(name)}'", max_results=1,
+        order_by=["attributes.start_time DESC"],
+    )  # fmt: skip
+    return found[0] if found else None
+
+
 def artifact_location(uri: str, store, experiment: str) -> str | None:
     """Where a new experiment's artifacts go: raymaker's store for a store of raymaker's own
     (a database or a folder), the server's own root for a tracking server."""

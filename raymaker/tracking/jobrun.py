@@ -162,13 +162,7 @@ class JobRun:
         lg.take_metrics(self.ledger, self.store)
 
     def info(self) -> dict:
-        return {
-            "run_id": self.ledger["run_id"],
-            "experiment_id": self.ledger["experiment_id"],
-            "experiment": self.ledger["experiment"],
-            "tracking_uri": self.ledger["tracking_uri"],
-            "via": self.mode,
-        }
+        return {**lg.run_info(self.ledger), "via": self.mode}
 
     def finish(self, record, *, wait_s: float = 10.0) -> dict:
         """End the run with ``record``'s outcome; returns what the record keeps of it."""

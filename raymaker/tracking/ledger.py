@@ -28,6 +28,11 @@ def run_info_key(job: str) -> str:
     return f"{layout.job_dir(job)}/mlflow-run.json"
 
 
+def run_info(ledger: dict) -> dict:
+    """What a job's record (and ``mlflow-run.json``) keeps of its run."""
+    return {k: ledger[k] for k in ("run_id", "experiment_id", "experiment", "tracking_uri")}
+
+
 def new_ledger(
     *, job: str, uri: str, experiment: str | None, run_name: str, tags: dict, params: dict,
     parent_run_id: str | None = None, run_id: str | None = None,
@@ -172,12 +177,9 @@ def _create_run(client, ledger: dict, store) -> None:
     experiment_id = tc.experiment_id(client, ledger["tracking_uri"], store, ledger["experiment"])
     named = ledger.get("named_run")
     if named and not ledger.get("parent_run_id"):  # a run of that name exists (a Run context
-        quoted = named.replace("'", "\\'")  # the job was launched in): the job nests in it
-        found = client.search_runs(
-            [experiment_id], filter_string=f"attributes.run_name = '{quoted}'", max_results=1
-        )
+        found = tc.run_named(client, experiment_id, named)  # the job was launched in): nest
         if found:
-            ledger["parent_run_id"], ledger["run_name"] = found[0].info.run_id, ledger["job"]
+            ledger["parent_run_id"], ledger["run_name"] = found.info.run_id, ledger["job"]
     tags = dict(ledger["tags"])
     tags["mlflow.runName"] = ledger["run_name"]
     if ledger.get("parent_run_id"):

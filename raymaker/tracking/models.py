@@ -9,8 +9,6 @@ folder as its data: nothing is pickled, so loading it unpickles nothing.
 
 from __future__ import annotations
 
-import os
-
 from raymaker.storage import artifacts
 
 LOADER = "raymaker.inference.mlflow_pyfunc"
@@ -53,10 +51,3 @@ def _requirements() -> list[str]:
         except PackageNotFoundError:
             continue
     return out
-
-
-def data_dir(model_path: str) -> str:
-    """The raymaker model folder inside a saved MLflow model (its ``data`` folder's one entry)."""
-    data = os.path.join(model_path, "data")
-    (entry,) = os.listdir(data)
-    return os.path.join(data, entry)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 
 from raymaker.errors import NotFound
-from raymaker.tracking.client import DEFAULT_EXPERIMENT, client_for
+from raymaker.tracking.client import DEFAULT_EXPERIMENT, client_for, quote
 
 
 def experiments(uri: str) -> list[dict]:
@@ -77,17 +77,13 @@ def find(uri: str, ref: str, experiment: str | None = None):
         else client.search_experiments(max_results=1000)
     )
     ids = [e.experiment_id for e in exps]
-    quoted = _quote(ref)
+    quoted = quote(ref)
     for query in (f"tags.`raymaker.job` = '{quoted}'", f"attributes.run_name = '{quoted}'"):
         found = client.search_runs(ids, filter_string=query, max_results=1,
                                    order_by=["attributes.start_time DESC"])  # fmt: skip
         if found:
             return found[0]
     raise NotFound(f"no MLflow run with id, job name or run name {ref!r}")
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "\\'")
 
 
 def compare(uri: str, refs: list[str], experiment: str | None = None) -> list[dict]:

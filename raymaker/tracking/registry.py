@@ -15,7 +15,7 @@ or its run, names the artifact in the store): raymaker serves its own artifacts.
 from __future__ import annotations
 
 from raymaker.errors import NotFound
-from raymaker.tracking.client import client_for
+from raymaker.tracking.client import client_for, quote
 
 ALIAS = "approved"
 
@@ -33,7 +33,7 @@ def mirror(uri: str, version, status: str | None = None) -> dict:
             description=f"mirrors raymaker's registry://{name}",
         )  # fmt: skip
     found = client.search_model_versions(
-        f"name = '{_q(name)}' and tag.`raymaker.version` = '{version.version}'"
+        f"name = '{quote(name)}' and tag.`raymaker.version` = '{version.version}'"
     )
     if found:
         mv = found[0]
@@ -56,17 +56,13 @@ def mirror(uri: str, version, status: str | None = None) -> dict:
     return {"name": name, "version": int(mv.version)}
 
 
-def _q(text: str) -> str:
-    return text.replace("'", "\\'")
-
-
 def _source(client, version) -> tuple[str, str | None]:
     """The version's MLflow source: its training job's logged model, else the store folder."""
     job = (version.lineage or {}).get("job")
     if job:
         ids = [e.experiment_id for e in client.search_experiments(max_results=1000)]
         runs = client.search_runs(
-            ids, filter_string=f"tags.`raymaker.job` = '{_q(job)}'", max_results=1,
+            ids, filter_string=f"tags.`raymaker.job` = '{quote(job)}'", max_results=1,
             order_by=["attributes.start_time DESC"],
         )  # fmt: skip
         if runs:
@@ -91,7 +87,7 @@ def resolve(uri: str, name: str, selector: str) -> dict:
         elif selector == ALIAS:
             mv = client.get_model_version_by_alias(name, ALIAS)
         else:
-            versions = client.search_model_versions(f"name = '{_q(name)}'")
+            versions = client.search_model_versions(f"name = '{quote(name)}'")
             if not versions:
                 raise NotFound(f"MLflow's registry has no model named {name!r}")
             mv = max(versions, key=lambda v: int(v.version))

@@ -155,20 +155,20 @@ def step(store, key: str) -> bool:
         store.write_json(key, ledger)
         if not ledger.get("run_id") and "does not exist yet" not in str(exc):
             # the job's script must not wait for a run that cannot be made now
-            store.write_json(lg.run_info_key(job), {**_info(ledger), "error": str(exc)})
+            store.write_json(lg.run_info_key(job), {**lg.run_info(ledger), "error": str(exc)})
         return bool(ledger.get("live"))
     except Exception as exc:  # MLflow refused: the job's log says why (its run info)
-        store.write_json(lg.run_info_key(job), {**_info(ledger), "error": f"{exc}"[:2000]})
+        store.write_json(lg.run_info_key(job), {**lg.run_info(ledger), "error": f"{exc}"[:2000]})
         raise
     finally:
         if ledger.get("run_id") and not had_run:
-            store.write_json(lg.run_info_key(job), _info(ledger))
+            store.write_json(lg.run_info_key(job), lg.run_info(ledger))
     if _ERRORS.pop(key, None):
-        store.write_json(lg.run_info_key(job), _info(ledger))  # no error any more
+        store.write_json(lg.run_info_key(job), lg.run_info(ledger))  # no error any more
     if ledger.get("live"):
         store.write_json(key, ledger)
         return True
-    store.write_json(lg.run_info_key(job), {**_info(ledger), "ended": True,
+    store.write_json(lg.run_info_key(job), {**lg.run_info(ledger), "ended": True,
                                             "warnings": ledger["warnings"]})  # fmt: skip
     store.delete(key)
     store.delete(end_key(job))
@@ -188,15 +188,6 @@ def _end_fields(end: dict, ledger: dict) -> dict:
         "status": end.get("status"),
         "end_time": end.get("end_time"),
         "warnings": ledger["warnings"] + end.get("warnings", []),
-    }
-
-
-def _info(ledger: dict) -> dict:
-    return {
-        "run_id": ledger["run_id"],
-        "experiment_id": ledger["experiment_id"],
-        "experiment": ledger["experiment"],
-        "tracking_uri": ledger["tracking_uri"],
     }
 
 

@@ -64,7 +64,7 @@ class Run:
         else:
             self.experiment_name = experiment_name
             exp_id = tc.experiment_id(self._client, self._uri, self._sess.store, experiment_name)
-            run = self._by_name(exp_id, run_name) if run_name else None
+            run = tc.run_named(self._client, exp_id, run_name) if run_name else None
             if run is None:
                 tag_map = {t["Key"]: t["Value"] for t in tags or []}
                 if run_display_name:
@@ -76,13 +76,6 @@ class Run:
                                   "RunName": self.run_name}  # fmt: skip
         self._owned = False
         self._job_run = False
-
-    def _by_name(self, exp_id: str, run_name: str):
-        quoted = run_name.replace("'", "\\'")
-        found = self._client.search_runs(
-            [exp_id], filter_string=f"attributes.run_name = '{quoted}'", max_results=1
-        )
-        return found[0] if found else None
 
     def __repr__(self) -> str:
         return f"Run(experiment_name={self.experiment_name!r}, run_name={self.run_name!r})"
@@ -235,12 +228,14 @@ def load_run(run_name: str | None = None, experiment_name: str | None = None,
 
 
 def _existing(sess, experiment_name: str, run_name: str) -> str:
+    from raymaker.tracking import client as tc
     from raymaker.tracking import queries
 
-    sess = sess or default_session()
-    for found in queries.search(sess.settings.tracking_uri(), experiment_name):
-        if found.info.run_name == run_name:
-            return found.info.run_id
+    client = tc.client_for((sess or default_session()).settings.tracking_uri())
+    experiment = queries.experiment_of(client, experiment_name)  # NotFound names the others
+    found = tc.run_named(client, experiment.experiment_id, run_name)
+    if found is not None:
+        return found.info.run_id
     raise NotFound(f"no run named {run_name!r} in experiment {experiment_name!r}")
 
 
