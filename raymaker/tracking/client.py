@@ -72,6 +72,15 @@ def reachable(uri: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def use_s3_endpoint(settings) -> None:
+    """MLflow's S3 artifact client reads its endpoint from ``MLFLOW_S3_ENDPOINT_URL``: an
+    ``s3://`` store on an S3-compatible server (``RAYMAKER_S3_ENDPOINT_URL``) is found there."""
+    import os
+
+    if settings.s3_endpoint_url:
+        os.environ.setdefault("MLFLOW_S3_ENDPOINT_URL", settings.s3_endpoint_url)
+
+
 def quote(text: str) -> str:
     """``text`` inside single quotes of an MLflow search filter."""
     return text.replace("'", "\\'")

@@ -23,6 +23,7 @@ import threading
 import time
 
 from raymaker.storage import layout
+from raymaker.tracking import client as tc
 from raymaker.tracking import ledger as lg
 from raymaker.tracking.ledger import run_info_key
 
@@ -36,6 +37,7 @@ class JobRun:
                  previous: dict | None = None):  # fmt: skip
         config = getattr(spec, "experiment_config", None)
         self.settings, self.store, self.job = settings, store, job
+        tc.use_s3_endpoint(settings)  # this job's thread, and the relay it may start
         self.ledger = lg.new_ledger(
             job=job,
             uri=settings.tracking_uri(),

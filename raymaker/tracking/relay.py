@@ -194,17 +194,19 @@ def _end_fields(end: dict, ledger: dict) -> dict:
 def main() -> None:
     from raymaker.settings import Settings
     from raymaker.storage import store_for_settings
-    from raymaker.tracking.client import quiet_mlflow
+    from raymaker.tracking.client import quiet_mlflow, use_s3_endpoint
 
     with contextlib.suppress(OSError):
         os.nice(5)  # training on this machine comes first
     quiet_mlflow()
+    settings = Settings.from_env()
+    use_s3_endpoint(settings)
     # warm before the first beat: jobs hand over only to a relay that answers at once
     import mlflow.pyfunc  # noqa: F401
     import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
     from mlflow.tracking import MlflowClient  # noqa: F401
 
-    serve(store_for_settings(Settings.from_env()))
+    serve(store_for_settings(settings))
 
 
 if __name__ == "__main__":

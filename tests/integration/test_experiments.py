@@ -201,6 +201,30 @@ def _cli(args: list[str], env: dict[str, str]):
     return json.loads(text[min(i for i in (text.find("["), text.find("{")) if i >= 0) :])
 
 
+def test_on_an_s3_store_the_runs_artifacts_are_in_the_bucket(
+    ray_head, s3_root, tmp_path, data, monkeypatch
+):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    settings = rm.Settings.from_env().replace(store=s3_root, mlflow=True, mlflow_tracking_uri=uri)
+    session = rm.Session(settings=settings)
+    est = rm.XGBoost(label="label", hyperparameters={"num_round": 3}, session=session)
+    est.fit(data, job_name="exp-s3")
+    record = est.describe()
+    assert record.status == JobStatus.SUCCEEDED, record.traceback
+    client = MlflowClient(uri)
+    run = client.get_run(record.tracking["run_id"])
+    assert run.info.artifact_uri.startswith(f"{s3_root}/mlflow/artifacts/raymaker/")
+    # MLflow's own client, here, finds the S3-compatible server as raymaker's jobs do
+    monkeypatch.setenv("MLFLOW_S3_ENDPOINT_URL", settings.s3_endpoint_url)
+    assert "model/MLmodel" in {a.path for a in client.list_artifacts(run.info.run_id, "model")}
+    mlflow.set_tracking_uri(uri)
+    rows = pd.read_csv(data["validation"]).drop(columns="label").head(3)
+    assert len(mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict(rows)) == 3
+
+
 def test_a_tuning_jobs_trials_are_child_runs_of_its_run(tracked, data):
     from mlflow.tracking import MlflowClient
 

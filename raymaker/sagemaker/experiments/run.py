@@ -57,6 +57,7 @@ class Run:
         from raymaker.tracking import client as tc
 
         self._uri = self._sess.settings.tracking_uri()
+        tc.use_s3_endpoint(self._sess.settings)
         self._client = tc.client_for(self._uri)
         if _run_id:
             run = self._client.get_run(_run_id)
