@@ -125,6 +125,40 @@ _EXPORTS = {
     # model registry
     "ModelRegistry": "raymaker.sagemaker.model_registry",
     "ModelVersion": "raymaker.registry.registry",
+    # pipelines (SageMaker Pipelines: raymaker.sagemaker.workflow)
+    "Pipeline": "raymaker.sagemaker.workflow.pipeline",
+    "PipelineSession": "raymaker.sagemaker.workflow.pipeline_context",
+    "ParameterString": "raymaker.sagemaker.workflow.parameters",
+    "ParameterInteger": "raymaker.sagemaker.workflow.parameters",
+    "ParameterFloat": "raymaker.sagemaker.workflow.parameters",
+    "ParameterBoolean": "raymaker.sagemaker.workflow.parameters",
+    "ExecutionVariables": "raymaker.sagemaker.workflow.execution_variables",
+    "Join": "raymaker.sagemaker.workflow.functions",
+    "JsonGet": "raymaker.sagemaker.workflow.functions",
+    "PropertyFile": "raymaker.sagemaker.workflow.properties",
+    "CacheConfig": "raymaker.sagemaker.workflow.steps",
+    "ProcessingStep": "raymaker.sagemaker.workflow.steps",
+    "TrainingStep": "raymaker.sagemaker.workflow.steps",
+    "TuningStep": "raymaker.sagemaker.workflow.steps",
+    "TransformStep": "raymaker.sagemaker.workflow.steps",
+    "ModelStep": "raymaker.sagemaker.workflow.model_step",
+    "CreateModelStep": "raymaker.sagemaker.workflow.model_step",
+    "RegisterModel": "raymaker.sagemaker.workflow.step_collections",
+    "ConditionStep": "raymaker.sagemaker.workflow.condition_step",
+    "FailStep": "raymaker.sagemaker.workflow.fail_step",
+    "AutoMLStep": "raymaker.sagemaker.workflow.automl_step",
+    "ConditionEquals": "raymaker.sagemaker.workflow.conditions",
+    "ConditionGreaterThan": "raymaker.sagemaker.workflow.conditions",
+    "ConditionGreaterThanOrEqualTo": "raymaker.sagemaker.workflow.conditions",
+    "ConditionLessThan": "raymaker.sagemaker.workflow.conditions",
+    "ConditionLessThanOrEqualTo": "raymaker.sagemaker.workflow.conditions",
+    "ConditionIn": "raymaker.sagemaker.workflow.conditions",
+    "ConditionNot": "raymaker.sagemaker.workflow.conditions",
+    "ConditionOr": "raymaker.sagemaker.workflow.conditions",
+    "StepRetryPolicy": "raymaker.sagemaker.workflow.retry",
+    "SageMakerJobStepRetryPolicy": "raymaker.sagemaker.workflow.retry",
+    "StepExceptionTypeEnum": "raymaker.sagemaker.workflow.retry",
+    "SageMakerJobExceptionTypeEnum": "raymaker.sagemaker.workflow.retry",
     # storage
     "Store": "raymaker.storage.store",
     "open_store": "raymaker.storage.store",
@@ -231,6 +265,67 @@ if TYPE_CHECKING:  # pragma: no cover
         TuningJobCompletionCriteriaConfig,
         WarmStartConfig,
         WarmStartTypes,
+    )
+    from raymaker.sagemaker.workflow.automl_step import (
+        AutoMLStep,
+    )
+    from raymaker.sagemaker.workflow.condition_step import (
+        ConditionStep,
+    )
+    from raymaker.sagemaker.workflow.conditions import (
+        ConditionEquals,
+        ConditionGreaterThan,
+        ConditionGreaterThanOrEqualTo,
+        ConditionIn,
+        ConditionLessThan,
+        ConditionLessThanOrEqualTo,
+        ConditionNot,
+        ConditionOr,
+    )
+    from raymaker.sagemaker.workflow.execution_variables import (
+        ExecutionVariables,
+    )
+    from raymaker.sagemaker.workflow.fail_step import (
+        FailStep,
+    )
+    from raymaker.sagemaker.workflow.functions import (
+        Join,
+        JsonGet,
+    )
+    from raymaker.sagemaker.workflow.model_step import (
+        CreateModelStep,
+        ModelStep,
+    )
+    from raymaker.sagemaker.workflow.parameters import (
+        ParameterBoolean,
+        ParameterFloat,
+        ParameterInteger,
+        ParameterString,
+    )
+    from raymaker.sagemaker.workflow.pipeline import (
+        Pipeline,
+    )
+    from raymaker.sagemaker.workflow.pipeline_context import (
+        PipelineSession,
+    )
+    from raymaker.sagemaker.workflow.properties import (
+        PropertyFile,
+    )
+    from raymaker.sagemaker.workflow.retry import (
+        SageMakerJobExceptionTypeEnum,
+        SageMakerJobStepRetryPolicy,
+        StepExceptionTypeEnum,
+        StepRetryPolicy,
+    )
+    from raymaker.sagemaker.workflow.step_collections import (
+        RegisterModel,
+    )
+    from raymaker.sagemaker.workflow.steps import (
+        CacheConfig,
+        ProcessingStep,
+        TrainingStep,
+        TransformStep,
+        TuningStep,
     )
     from raymaker.sagemaker.xgboost import XGBoost
     from raymaker.settings import Settings

@@ -17,6 +17,8 @@
     soft_stop  ``soft_stop(name) -> key``: a stop first writes this store key, which the job
             watches to end itself with what it has (an AutoML job's finished candidates);
             Ray's stop follows only if it does not end in time (None: Ray's stop at once)
+    run_name  ``run_name(spec) -> name``: the job's name when none is given, for kinds whose
+            ``name`` is not the job's (None: ``<name>-apply-<time>-<hex>``)
 
 Adding a kind is one row here (plus its spec model and its run function in its own room).
 Nothing is imported here: rows are loaded on first use with ``load``, so the table sits at the
@@ -40,6 +42,7 @@ class Kind:
     reconcile: str | None = None
     check: str | None = None
     soft_stop: str | None = None
+    run_name: str | None = None
 
 
 KINDS: dict[str, Kind] = {
@@ -97,6 +100,15 @@ KINDS: dict[str, Kind] = {
         spec="raymaker.specs.monitor:ClarifyJob",
         run="raymaker.monitor.clarify:run_clarify",
         stage="raymaker.jobs.staging:stage_monitoring",
+    ),
+    "Pipeline": Kind(
+        spec="raymaker.specs.pipeline:Pipeline",
+        run="raymaker.pipelines.execution:run_pipeline",
+        stage="raymaker.pipelines.definition:stage_pipeline",
+        check="raymaker.pipelines.definition:check_pipeline",
+        names_job=False,
+        reconcile="raymaker.pipelines.execution:reconcile_executions",
+        run_name="raymaker.specs.pipeline:execution_name",
     ),
     "MonitoringExecution": Kind(
         spec="raymaker.specs.monitor:MonitoringExecution",

@@ -23,6 +23,7 @@ from raymaker.cli import (
     jobs,
     models,
     monitors,
+    pipelines,
     tuning,
 )
 from raymaker.errors import RaymakerError, user_message
@@ -42,7 +43,8 @@ def cli(verbose):
 _verbose = False
 
 
-for group in (jobs, endpoints, batch, models, tuning, automl, monitors, experiments, data, cluster):
+for group in (jobs, endpoints, batch, models, tuning, automl, monitors, pipelines, experiments,
+              data, cluster):  # fmt: skip
     group.register(cli)
 
 

@@ -132,6 +132,11 @@ def job_name(spec: ResourceSpec, name: str | None = None) -> str:
     generated one (an Endpoint's apply: ``<endpoint>-apply-<time>-<hex>``). Raises SpecError."""
     if name:
         return check_name(name)
-    if KINDS[spec.kind].names_job and spec.name:
+    row = KINDS[spec.kind]
+    if row.names_job and spec.name:
         return check_name(spec.name)
+    if row.run_name:
+        from raymaker.kinds import load
+
+        return check_name(load(row.run_name)(spec))
     return check_name(generate_name(f"{spec.name}-apply" if spec.name else spec.kind))

@@ -158,28 +158,36 @@ class SageMakerClarifyProcessor(UsesSession):
 
     def _run(self, analyses, data, bias_config, model, predicted, shap, methods, wait, logs,
              job_name):  # fmt: skip
-        if not data.label:
-            from raymaker.errors import SpecError
-
-            raise SpecError("DataConfig.label: Clarify needs the label column")
-        spec: dict = {"kind": "ClarifyJob", "dataset": data.dataset(), "label": data.label,
-                      "analyses": analyses, "methods": methods}  # fmt: skip
-        if job_name or self.job_name_prefix:
-            from raymaker.jobs.records import generate_name
-
-            spec["name"] = job_name or generate_name(self.job_name_prefix)
-        if data.s3_output_path:
-            spec["output_uri"] = data.s3_output_path
-        if bias_config is not None:
-            spec["bias"] = bias_config.to_spec()
-        if model is not None:
-            spec["model_data"] = model.uri()
-        if predicted is not None and predicted.probability_threshold is not None:
-            spec["probability_threshold"] = predicted.probability_threshold
-        if shap is not None:
-            spec["shap"] = shap.to_spec()
+        spec = clarify_job_spec(analyses, data, bias_config, model, predicted, shap, methods,
+                                job_name or None, self.job_name_prefix)  # fmt: skip
         self.latest_job = self._session().jobs.submit(spec, wait=wait, logs=logs)
         return self.latest_job
+
+
+def clarify_job_spec(analyses, data, bias_config, model, predicted, shap, methods,
+                     job_name=None, prefix=None) -> dict:  # fmt: skip
+    """The ClarifyJob spec of a Clarify run (a processor's, or a ClarifyCheckStep's)."""
+    if not data.label:
+        from raymaker.errors import SpecError
+
+        raise SpecError("DataConfig.label: Clarify needs the label column")
+    spec: dict = {"kind": "ClarifyJob", "dataset": data.dataset(), "label": data.label,
+                  "analyses": analyses, "methods": methods}  # fmt: skip
+    if job_name or prefix:
+        from raymaker.jobs.records import generate_name
+
+        spec["name"] = job_name or generate_name(prefix)
+    if data.s3_output_path:
+        spec["output_uri"] = data.s3_output_path
+    if bias_config is not None:
+        spec["bias"] = bias_config.to_spec()
+    if model is not None:
+        spec["model_data"] = model.uri()
+    if predicted is not None and predicted.probability_threshold is not None:
+        spec["probability_threshold"] = predicted.probability_threshold
+    if shap is not None:
+        spec["shap"] = shap.to_spec()
+    return spec
 
 
 def _listed(value) -> list:

@@ -124,8 +124,11 @@ class Estimator(UsesSession):
         traceback) when it fails; ``resume=True`` continues an interrupted job of
         ``job_name`` from its last checkpoint. ``experiment_config`` (``ExperimentName``,
         ``TrialName``, ``RunName``) names the job's MLflow experiment and run; inside
-        ``with Run(...)`` the job's run nests in that one."""
+        ``with Run(...)`` the job's run nests in that one. Under a PipelineSession, returns
+        the TrainingStep's arguments and runs nothing."""
         spec = self.training_job_spec(inputs, job_name, experiment_config=experiment_config)
+        if getattr(spec, "kind", None) and not hasattr(spec, "model_fields"):
+            return spec  # a pipeline step's arguments
         handle = self._session().jobs.submit(spec, name=job_name or spec.name, resume=resume)
         self.latest_training_job = handle
         if wait:
@@ -135,7 +138,6 @@ class Estimator(UsesSession):
                           experiment_config: dict | None = None):  # fmt: skip
         """The ``TrainingJob`` spec ``fit`` would submit. Raises SpecError."""
         from raymaker.sagemaker.experiments.run import experiment_config_for
-        from raymaker.specs import parse_spec
 
         algorithm = self.algorithm or (None if self.entry_point else self._default_algorithm)
         body = {
@@ -162,7 +164,7 @@ class Estimator(UsesSession):
             "checkpoint_interval_s": self.checkpoint_interval_s,
             "experiment_config": experiment_config_for(experiment_config),
         }
-        return parse_spec({k: v for k, v in body.items() if v is not None})
+        return self._spec(body)
 
     @classmethod
     def attach(cls, training_job_name: str, sagemaker_session=None, *, session=None) -> Estimator:
@@ -376,7 +378,7 @@ def _channels(inputs) -> dict[str, str]:
     out = {}
     for name, value in dict(inputs).items():
         uri = getattr(value, "s3_data", value)
-        if not isinstance(uri, str):
+        if not isinstance(uri, str) and not hasattr(uri, "expr"):  # a URI or a pipeline variable
             raise SpecError(f"inputs.{name}: expected a URI or TrainingInput, got {value!r}")
         out[name] = uri
     return out

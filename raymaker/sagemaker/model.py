@@ -198,6 +198,27 @@ class Model(UsesSession):
             spec.name, session=session, serializer=serializer, deserializer=deserializer
         )
 
+    def create(self, instance_type: str | None = None, accelerator_type: str | None = None,
+               serverless_inference_config=None, tags=None, **_ignored: Any):  # fmt: skip
+        """SageMaker's ``Model.create``: under a PipelineSession, a ModelStep's arguments;
+        else the model's definition is kept in the store (``models/<name>/model.json``)."""
+        from raymaker.sagemaker.workflow.entities import to_expressions
+        from raymaker.sagemaker.workflow.pipeline_context import StepArguments, capturing
+
+        if self.model_data is None:
+            raise SpecError("model_data: the model's URI is required")
+        args = {"model_data": self.model_data, "entry_point": self.entry_point,
+                "source_dir": self.source_dir, "framework": self._framework,
+                "name": self.name, "environment": self.env or None}  # fmt: skip
+        args = to_expressions({k: v for k, v in args.items() if v is not None})
+        if capturing(self.session):
+            return StepArguments("Model", args)
+        from raymaker.pipelines.steps import save_model
+
+        default = time.strftime("model-%Y%m%d-%H%M%S")
+        self.name = save_model(self._session().store, args, default=default)
+        return None
+
     def delete_model(self) -> None:
         """SageMaker deletes its Model resource; raymaker has none apart from the artifact in the
         store (which stays, as SageMaker's S3 artifact does): nothing to do."""
@@ -226,11 +247,25 @@ class Model(UsesSession):
         (SageMaker's ``Model.register``); returns the ``ModelVersion``
         (``.model_package_arn`` is its ``registry://group/<n>`` reference)."""
         from raymaker.sagemaker.model_registry import ModelRegistry
+        from raymaker.sagemaker.workflow.pipeline_context import StepArguments, capturing
 
-        if not model_package_group_name:
+        if model_package_group_name is None:
             raise SpecError("model_package_group_name: the model group to register into")
-        if not self.model_data:
+        if self.model_data is None:
             raise SpecError("model_data: the model's URI is required")
+        if capturing(self.session):  # a pipeline's RegisterModel step
+            from raymaker.sagemaker.workflow.entities import to_expressions
+
+            args = {"model_data": self.model_data,
+                    "model_package_group_name": model_package_group_name,
+                    "approval_status": approval_status, "description": description,
+                    "customer_metadata_properties": {**(customer_metadata_properties or {}),
+                                                     **(customer_metadata or {})} or None,
+                    "metrics": metrics, "entry_point": self.entry_point,
+                    "source_dir": self.source_dir}  # fmt: skip
+            return StepArguments(
+                "RegisterModel", to_expressions({k: v for k, v in args.items() if v is not None})
+            )
         return ModelRegistry(self._session()).register(
             model_package_group_name,
             self.model_data,

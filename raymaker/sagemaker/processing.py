@@ -80,7 +80,6 @@ class ScriptProcessor(UsesSession):
     ):  # fmt: skip
         """The ``ProcessingJob`` spec ``run`` would submit. Raises SpecError."""
         from raymaker.sagemaker.experiments.run import experiment_config_for
-        from raymaker.specs import parse_spec
 
         body = {
             "kind": "ProcessingJob",
@@ -88,7 +87,7 @@ class ScriptProcessor(UsesSession):
             "code": code,
             "source_dir": source_dir,
             "command": self.command,
-            "arguments": [str(a) for a in arguments or []],
+            "arguments": [a if hasattr(a, "expr") else str(a) for a in arguments or []],
             "inputs": [_item(i, n, ProcessingInput) for n, i in enumerate(inputs or [])],
             "outputs": [_item(o, n, ProcessingOutput) for n, o in enumerate(outputs or [])],
             "environment": self.env,
@@ -97,16 +96,19 @@ class ScriptProcessor(UsesSession):
             "max_runtime_in_seconds": self.max_runtime_in_seconds,
             "experiment_config": experiment_config_for(experiment_config),
         }
-        return parse_spec({k: v for k, v in body.items() if v is not None}, source="run")
+        return self._spec(body, "run")
 
     def run(self, code: str, inputs=None, outputs=None, arguments=None, wait: bool = True,
             logs: bool = True, job_name: str | None = None,
             experiment_config: dict | None = None, *, source_dir: str | None = None,
             **_ignored: Any):  # fmt: skip
         """Submit the processing job; with ``wait``, raises JobFailed with the script's own
-        traceback when it fails. ``experiment_config`` names its MLflow experiment and run."""
+        traceback when it fails. ``experiment_config`` names its MLflow experiment and run.
+        Under a PipelineSession, returns the ProcessingStep's arguments and runs nothing."""
         spec = self.processing_job_spec(code, inputs, outputs, arguments, job_name, source_dir,
                                         experiment_config)  # fmt: skip
+        if not hasattr(spec, "model_fields"):
+            return spec  # a pipeline step's arguments
         handle = self._session().jobs.submit(spec, name=spec.name)
         self.latest_job = handle
         if wait:

@@ -104,6 +104,13 @@ class Session(SessionApi):
         return Monitors(self)
 
     @property
+    def pipelines(self):
+        """The pipelines in this session's store (list, describe, start, executions, ...)."""
+        from raymaker.sagemaker.workflow.catalog import Pipelines
+
+        return Pipelines(self)
+
+    @property
     def cluster(self):
         """The embedded local Ray head of these settings (``up``, ``down``, ``info``)."""
         from raymaker.cluster import LocalCluster
@@ -336,6 +343,13 @@ class UsesSession:
     def sagemaker_session(self) -> Session:
         """SageMaker's name of this object's session."""
         return self._session()
+
+    def _spec(self, body: dict, source: str = "spec"):
+        """The job spec of ``body`` (None values left out); under a PipelineSession, the
+        pipeline step's arguments instead (``StepArguments``). Raises SpecError."""
+        from raymaker.sagemaker.workflow.pipeline_context import build_spec
+
+        return build_spec(self.session, {k: v for k, v in body.items() if v is not None}, source)
 
 
 EXECUTION_ROLE = "arn:aws:iam::000000000000:role/raymaker"

@@ -91,7 +91,6 @@ class Transformer(UsesSession):
     ):
         """The ``TransformJob`` spec ``transform`` would submit. Raises SpecError."""
         from raymaker.sagemaker.experiments.run import experiment_config_for
-        from raymaker.specs import parse_spec
 
         body = {
             "kind": "TransformJob",
@@ -104,8 +103,9 @@ class Transformer(UsesSession):
             "instance_count": self.instance_count,
             "instance_type": self.instance_type,
             "input": {
-                "data_uri": str(data),
-                "content_type": content_type or _content_type(str(data)),
+                "data_uri": data if hasattr(data, "expr") else str(data),
+                "content_type": content_type
+                or ("text/csv" if hasattr(data, "expr") else _content_type(str(data))),
                 "split_type": split_type or "None",
                 "compression_type": compression_type or "None",
             },
@@ -128,7 +128,7 @@ class Transformer(UsesSession):
             "execution": execution,
             "experiment_config": experiment_config_for(experiment_config),
         }
-        return parse_spec({k: v for k, v in body.items() if v is not None}, source="transform")
+        return self._spec(body, "transform")
 
     def transform(
         self,
@@ -162,6 +162,8 @@ class Transformer(UsesSession):
             output_filter, join_source, on_bad_rows=on_bad_rows, execution=execution,
             experiment_config=experiment_config,
         )  # fmt: skip
+        if not hasattr(spec, "model_fields"):
+            return spec  # under a PipelineSession: a TransformStep's arguments
         session = self._session()
         handle = session.jobs.submit(spec, name=spec.name)
         self.latest_transform_job = handle

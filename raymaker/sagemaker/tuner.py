@@ -171,6 +171,8 @@ class HyperparameterTuner(UsesSession):
         objective; ``resume=True`` continues an interrupted tuning job of ``job_name``
         without re-running its finished trials."""
         spec = self.tuning_job_spec(inputs, job_name)
+        if not hasattr(spec, "model_fields"):
+            return spec  # under a PipelineSession: a TuningStep's arguments
         handle = self._session().jobs.submit(spec, name=job_name or spec.name, resume=resume)
         self.latest_tuning_job = handle
         if wait:
@@ -178,7 +180,6 @@ class HyperparameterTuner(UsesSession):
 
     def tuning_job_spec(self, inputs=None, job_name: str | None = None):
         """The ``TuningJob`` spec ``fit`` would submit. Raises SpecError."""
-        from raymaker.specs import parse_spec
 
         training = self.estimator.training_job_spec(inputs)
         template = training.model_dump(mode="json", exclude_defaults=True, by_alias=True)
@@ -213,7 +214,7 @@ class HyperparameterTuner(UsesSession):
         if self.warm_start_config is not None:
             body["warm_start_parents"] = self.warm_start_config.parents
             body["warm_start_type"] = self.warm_start_config.type.value
-        return parse_spec({k: v for k, v in body.items() if v is not None})
+        return self._spec(body)
 
     @classmethod
     def attach(cls, tuning_job_name: str, sagemaker_session=None, *, session=None):

@@ -116,6 +116,8 @@ def format_validation_error(
     ``tags`` are discriminator values (like a recipe step's ``op``) left out of the path.
     """
     lines = []
+    keys = _aliases(model) if model is not None else frozenset()
+    _is_tag = lambda p: _is_tag_of(p) and p not in keys  # noqa: E731 - SageMaker's keys stay
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
         kind = err.get("type", "")
@@ -157,5 +159,23 @@ def did_you_mean(name: str, allowed) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _is_tag(part: Any) -> bool:
+def _aliases(model: Any, seen: set | None = None) -> frozenset[str]:
+    """Every field alias in ``model`` and the models it holds (SageMaker's capitalized keys,
+    which are paths, not union tags)."""
+    import typing
+
+    seen = set() if seen is None else seen
+    fields = getattr(model, "model_fields", None)
+    if not fields or model in seen:
+        return frozenset()
+    seen.add(model)
+    out = {f.alias for f in fields.values() if f.alias}
+    for f in fields.values():
+        inner = _model_in(f.annotation, typing)
+        if inner is not None:
+            out |= _aliases(inner, seen)
+    return frozenset(out)
+
+
+def _is_tag_of(part: Any) -> bool:
     return isinstance(part, str) and part[:1].isupper()

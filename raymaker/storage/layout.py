@@ -18,6 +18,9 @@
   mlflow/artifacts/<experiment>/...  MLflow's artifacts (the embedded tracking store's)
   mlflow/spool/<job>.json        a job's MLflow run still to send (its relay's, or spooled)
   mlflow/relay/<host>.json       the heartbeat of a machine's tracking relay
+  pipelines/<name>/pipeline.json the pipeline's definition (staged), as last saved
+  pipelines/<name>/executions/<execution>.json  each execution's steps, as they run
+  pipelines/<name>/cache/<step>/<key>.json      the step cache, keyed by content
 """
 
 from __future__ import annotations
@@ -33,7 +36,19 @@ CAPTURE = "capture"
 PROFILES = "profiles"
 MONITORING = "monitoring"
 MLFLOW = "mlflow"
-TOP_LEVEL = (DATA, JOBS, MODELS, REGISTRY, ENDPOINTS, CAPTURE, PROFILES, MONITORING, MLFLOW)
+PIPELINES = "pipelines"
+TOP_LEVEL = (
+    DATA,
+    JOBS,
+    MODELS,
+    REGISTRY,
+    ENDPOINTS,
+    CAPTURE,
+    PROFILES,
+    MONITORING,
+    MLFLOW,
+    PIPELINES,
+)
 
 
 def job_dir(name: str) -> str:

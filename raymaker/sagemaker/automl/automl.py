@@ -114,7 +114,6 @@ class AutoML(UsesSession):
     # -- the job -----------------------------------------------------------------------------
     def auto_ml_job_spec(self, inputs=None, job_name: str | None = None):
         """The ``AutoMLJob`` spec ``fit`` would submit. Raises SpecError."""
-        from raymaker.specs import parse_spec
 
         channels, target, weight = _channels(inputs)
         objective = self.job_objective
@@ -143,7 +142,7 @@ class AutoML(UsesSession):
             "output_path": self.output_path,
             "random_seed": self.random_seed,
         }
-        return parse_spec({k: v for k, v in body.items() if v is not None})
+        return self._spec(body)
 
     def fit(self, inputs=None, wait: bool = True, logs: bool = True,
             job_name: str | None = None, *, timeout: float | None = None) -> None:  # fmt: skip
@@ -152,6 +151,8 @@ class AutoML(UsesSession):
         if logs and not wait:
             raise SpecError("logs can only be shown when wait is True; pass logs=False")
         spec = self.auto_ml_job_spec(inputs, job_name)
+        if not hasattr(spec, "model_fields"):
+            return spec  # under a PipelineSession: an AutoMLStep's arguments
         handle = self._session().jobs.submit(spec, name=spec.name)
         self.latest_auto_ml_job = handle
         self.current_job_name = spec.name
@@ -308,7 +309,7 @@ def _channels(inputs) -> tuple[dict, str | None, str | None]:
                 f"fit: one data location a channel ({channel!r} got several); put the files "
                 "under one prefix"
             )
-        channels[channel] = str(uris[0])
+        channels[channel] = uris[0] if hasattr(uris[0], "expr") else str(uris[0])
     return channels, target, weight
 
 

@@ -1,0 +1,5 @@
+"""``sagemaker.workflow.parallelism_config``."""
+
+from raymaker.sagemaker.workflow.pipeline import ParallelismConfiguration
+
+__all__ = ["ParallelismConfiguration"]
