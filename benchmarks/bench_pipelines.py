@@ -71,8 +71,10 @@ def build(session, work: str, data_uri: str):
         ),
     )
     est = rm.XGBoost(
-        label="churn", hyperparameters={"num_round": 20, "eval_metric": "auc"},
-        recipe=os.path.join(work, "recipe.yaml"), sagemaker_session=ps,
+        label="churn",
+        hyperparameters={"num_round": 20, "eval_metric": "auc"},
+        recipe=os.path.join(work, "recipe.yaml"),
+        sagemaker_session=ps,
     )
     train = rm.TrainingStep(
         "train",
@@ -134,8 +136,10 @@ def by_hand(session, work: str, data_uri: str) -> float:
     )
     train_uri = prep.describe().result["outputs"]["train"]
     est = XGBoost(
-        label="churn", hyperparameters={"num_round": 20, "eval_metric": "auc"},
-        recipe=os.path.join(work, "recipe.yaml"), session=session,
+        label="churn",
+        hyperparameters={"num_round": 20, "eval_metric": "auc"},
+        recipe=os.path.join(work, "recipe.yaml"),
+        session=session,
     )
     est.fit({"train": train_uri}, logs=False)
     proc.run(

@@ -103,6 +103,7 @@ class Pipelines:
         hits), or a pipeline's definition. Raises NotFound."""
         from raymaker.errors import NotFound
         from raymaker.pipelines import catalog, picture
+
         try:
             state = self.execution(name_or_execution)
         except NotFound:
