@@ -45,6 +45,7 @@ FORWARDED_TO_JOBS = (
     "RAYMAKER_FIT_INSTANCE_TYPES",  # a job on the local head fits ml.* types as its client did
     "RAYMAKER_NUM_CPUS",
     "RAYMAKER_DEFAULT_BUCKET",
+    "RAYMAKER_JOBS_API",  # a job that submits jobs (a pipeline's) reaches Ray as its client did
     "RAYMAKER_MLFLOW",
     "RAYMAKER_MLFLOW_TRACKING_URI",  # resolved: a job tracks where its client does
 )
@@ -103,6 +104,7 @@ class Settings:
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     ray_address: str | None = None
+    jobs_api: str | None = None  # the Ray Jobs (dashboard) URL, when already known
     num_cpus: int = 1
     object_store_mb: int = 512
     poll_s: float = 0.05
@@ -140,6 +142,7 @@ class Settings:
             or None,
             s3_region=env.get("RAYMAKER_S3_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             ray_address=env.get("RAY_ADDRESS") or None,
+            jobs_api=env.get("RAYMAKER_JOBS_API") or None,
             num_cpus=int(_positive("RAYMAKER_NUM_CPUS", cpus, int))
             if cpus
             else os.cpu_count() or 1,

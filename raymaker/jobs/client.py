@@ -72,7 +72,8 @@ class JobsClient:
         if self._api is None:
             from raymaker.cluster import auth_headers, dashboard_url
 
-            url = dashboard_url(self.settings, start=True)
+            # a job's client: the URL its own client used (no lookup of the GCS address)
+            url = self.settings.jobs_api or dashboard_url(self.settings, start=True)
             self._api = RayJobsApi(url, headers=auth_headers(url))
         return self._api
 
@@ -140,7 +141,7 @@ class JobsClient:
             api.submit(
                 f"raymaker run --name {name} {shlex.quote(record.spec_uri)}",
                 submission_id=submission_id,
-                runtime_env={"env_vars": self.settings.job_env()},
+                runtime_env={"env_vars": {**self.settings.job_env(), "RAYMAKER_JOBS_API": api.url}},
                 metadata={"raymaker_job": name, "raymaker_kind": spec.kind},
                 entrypoint_num_cpus=resources.get("cpus"),
                 entrypoint_num_gpus=resources.get("gpus"),
@@ -352,6 +353,28 @@ class JobHandle:
         else:
             self._wait_quietly(timeout)
         return self._outcome(self.describe())
+
+    def wait_recorded(self, timeout: float | None = None, *, poll_s: float = 0.05,
+                      ray_every_s: float = 2.0) -> JobRecord:  # fmt: skip
+        """Block until the job's record says it ended, and return that record (whatever its
+        status). The record is final the moment the driver writes it, before its process has
+        exited and Ray reports the end; Ray is asked every ``ray_every_s`` for a driver that
+        died without writing it. Raises WaitTimeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        asked = time.monotonic()
+        while True:
+            record = read_record(self.client.store, self.name)
+            if record.status.terminal:
+                self._record = record
+                return record
+            if time.monotonic() - asked >= ray_every_s:
+                asked = time.monotonic()
+                record = self.describe()
+                if record.status.terminal:
+                    return record
+            if deadline is not None and time.monotonic() > deadline:
+                raise WaitTimeout(f"job {self.name!r} still running after {timeout} s")
+            time.sleep(poll_s)
 
     def _wait_quietly(self, timeout: float | None) -> None:
         # Fast polling finds short jobs' ends quickly; backing off keeps a long job's polling

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from raymaker.errors import ClusterError, JobFailed, JobStopped, RaymakerError, SpecError
+from raymaker.errors import ClusterError, JobStopped, RaymakerError, SpecError
 from raymaker.jobs.records import CLUSTER_GONE, JobStatus
 from raymaker.pipelines import properties as props
 from raymaker.specs.pipeline import JOB_STEPS
@@ -64,12 +64,9 @@ def run_job_step(exe, step, args: dict, attempt: int) -> Outcome:
         raise StepFailed(f"could not submit {name}: {exc}", "Step.SERVICE_FAULT") from None
     exe.watch(step.name, handle)
     try:
-        handle.wait()
-    except (JobFailed, JobStopped):
-        pass
+        record = handle.wait_recorded(poll_s=0.1)
     finally:
         exe.unwatch(step.name)
-    record = handle.describe()
     if record.status == JobStatus.STOPPED:
         raise JobStopped(f"job {name} was stopped")
     if record.status != JobStatus.SUCCEEDED:

@@ -343,3 +343,77 @@ def test_the_picture_has_a_box_a_step(tmp_path):
     )
     assert html.count('class="step"') == 4 and "3.5 s, cache hit" in html
     assert 'data-status="Succeeded"' in html and ">else<" in html
+
+
+def test_every_step_type_builds_its_definition(tmp_path):
+    from raymaker.sagemaker.clarify import BiasConfig, DataConfig
+    from raymaker.sagemaker.workflow.clarify_check_step import (
+        ClarifyCheckStep,
+        DataBiasCheckConfig,
+    )
+    from raymaker.sagemaker.workflow.quality_check_step import (
+        DataQualityCheckConfig,
+        QualityCheckStep,
+    )
+
+    session = rm.PipelineSession(store=str(tmp_path / "store"))
+    est = rm.XGBoost(label="y", sagemaker_session=session)
+    train = rm.TrainingStep(
+        "train", estimator=est, inputs={"train": "data/t.csv"}
+    )  # SDK v2's older form
+    tuner = rm.HyperparameterTuner(est, "validation:auc", {"eta": rm.ContinuousParameter(0.1, 0.3)},
+                                   max_jobs=2)  # fmt: skip
+    tune = rm.TuningStep("tune", step_args=tuner.fit({"train": "data/t.csv"}))
+    model = rm.Model(model_data=tune.get_top_model_s3_uri(), sagemaker_session=session)
+    create = rm.ModelStep("model", step_args=model.create())
+    transformer = rm.Transformer(model_data=tune.get_top_model_s3_uri(), sagemaker_session=session)
+    transform = rm.TransformStep("score", step_args=transformer.transform("data/t.csv"))
+    quality = QualityCheckStep("quality", DataQualityCheckConfig("data/t.csv"),
+                               supplied_baseline_constraints="data/constraints.json")  # fmt: skip
+    clarify = ClarifyCheckStep(
+        "bias", DataBiasCheckConfig(DataConfig("data/t.csv", label="y"), BiasConfig([1], "g")),
+        skip_check=True)  # fmt: skip
+    register = rm.ModelStep("reg", step_args=model.register(model_package_group_name="g"),
+                            depends_on=[quality])  # fmt: skip
+    pipeline = rm.Pipeline("all", steps=[train, tune, create, transform, quality, clarify, register],
+                           sagemaker_session=session)  # fmt: skip
+    steps = {s["Name"]: s for s in json.loads(pipeline.definition())["Steps"]}
+    assert {n: s["Type"] for n, s in steps.items()} == {
+        "train": "Training", "tune": "Tuning", "model-CreateModel": "Model",
+        "score": "Transform", "quality": "QualityCheck", "bias": "ClarifyCheck",
+        "reg-RegisterModel": "RegisterModel"}  # fmt: skip
+    best = {"Get": "Steps.tune.BestTrainingJob.ModelArtifacts.S3ModelArtifacts"}
+    assert steps["model-CreateModel"]["Arguments"]["model_data"] == best
+    assert steps["score"]["Arguments"]["model_data"] == best
+    assert steps["tune"]["Arguments"]["training"]["algorithm"] == "xgboost"
+    assert steps["quality"]["SuppliedBaselineConstraints"] == "data/constraints.json"
+    assert steps["quality"]["Arguments"]["dataset"]["uri"] == "data/t.csv"
+    assert steps["bias"]["Arguments"]["analyses"] == ["pre_training_bias"]
+    assert steps["reg-RegisterModel"]["DependsOn"] == ["quality"]
+    spec = pipeline.spec()
+    assert flatten(spec)["score"].upstream == {"tune"}
+    assert check_pipeline(spec) == []
+
+
+def test_an_execution_whose_job_ended_is_never_left_executing(tmp_path):
+    from raymaker.jobs.client import JobsClient
+    from raymaker.jobs.records import CLUSTER_GONE, JobRecord, JobStatus, write_record
+    from raymaker.pipelines import catalog
+    from raymaker.pipelines.execution import execution_key, reconcile_executions
+    from raymaker.settings import Settings
+
+    settings = Settings.from_env().replace(store=str(tmp_path / "store"))
+    store = rm.open_store(settings.store)
+    record = JobRecord(name="p-1", kind="Pipeline", spec={"name": "p"}, status=JobStatus.FAILED,
+                       failure_reason=CLUSTER_GONE, ended_at=5.0)  # fmt: skip
+    write_record(store, record)
+    store.write_json(execution_key("p", "p-1"), {
+        "pipeline": "p", "execution": "p-1", "status": "Executing", "steps": {
+            "a": {"StepName": "a", "StepStatus": "Succeeded"},
+            "b": {"StepName": "b", "StepStatus": "Executing", "StartTime": 1.0}}})  # fmt: skip
+    assert reconcile_executions(settings, store) == {"restored": ["p-1"], "failed": {}}
+    state = catalog.execution(JobsClient(settings, store), "p-1")
+    assert state["status"] == "Failed" and state["steps"]["a"]["StepStatus"] == "Succeeded"
+    assert state["steps"]["b"]["StepStatus"] == "Failed"
+    assert "cluster stopped" in state["steps"]["b"]["FailureReason"]
+    assert reconcile_executions(settings, store)["restored"] == []  # twice changes nothing

@@ -32,11 +32,6 @@ class PipelineVariable:
             "Join(...) where text is needed"
         )
 
-    def __bool__(self) -> bool:
-        raise TypeError(
-            "a pipeline variable has no truth value until the pipeline runs: use a ConditionStep"
-        )
-
     def __add__(self, other):
         raise TypeError("pipeline variables cannot be added: use Join(on='', values=[...])")
 

@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from raymaker.errors import JobFailed, JobStopped, SpecError, WaitTimeout
+from raymaker.errors import JobFailed, JobStopped, SpecError
 from raymaker.sagemaker.session import UsesSession
 from raymaker.sagemaker.workflow.entities import to_expressions
 
@@ -305,10 +305,8 @@ class _PipelineExecution:
 
         timeout = None if max_attempts is None else delay * max_attempts
         handle = JobHandle(self._session().jobs, self.execution_id)
-        try:
-            handle.wait(timeout=timeout)
-        except WaitTimeout:
-            raise
+        try:  # the record ends as the driver writes it: no wait for its process to exit
+            handle._outcome(handle.wait_recorded(timeout))
         except (JobFailed, JobStopped) as exc:
             state = self._state()
             reason = state.get("failure_reason") or str(exc)
