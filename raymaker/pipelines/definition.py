@@ -148,14 +148,33 @@ def stage_pipeline(spec, store, name: str, base_dir: str | None):
         if job is None:
             continue
         staged = stage(job, store, f"{folder}/{step_name}", base_dir)
-        if staged is job:
-            continue
-        dumped = staged.model_dump(mode="json", exclude_defaults=True)
+        before = job.model_dump(mode="json", exclude_defaults=True)
+        dumped = _in_store_kept(
+            before, staged.model_dump(mode="json", exclude_defaults=True), store
+        )
+        if dumped == before:
+            continue  # nothing local: the saved definition stays as it was
         dumped.pop("kind", None)
         staged_steps[step_name] = _restore(dumped, found)
     if not staged_steps:
         return spec
     return _with_arguments(spec, staged_steps)
+
+
+def _in_store_kept(before, after, store):
+    """``after`` with each value that was already a URI in the store put back (staging copies
+    a ``file://`` path again; the copy is the same content under a new name)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return {k: _in_store_kept(before.get(k), v, store) for k, v in after.items()}
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [_in_store_kept(b, a, store) for b, a in zip(before, after, strict=True)]
+    if isinstance(before, str) and before != after and "://" in before:
+        try:
+            if store.exists(store.key(before)) or store.list(store.key(before)):
+                return before
+        except Exception:  # noqa: BLE001 - not the store's: the staged value stands
+            return after
+    return after
 
 
 def _with_arguments(spec, arguments: dict[str, dict]):

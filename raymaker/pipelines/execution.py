@@ -318,13 +318,15 @@ class Execution:
             args = resolver(step.arguments)
         except (SpecError, KeyError) as exc:
             raise StepFailed(f"its arguments could not be resolved: {exc}") from None
-        if step.type in ("QualityCheck", "ClarifyCheck"):
-            return run_check_step(self, step, args, attempt, resolver)
         if step.type in JOB_STEPS:
             config = step.cache_config
             if config is not None and config.enabled:
-                return self._cached(step, args, attempt, config)
-            return run_job_step(self, step, args, attempt)
+                run = lambda: self._cached(step, args, attempt, config)  # noqa: E731
+            else:
+                run = lambda: run_job_step(self, step, args, attempt)  # noqa: E731
+            if step.type in ("QualityCheck", "ClarifyCheck"):
+                return run_check_step(self, step, args, resolver, run)
+            return run()
         if step.type == "RegisterModel":
             return run_register(self, step, args)
         return run_model(self, step, args)

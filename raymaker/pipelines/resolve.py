@@ -61,7 +61,9 @@ class Resolver:
     def join(self, body: Any) -> str:
         if not isinstance(body, dict) or not isinstance(body.get("Values"), list):
             raise SpecError(f"Std:Join takes On and Values (got {body!r})")
-        return str(body.get("On", "")).join(_text(self(v)) for v in body["Values"])
+        # YAML 1.1 reads an unquoted On: as true (a spec file's "On" lands as True or "true")
+        on = next((body[k] for k in ("On", True, "true") if k in body), "")
+        return str(on).join(_text(self(v)) for v in body["Values"])
 
     def json_get(self, body: Any) -> Any:
         if not isinstance(body, dict) or "Path" not in body or "PropertyFile" not in body:

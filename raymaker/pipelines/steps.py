@@ -84,13 +84,14 @@ def run_job_step(exe, step, args: dict, attempt: int) -> Outcome:
     )
 
 
-def run_check_step(exe, step, args: dict, attempt: int, resolver) -> Outcome:
+def run_check_step(exe, step, args: dict, resolver, run) -> Outcome:
     """A QualityCheck (a BaselineJob) or ClarifyCheck (a ClarifyJob) step: the job computes
     the new baseline; unless ``SkipCheck``, a QualityCheck then compares it with the supplied
     baseline and fails on a violation (``FailOnViolation``). ``RegisterNewBaseline`` makes the
     new baseline the one drift checks use from then on."""
-    outcome = run_job_step(exe, step, args, attempt)
-    props_ = outcome.properties
+    outcome = run()  # the job (or its cached result)
+    props_ = dict(outcome.properties)
+    outcome.properties = props_
     supplied_stats = resolver(step.supplied_baseline_statistics)
     supplied_rules = resolver(step.supplied_baseline_constraints)
     if supplied_rules and not step.register_new_baseline:
