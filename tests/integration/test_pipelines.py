@@ -6,6 +6,7 @@ failed execution reusing what succeeded, independent steps overlapping; the CLI.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -319,3 +320,75 @@ def rm_cli():
     from raymaker.cli.main import cli
 
     return cli
+
+
+def test_stop_ends_the_running_step_jobs(churn, tmp_path):
+    session = churn[0]
+    (tmp_path / "long.py").write_text("import time\ntime.sleep(120)\n")
+    spec = {"kind": "Pipeline", "name": "stop-pipe", "Steps": [
+        {"Name": "long", "Type": "Processing",
+         "Arguments": {"code": str(tmp_path / "long.py"), "instance_type": "cpu.0.5"}}]}  # fmt: skip
+    handle = session.jobs.submit(spec)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        step = session.pipelines.execution(handle.name)["steps"].get("long", {})
+        if (
+            step.get("RaymakerJob")
+            and session.jobs.get(step["RaymakerJob"]).status.value == "RUNNING"
+        ):
+            break
+        time.sleep(0.5)
+    state = session.pipelines.stop(handle.name)
+    assert state["status"] == "Stopped"
+    assert state["steps"]["long"]["StepStatus"] == "Stopped"
+    job = session.jobs.get(state["steps"]["long"]["RaymakerJob"]).describe()
+    assert job.status.value == "STOPPED"
+
+
+def test_quality_check_model_and_transform_steps(churn, tmp_path):
+    session, root, data_uri = churn
+    spec = {
+        "kind": "Pipeline", "name": "check-pipe",
+        "Parameters": [{"Name": "Constraints", "Type": "String", "DefaultValue": "none"}],
+        "Steps": [
+            {"Name": "train", "Type": "Training", "Arguments": {
+                "algorithm": "xgboost", "label": "churn", "recipe": str(root / "recipe.yaml"),
+                "inputs": {"train": data_uri}, "hyperparameters": {"num_round": 5}}},
+            {"Name": "model", "Type": "Model", "Arguments": {
+                "model_data": {"Get": "Steps.train.ModelArtifacts.S3ModelArtifacts"}}},
+            {"Name": "score", "Type": "Transform", "Arguments": {
+                "model_data": {"Get": "Steps.model.PrimaryContainer.ModelDataUrl"},
+                "input": {"data_uri": data_uri, "content_type": "text/csv"},
+                "output": {"accept": "text/csv"}}},
+            {"Name": "quality", "Type": "QualityCheck", "Arguments": {"dataset": {"uri": data_uri}},
+             "SkipCheck": False,
+             "SuppliedBaselineConstraints": {"Get": "Parameters.Constraints"}},
+        ],
+    }  # fmt: skip
+    first = session.jobs.submit({**spec, "start": {"parameters": {"Constraints": ""}}}, wait=True)
+    state = session.pipelines.execution(first.name)
+    assert {n: s["StepStatus"] for n, s in state["steps"].items()} == dict.fromkeys(
+        ("train", "model", "score", "quality"), "Succeeded"
+    )
+    quality = state["steps"]["quality"]["Properties"]
+    constraints = quality["CalculatedBaselineConstraints"]
+    assert session.store.exists(session.store.key(constraints))
+    score = state["steps"]["score"]["Properties"]["TransformOutput"]["S3OutputPath"]
+    assert session.store.list(session.store.key(score))
+
+    # checked against its own baseline: no violation; against a stricter one: the step fails
+    second = session.jobs.submit({**spec, "start": {"parameters": {"Constraints": constraints}}},
+                                 wait=True)  # fmt: skip
+    assert session.pipelines.execution(second.name)["steps"]["quality"]["Properties"][
+        "Violations"] == []  # fmt: skip
+    strict = json.loads(session.store.read_text(session.store.key(constraints)))
+    for feature in strict["features"]:
+        if feature.get("num_constraints"):
+            feature["num_constraints"]["is_non_negative"] = True
+        feature["completeness"] = 1.0
+    strict["features"].append({"name": "not-there", "inferred_type": "Fractional"})
+    session.store.write_text("data/strict/constraints.json", json.dumps(strict))
+    third = session.jobs.submit({**spec, "start": {"parameters": {
+        "Constraints": session.store.uri("data/strict/constraints.json")}}})  # fmt: skip
+    with pytest.raises(JobFailed, match="violation.*not-there"):
+        third.wait()
