@@ -147,6 +147,8 @@ _EXPORTS = {
     "ConditionStep": "raymaker.sagemaker.workflow.condition_step",
     "FailStep": "raymaker.sagemaker.workflow.fail_step",
     "AutoMLStep": "raymaker.sagemaker.workflow.automl_step",
+    "step": "raymaker.sagemaker.workflow.function_step",
+    "DelayedReturn": "raymaker.sagemaker.workflow.function_step",
     "ConditionEquals": "raymaker.sagemaker.workflow.conditions",
     "ConditionGreaterThan": "raymaker.sagemaker.workflow.conditions",
     "ConditionGreaterThanOrEqualTo": "raymaker.sagemaker.workflow.conditions",
@@ -287,6 +289,10 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from raymaker.sagemaker.workflow.fail_step import (
         FailStep,
+    )
+    from raymaker.sagemaker.workflow.function_step import (
+        DelayedReturn,
+        step,
     )
     from raymaker.sagemaker.workflow.functions import (
         Join,

@@ -89,7 +89,7 @@ def check_pipeline(spec) -> list[str]:
 
     out = []
     for name, node in flatten(spec).items():
-        if node.step.type in JOB_STEPS:
+        if node.step.type in JOB_STEPS and node.step.type != "Function":
             job, problems, found = job_spec(node.step)
             out.extend(problems)
             row = KINDS[job.kind] if job is not None else None
@@ -140,8 +140,8 @@ def stage_pipeline(spec, store, name: str, base_dir: str | None):
     staged_steps = {}
     for step_name, node in flatten(spec).items():
         step = node.step
-        if step.type not in JOB_STEPS:
-            continue
+        if step.type not in JOB_STEPS or step.type == "Function":
+            continue  # a function step's pickle is in the store already
         job, problems, found = job_spec(step)
         if problems:
             raise SpecError("invalid spec:\n  " + "\n  ".join(problems))

@@ -25,6 +25,7 @@ from raymaker.pipelines.resolve import Resolver, read_property_file
 from raymaker.pipelines.steps import (
     Outcome,
     StepFailed,
+    function_job,
     retry_delay,
     run_check_step,
     run_condition,
@@ -174,6 +175,7 @@ class Execution:
                         name,
                         StepStatus="Starting",
                         StartTime=time.time(),
+                        StepType=self.nodes[name].step.type,
                         StepDisplayName=self.nodes[name].step.display_name,
                     )
                     futures[pool.submit(self._run_step, name)] = name
@@ -318,6 +320,8 @@ class Execution:
             args = resolver(step.arguments)
         except (SpecError, KeyError) as exc:
             raise StepFailed(f"its arguments could not be resolved: {exc}") from None
+        if step.type == "Function":
+            args = function_job(self, step, args, attempt)
         if step.type in JOB_STEPS:
             config = step.cache_config
             if config is not None and config.enabled:

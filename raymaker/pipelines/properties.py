@@ -21,7 +21,7 @@ def of_job(step_type: str, record) -> dict:
     """The properties of a job step from its job's final record."""
     result, spec, name = record.result or {}, record.spec or {}, record.name
     common = {"RaymakerJobName": name, "RaymakerResult": result}
-    if step_type == "Processing":
+    if step_type in ("Processing", "Function"):
         outputs = result.get("outputs") or {}
         return {
             **common,
@@ -83,15 +83,17 @@ def of_job(step_type: str, record) -> dict:
             "TransformOutput": {"S3OutputPath": result.get("output_path")},
         }
     if step_type == "AutoML":
-        best = result.get("best_candidate") or {}
+        best = result.get("best_candidate")
+        row = next((c for c in result.get("candidates") or []
+                    if isinstance(c, dict) and c.get("CandidateName") == best), {})  # fmt: skip
         return {
             **common,
             "AutoMLJobName": name,
             "AutoMLJobArn": _arn("automl-job", name),
             "AutoMLJobStatus": "Completed",
             "BestCandidate": {
-                "CandidateName": best.get("name") if isinstance(best, dict) else best,
-                "InferenceContainers": [{"ModelDataUrl": result.get("model_data")}],
+                "CandidateName": best,
+                "InferenceContainers": [{"ModelDataUrl": row.get("model_data")}],
             },
             "OutputDataConfig": {"S3OutputPath": result.get("output")},
         }

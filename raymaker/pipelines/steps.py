@@ -84,6 +84,28 @@ def run_job_step(exe, step, args: dict, attempt: int) -> Outcome:
     )
 
 
+def function_job(exe, step, args: dict, attempt: int) -> dict:
+    """A function step's processing job: the runner script over the function's pickle, the
+    call's resolved values (``call.json``) and the upstream function steps' results."""
+    from importlib import resources
+
+    from raymaker.storage import join, layout
+
+    key = join(layout.PIPELINES, exe.pipeline, "executions", exe.execution_id, step.name,
+               f"call-{attempt}.json")  # fmt: skip
+    call = {"values": args["values"], "paths": args["paths"],
+            "results": {k: str(i) for i, k in enumerate(args["results"])}}  # fmt: skip
+    exe.store.write_json(key, call)
+    inputs = [{"name": "function", "source": args["function"]},
+              {"name": "call", "source": exe.store.uri(key)}]  # fmt: skip
+    inputs += [{"name": f"result-{i}", "source": uri}
+               for i, uri in enumerate(args["results"].values())]  # fmt: skip
+    runner = resources.files("raymaker") / "_assets" / "function_step.py"
+    return {"code": str(runner), "inputs": inputs, "outputs": [{"name": "result"}],
+            "instance_type": args.get("instance_type") or "cpu.1",
+            "environment": args.get("environment") or {}}  # fmt: skip
+
+
 def run_check_step(exe, step, args: dict, resolver, run) -> Outcome:
     """A QualityCheck (a BaselineJob) or ClarifyCheck (a ClarifyJob) step: the job computes
     the new baseline; unless ``SkipCheck``, a QualityCheck then compares it with the supplied

@@ -39,7 +39,7 @@ RECOMMENDER = "Inference Recommender benchmarks AWS instance types"
 PACKAGES = "model packages: use Model.register and raymaker's ModelRegistry (registry://group/<n>)"
 DEBUGGER = "SageMaker Debugger, Profiler and remote debugging run inside AWS's containers"
 VISUALIZE = "the tuning job's trials are HyperparameterTuningJobAnalytics(...).dataframe() and raymaker tuning leaderboard"  # noqa: E501
-PIPELINES = "SageMaker Pipelines steps: issue 24"
+PIPELINES = "Airflow's workflow helpers: raymaker runs SageMaker Pipelines itself (Pipeline, steps)"
 
 # class -> name -> (status, note). Methods end in "()", __init__ arguments in "=".
 SURFACE: dict[str, dict[str, tuple[str, str]]] = {}
@@ -189,7 +189,7 @@ _rows("Estimator", UNSUPPORTED, PIPELINES, "prepare_workflow_for_training()")
 
 # -- Model ---------------------------------------------------------------------------------------
 _rows("Model", WORKS, "", "model_data= entry_point= source_dir= name= env= predictor_cls= "
-      "sagemaker_session= deploy() register() transformer() delete_model()")  # fmt: skip
+      "sagemaker_session= create() deploy() register() transformer() delete_model()")  # fmt: skip
 _rows("Model", IGNORED, "AWS resources: IAM, KMS, VPC, images", "role= image_uri= vpc_config= "
       "enable_network_isolation= model_kms_key= image_config= code_location= "
       "container_log_level= resources= model_reference_arn=")  # fmt: skip
@@ -205,7 +205,7 @@ _rows(
     "a model in several artifacts: put them in one model.tar.gz",
     "additional_model_data_sources=",
 )
-_rows("Model", UNSUPPORTED, LOW_LEVEL, "create() attach() prepare_container_def() is_repack()")
+_rows("Model", UNSUPPORTED, LOW_LEVEL, "attach() prepare_container_def() is_repack()")
 _rows("Model", UNSUPPORTED, AWS, "add_tags() remove_tag_with_key() enable_network_isolation()")
 _rows("Model", UNSUPPORTED, NEO, "package_for_edge() compile()")
 _rows("Model", UNSUPPORTED, RECOMMENDER, "tune()")

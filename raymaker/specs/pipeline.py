@@ -32,6 +32,7 @@ JOB_STEPS = {
     "AutoML": "AutoMLJob",
     "QualityCheck": "BaselineJob",
     "ClarifyCheck": "ClarifyJob",
+    "Function": "ProcessingJob",  # @step: the function runs in a processing job
 }
 StepType = Literal[
     "Processing",
@@ -45,6 +46,7 @@ StepType = Literal[
     "RegisterModel",
     "Condition",
     "Fail",
+    "Function",
 ]
 ParameterType = Literal["String", "Integer", "Float", "Boolean"]
 DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")

@@ -240,6 +240,10 @@ def _argument_problems(step) -> list[str]:
                 f"{did_you_mean(extra[0], allowed)}; allowed: {', '.join(allowed)}"
             )
         return out
+    if step.type == "Function":
+        missing = [k for k in ("function", "values", "results", "paths") if k not in args]
+        return [f"Arguments.{k}: field required (a function step's, made by @step)"
+                for k in missing]  # fmt: skip
     if step.property_files and step.type != "Processing":
         return ["PropertyFiles: only a Processing step writes property files"]
     return []

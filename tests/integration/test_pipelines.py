@@ -392,3 +392,34 @@ def test_quality_check_model_and_transform_steps(churn, tmp_path):
         "Constraints": session.store.uri("data/strict/constraints.json")}}})  # fmt: skip
     with pytest.raises(JobFailed, match="violation.*not-there"):
         third.wait()
+
+
+def test_function_steps_pass_values_and_conditions_read_them(churn):
+    session = churn[0]
+
+    @rm.step(instance_type="cpu.0.5")
+    def make(n: int) -> list:
+        return list(range(n))
+
+    @rm.step(name="total")
+    def total(values: list, extra: int) -> int:
+        return sum(values) + extra
+
+    n = rm.ParameterInteger("N", default_value=4)
+    out = total(make(n), extra=10)
+    check = rm.ConditionStep(
+        "big-enough", conditions=[rm.ConditionGreaterThan(out, 15)],
+        else_steps=[rm.FailStep("too-small", error_message="the total is small")])  # fmt: skip
+    pipeline = rm.Pipeline("fn-pipe", parameters=[n], steps=[out, check],
+                           sagemaker_session=session)  # fmt: skip
+    steps = json.loads(pipeline.definition())["Steps"]
+    assert [(s["Name"], s["Type"]) for s in steps] == [
+        ("make", "Function"), ("total", "Function"), ("big-enough", "Condition")]  # fmt: skip
+    pipeline.upsert()
+    execution = pipeline.start(parameters={"N": 5})
+    execution.wait()
+    assert execution.result("make") == [0, 1, 2, 3, 4]
+    assert execution.result("total") == 20
+    small = pipeline.start(parameters={"N": 2})
+    with pytest.raises(JobFailed, match="the total is small"):
+        small.wait()

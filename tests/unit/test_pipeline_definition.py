@@ -417,3 +417,32 @@ def test_an_execution_whose_job_ended_is_never_left_executing(tmp_path):
     assert state["steps"]["b"]["StepStatus"] == "Failed"
     assert "cluster stopped" in state["steps"]["b"]["FailureReason"]
     assert reconcile_executions(settings, store)["restored"] == []  # twice changes nothing
+
+
+def test_function_steps_are_pickled_into_the_store_and_wired(tmp_path):
+    session = rm.Session(store=str(tmp_path / "store"))
+
+    @rm.step
+    def make(n: int) -> list:
+        return list(range(n))
+
+    @rm.step(name="pick")
+    def pick(values: list, scale: float):
+        return {"first": values[0] * scale}
+
+    n = rm.ParameterInteger("N", default_value=3)
+    out = pick(make(n), scale=2.0)
+    assert out.expr == {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.pick.PropertyFiles.Result"},
+                                        "Path": "Return"}}  # fmt: skip
+    assert out["first"].expr["Std:JsonGet"]["Path"] == "Return['first']"
+    pipeline = rm.Pipeline("fn", parameters=[n], steps=[out], sagemaker_session=session)
+    make_step, pick_step = json.loads(pipeline.definition())["Steps"]
+    assert make_step["Arguments"]["values"] == {"v0": {"Get": "Parameters.N"}}
+    assert pick_step["Arguments"]["results"] == {
+        "r0": {"Get": "Steps.make.ProcessingOutputConfig.Outputs['result'].S3Output.S3Uri"}
+    }
+    assert session.store.exists(session.store.key(pick_step["Arguments"]["function"]))
+    spec = pipeline.spec()
+    assert flatten(spec)["pick"].upstream == {"make"} and check_pipeline(spec) == []
+    with pytest.raises(TypeError, match="not iterable"):
+        list(out)

@@ -37,6 +37,23 @@ VALID = {
         "label": "y",
         "bias": {"label_values_or_threshold": [1], "facet_name": "sex"},
     },
+    "Pipeline": {
+        "kind": "Pipeline",
+        "name": "churn",
+        "Parameters": [{"Name": "Rounds", "Type": "Integer", "DefaultValue": 5}],
+        "Steps": [
+            {
+                "Name": "train",
+                "Type": "Training",
+                "Arguments": {
+                    "algorithm": "xgboost",
+                    "hyperparameters": {"num_round": {"Get": "Parameters.Rounds"}},
+                },
+                "CacheConfig": {"Enabled": True},
+            },
+            {"Name": "no", "Type": "Fail", "DependsOn": ["train"]},
+        ],
+    },
     "MonitoringExecution": {
         "kind": "MonitoringExecution",
         "name": "churn-data-20261202-100000",

@@ -58,6 +58,8 @@ class Pipeline(UsesSession):
                     nested.update(x.name for x in getattr(m, "steps", [m]))
         for s in self.steps:
             for member in getattr(s, "steps", None) or [s]:
+                if hasattr(member, "func"):  # a function step builds with this session
+                    member.session = self._session()
                 if member.name in seen or member.name in nested:
                     continue
                 seen.add(member.name)
@@ -331,12 +333,20 @@ class _PipelineExecution:
 
     def result(self, step_name: str) -> dict:
         """A step's properties (its job's Describe* shape), once it succeeded."""
-        s = self._state().get("steps", {}).get(step_name)
+        state = self._state()
+        s = state.get("steps", {}).get(step_name)
         if s is None:
             raise SpecError(f"execution {self.execution_id} has no step {step_name!r}")
         if s.get("StepStatus") != "Succeeded":
             raise SpecError(f"step {step_name} is {s.get('StepStatus')}: no result")
-        return s.get("Properties") or {}
+        properties = s.get("Properties") or {}
+        if (s.get("Metadata") or {}).get("FunctionJob") or s.get("StepType") == "Function":
+            from raymaker.sagemaker.workflow.function_step import load_result
+
+            outputs = properties["ProcessingOutputConfig"]["Outputs"]
+            uri = next(o["S3Output"]["S3Uri"] for o in outputs if o["OutputName"] == "result")
+            return load_result(self._session().store, uri)
+        return properties
 
 
 def _status(value: str | None) -> str:

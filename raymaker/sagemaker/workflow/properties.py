@@ -60,6 +60,13 @@ TOP = {
         "RaymakerReference",
     },
     "Condition": {"Outcome"},
+    "Function": {
+        "ProcessingJobName",
+        "ProcessingJobArn",
+        "ProcessingJobStatus",
+        "ProcessingInputs",
+        "ProcessingOutputConfig",
+    },
     "Fail": set(),
 }
 COMMON = {"RaymakerJobName", "RaymakerResult"}

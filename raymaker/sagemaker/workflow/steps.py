@@ -27,6 +27,7 @@ class StepTypeEnum(Enum):
     QUALITY_CHECK = "QualityCheck"
     CLARIFY_CHECK = "ClarifyCheck"
     AUTOML = "AutoML"
+    FUNCTION = "Function"
 
 
 class CacheConfig:
