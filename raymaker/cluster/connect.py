@@ -83,6 +83,30 @@ def _init(settings: Settings, address: str | None) -> None:
             )
     except (Exception, SystemExit) as exc:  # ray raises ConnectionError, exits, ...
         raise ClusterError(f"cannot start or reach Ray ({address or 'embedded'}): {exc}") from exc
+    if settings.quiet:
+        _drop_raylet_messages()
+
+
+def _drop_raylet_messages() -> None:
+    """Ray's driver prints the raylet's messages ("Task ... failed. There are infinite retries
+    remaining ...", a worker died) to stdout, with ANSI colours, whatever ``log_to_driver``
+    says; a quiet process drops them (``--verbose`` keeps them). Ray retries the task either
+    way; a failure that sticks still reaches the caller as an exception."""
+    try:
+        from ray._private import worker as ray_worker
+    except ImportError:  # pragma: no cover - ray is a dependency
+        return
+    original = getattr(ray_worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "raymaker_quiet", False):
+        return
+
+    def quiet(data, ignore_prefix=False, *args, **kwargs):
+        if isinstance(data, dict) and data.get("pid") == "raylet":
+            return None
+        return original(data, ignore_prefix, *args, **kwargs)
+
+    quiet.raymaker_quiet = True
+    ray_worker.print_to_stdstream = quiet
 
 
 def _enable_ray_token_auth() -> None:

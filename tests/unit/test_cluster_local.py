@@ -37,3 +37,22 @@ def test_a_head_s_descendants_are_found_and_killed_outside_its_group():
     finally:
         head.kill()
         head.wait()
+
+
+def test_a_quiet_driver_drops_the_raylets_messages(monkeypatch, capsys):
+    """Ray prints the raylet's messages (a task retried) whatever log_to_driver says; a quiet
+    process drops them and keeps every other line Ray would print."""
+    import importlib
+
+    from ray._private import worker as ray_worker
+
+    connect = importlib.import_module("raymaker.cluster.connect")
+    monkeypatch.setattr(ray_worker, "print_to_stdstream", ray_worker.print_to_stdstream)
+    connect._drop_raylet_messages()
+    connect._drop_raylet_messages()  # twice wraps once
+    printer = ray_worker.print_to_stdstream
+    printer({"lines": ["Task _map_task failed. There are infinite retries remaining"],
+             "pid": "raylet", "is_err": False}, ignore_prefix=False)  # fmt: skip
+    printer({"lines": ["a worker's own line"], "pid": 123, "is_err": False}, ignore_prefix=True)
+    out = capsys.readouterr().out
+    assert "retries remaining" not in out and "a worker's own line" in out
