@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from raymaker.errors import Conflict, NotFound
-from raymaker.pipelines.execution import TERMINAL, execution_key, mark_ended, pipeline_key
+from raymaker.pipelines.execution import execution_key, mark_ended, pipeline_key
 from raymaker.specs import parse_spec
 from raymaker.storage import layout
 
@@ -192,7 +192,3 @@ def spec_of_execution(jobs, name: str):
     """The spec an execution ran (its definition and parameter values)."""
     record = jobs.get(name).describe()
     return parse_spec({**record.spec, "kind": record.kind})
-
-
-def is_running(state: dict) -> bool:
-    return state.get("status") not in TERMINAL

@@ -6,8 +6,7 @@ Checking it against a supplied baseline's constraints is not done here: pass
 from __future__ import annotations
 
 from raymaker.errors import SpecError
-from raymaker.sagemaker.workflow.entities import to_expressions
-from raymaker.sagemaker.workflow.steps import StepTypeEnum, _JobStep
+from raymaker.sagemaker.workflow.steps import StepTypeEnum, _CheckStep
 
 
 class ClarifyCheckConfig:
@@ -79,7 +78,7 @@ class ModelExplainabilityCheckConfig(ClarifyCheckConfig):
         )
 
 
-class ClarifyCheckStep(_JobStep):
+class ClarifyCheckStep(_CheckStep):
     step_type = StepTypeEnum.CLARIFY_CHECK
     _kind = "ClarifyJob"
 
@@ -114,12 +113,3 @@ class ClarifyCheckStep(_JobStep):
             "ModelPackageGroupName": model_package_group_name,
             "SuppliedBaselineConstraints": supplied_baseline_constraints,
         }
-
-    @property
-    def arguments(self) -> dict:
-        return to_expressions(self.config.arguments())
-
-    def to_request(self) -> dict:
-        out = super().to_request()
-        out.update({k: to_expressions(v) for k, v in self.check.items() if v is not None})
-        return out

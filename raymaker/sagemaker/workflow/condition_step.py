@@ -31,10 +31,6 @@ class ConditionStep(Step):
             "ElseSteps": _requests(self.else_steps),
         }
 
-    @property
-    def step_only_arguments(self) -> dict:
-        return self.arguments
-
 
 def _requests(steps: list) -> list:
     out = []

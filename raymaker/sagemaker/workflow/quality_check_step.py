@@ -4,8 +4,7 @@ fails the step (``fail_on_violation``)."""
 
 from __future__ import annotations
 
-from raymaker.sagemaker.workflow.entities import to_expressions
-from raymaker.sagemaker.workflow.steps import StepTypeEnum, _JobStep
+from raymaker.sagemaker.workflow.steps import StepTypeEnum, _CheckStep
 
 
 class QualityCheckConfig:
@@ -74,7 +73,7 @@ class ModelQualityCheckConfig(QualityCheckConfig):
         return {**super().arguments(), **{k: v for k, v in self.quality.items() if v is not None}}
 
 
-class QualityCheckStep(_JobStep):
+class QualityCheckStep(_CheckStep):
     step_type = StepTypeEnum.QUALITY_CHECK
     _kind = "BaselineJob"
 
@@ -107,12 +106,3 @@ class QualityCheckStep(_JobStep):
             "SuppliedBaselineStatistics": supplied_baseline_statistics,
             "SuppliedBaselineConstraints": supplied_baseline_constraints,
         }
-
-    @property
-    def arguments(self) -> dict:
-        return to_expressions(self.config.arguments())
-
-    def to_request(self) -> dict:
-        out = super().to_request()
-        out.update({k: to_expressions(v) for k, v in self.check.items() if v is not None})
-        return out

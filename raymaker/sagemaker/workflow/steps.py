@@ -344,3 +344,20 @@ class TransformStep(_JobStep):
         return self.transformer.transform_job_spec(
             data, extra["content_type"], split_type=extra["split_type"]
         )
+
+
+class _CheckStep(_JobStep):
+    """A QualityCheck or ClarifyCheck step: its job's arguments from its check config
+    (``config``), and SageMaker's check keys beside them in the definition (``check``)."""
+
+    config = None
+    check: dict = {}
+
+    @property
+    def arguments(self) -> dict:
+        return to_expressions(self.config.arguments())
+
+    def to_request(self) -> dict:
+        out = super().to_request()
+        out.update({k: to_expressions(v) for k, v in self.check.items() if v is not None})
+        return out
