@@ -25,6 +25,7 @@ _EXPORTS = {
     "NotFound": "raymaker.errors",
     "Conflict": "raymaker.errors",
     "AuthError": "raymaker.errors",
+    "Forbidden": "raymaker.errors",
     "MissingDependency": "raymaker.errors",
     "JobFailed": "raymaker.errors",
     "JobStopped": "raymaker.errors",

@@ -9,6 +9,7 @@ HTTP servers report it the same way: each class carries an HTTP status and a CLI
     ├── NotFound (LookupError)                404  exit 3
     ├── Conflict                              409  exit 4   a name is taken
     ├── AuthError (PermissionError)           401  exit 5
+    │   └── Forbidden                         403  exit 5   a token whose roles do not allow it
     ├── MissingDependency (ImportError)       501  exit 6   an optional package is absent
     ├── JobFailed                             500  exit 7   carries the remote traceback
     │   └── JobStopped                        500  exit 7
@@ -67,6 +68,12 @@ class AuthError(RaymakerError, PermissionError):
 
     http_status = 401
     exit_code = 5
+
+
+class Forbidden(AuthError):
+    """Credentials that are right but whose roles do not allow the action."""
+
+    http_status = 403
 
 
 class MissingDependency(RaymakerError, ImportError):
@@ -147,6 +154,7 @@ __all__ = [
     "ClusterError",
     "Conflict",
     "DataError",
+    "Forbidden",
     "InvalidKey",
     "JobFailed",
     "JobStopped",

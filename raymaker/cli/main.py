@@ -17,6 +17,7 @@ from raymaker.cli import (
     automl,
     batch,
     cluster,
+    console,
     data,
     endpoints,
     experiments,
@@ -24,6 +25,7 @@ from raymaker.cli import (
     models,
     monitors,
     pipelines,
+    tokens,
     tuning,
 )
 from raymaker.errors import RaymakerError, user_message
@@ -44,7 +46,7 @@ _verbose = False
 
 
 for group in (jobs, endpoints, batch, models, tuning, automl, monitors, pipelines, experiments,
-              data, cluster):  # fmt: skip
+              data, cluster, tokens, console):  # fmt: skip
     group.register(cli)
 
 

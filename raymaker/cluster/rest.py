@@ -126,3 +126,8 @@ class RayJobsApi:
 
     def list(self) -> list[dict]:
         return self._request("GET", "/api/jobs/")
+
+    def cluster_status(self) -> str:
+        """Ray's summary of nodes, resources and demands (what ``ray status`` prints)."""
+        answer = self._request("GET", "/api/cluster_status?format=1")
+        return ((answer or {}).get("data") or {}).get("clusterStatus") or ""

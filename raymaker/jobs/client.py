@@ -61,10 +61,12 @@ LOST_AFTER_S = 60.0  # a PENDING job handed to Ray this long ago, unknown to Ray
 class JobsClient:
     """Jobs in one store, run on one Ray cluster (resolved lazily, started if embedded)."""
 
-    def __init__(self, settings: Settings, store: Store, *, api: RayJobsApi | None = None):
+    def __init__(self, settings: Settings, store: Store, *, api: RayJobsApi | None = None,
+                 start_cluster: bool = True):  # fmt: skip
         self.settings = settings
         self.store = store
         self._api = api
+        self.start_cluster = start_cluster  # False: a reader (the console) never starts a head
 
     @property
     def api(self) -> RayJobsApi:
@@ -73,7 +75,7 @@ class JobsClient:
             from raymaker.cluster import auth_headers, dashboard_url
 
             # a job's client: the URL its own client used (no lookup of the GCS address)
-            url = self.settings.jobs_api or dashboard_url(self.settings, start=True)
+            url = self.settings.jobs_api or dashboard_url(self.settings, start=self.start_cluster)
             self._api = RayJobsApi(url, headers=auth_headers(url))
         return self._api
 

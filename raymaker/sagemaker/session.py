@@ -118,6 +118,13 @@ class Session(SessionApi):
         return LocalCluster(self.settings)
 
     @property
+    def tokens(self):
+        """The API tokens of this session's store (``access.Tokens``: create, list, revoke)."""
+        from raymaker.access import Tokens
+
+        return Tokens(self.store, admin_token=self.settings.serve_token)
+
+    @property
     def registry(self):
         """The model registry in this session's store (groups, versions, approvals)."""
         from raymaker.sagemaker.model_registry import ModelRegistry

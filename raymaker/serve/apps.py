@@ -18,6 +18,12 @@ def gateway_name(settings) -> str:
     return f"raymaker-gateway-{settings.serve_port}"
 
 
+def store_env(settings) -> dict[str, str]:
+    """The settings that open the store (where the gateway reads the API tokens)."""
+    keys = ("RAYMAKER_STORE", "RAYMAKER_S3_ENDPOINT_URL", "RAYMAKER_S3_REGION")
+    return {k: v for k, v in settings.job_env().items() if k in keys}
+
+
 def gateway(settings, *, start: bool = True):
     """The endpoints' gateway actor (on the head), started when asked. Raises NotFound,
     ClusterError."""
@@ -45,7 +51,8 @@ def gateway(settings, *, start: bool = True):
             max_concurrency=10_000,
             max_restarts=-1,
         )
-        .remote(s.serve_host, s.serve_port, s.serve_token, int(s.serve_max_body_mb * (1 << 20)))
+        .remote(s.serve_host, s.serve_port, s.serve_token, int(s.serve_max_body_mb * (1 << 20)),
+                store_env(s))
     )
     try:
         ray.get(actor.start.remote(), timeout=60)

@@ -4,8 +4,9 @@
     GET  /ping                           liveness (no token needed)
     GET  /endpoints/{name}/ping          200 when the endpoint exists
 
-Per request: the token (when one is set, which settings require beyond loopback: a bearer
-token, or a SigV4 signature made with it as the secret key, as boto3 sends; ``sigv4``), the
+Per request: the credentials (``access``: a bearer token whose roles allow ``invoke``, or
+``RAYMAKER_SERVE_TOKEN``, which settings require beyond loopback, also as the secret key of a
+SigV4 signature, as boto3 sends; ``sigv4``; a token that is sent is always checked), the
 body limit (413), the endpoint (404), its concurrency limit (429 for serverless, 503
 otherwise, with ``Retry-After``: never an unbounded queue), the variant (weights, or
 ``X-Amzn-SageMaker-Target-Variant``), a copy to each shadow variant, the answer with
@@ -20,13 +21,14 @@ and multiplexing.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import random
 import time
 import uuid
 
+from raymaker.access.tokens import Tokens
+from raymaker.errors import AuthError
 from raymaker.serve import sigv4
 from raymaker.serve.capture import CaptureWriter, record
 from raymaker.serve.pool import Pool, Unavailable
@@ -50,8 +52,13 @@ SIGNED_GRACE = 2  # an oversized body read (to answer 413) before its signature 
 class Gateway:
     """The actor class (``endpoints.ensure_gateway`` creates it detached)."""
 
-    def __init__(self, host: str, port: int, token: str | None, max_body: int):
+    def __init__(self, host: str, port: int, token: str | None, max_body: int,
+                 store_env: dict | None = None):  # fmt: skip
         self.host, self.port, self.token, self.max_body = host, port, token, max_body
+        self.store_env = store_env
+        self._tokens: Tokens | None = None
+        # beyond loopback every request needs credentials (settings.check_serve)
+        self.required = bool(token) or host not in ("127.0.0.1", "localhost", "::1")
         self.endpoints: dict[str, dict] = {}
         self.pools: dict[str, Pool] = {}
         self.seen: dict[str, dict[str, tuple[str, int]]] = {}  # app -> replica -> address
@@ -203,20 +210,17 @@ class Gateway:
         name = parts[1]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = None
-        if self.token:
-            authorization = headers.get("authorization", "")
-            if sigv4.is_sigv4(authorization):  # boto3: signed with the token as secret key
-                body = await self._signed_body(scope, method, headers, receive, send)
-                if body is None:
-                    return  # refused, and answered
-            elif not self._bearer(authorization):
-                return await _error(
-                    send,
-                    401,
-                    "AuthError",
-                    "missing or wrong bearer token",
-                    extra=[(b"www-authenticate", b"Bearer")],
-                )
+        authorization = headers.get("authorization", "")
+        if self.token and sigv4.is_sigv4(authorization):  # boto3: the token is the secret key
+            body = await self._signed_body(scope, method, headers, receive, send)
+            if body is None:
+                return  # refused, and answered
+        elif authorization or self.required:
+            try:
+                self._principal(authorization).require("invoke")
+            except AuthError as e:
+                extra = [(b"www-authenticate", b"Bearer")] if e.http_status == 401 else []
+                return await _error(send, e.http_status, type(e).__name__, str(e), extra=extra)
         config = self.endpoints.get(name)
         if config is None:
             return await _error(send, 404, "NotFound", f"endpoint {name!r} does not exist")
@@ -261,11 +265,15 @@ class Gateway:
             return None
         return body
 
-    def _bearer(self, authorization: str) -> bool:
-        scheme, _, value = authorization.partition(" ")
-        # bytes: compare_digest refuses a str with non-ASCII characters (a 500, not a 401)
-        given = value.strip().encode("utf-8", "surrogateescape")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given, self.token.encode())
+    def _principal(self, authorization: str):
+        """Who sent the request (``access.Tokens``: the token's record is cached two seconds, so
+        this reads the store at most that often per token). Raises AuthError."""
+        if self._tokens is None:
+            from raymaker.storage.store import store_from_env
+
+            self._tokens = Tokens(store_from_env(self.store_env) if self.store_env else None,
+                                  admin_token=self.token)  # fmt: skip
+        return self._tokens.authenticate(authorization, required=self.required)
 
     async def _invoke(self, name: str, config: dict, headers: dict, body: bytes, send) -> None:
         started = time.perf_counter()

@@ -21,6 +21,7 @@
   pipelines/<name>/pipeline.json the pipeline's definition (staged), as last saved
   pipelines/<name>/executions/<execution>.json  each execution's steps, as they run
   pipelines/<name>/cache/<step>/<key>.json      the step cache, keyed by content
+  access/tokens/<id>.json        an API token: its name, roles and sha256 (never the token)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ PROFILES = "profiles"
 MONITORING = "monitoring"
 MLFLOW = "mlflow"
 PIPELINES = "pipelines"
+ACCESS = "access"
 TOP_LEVEL = (
     DATA,
     JOBS,
@@ -48,6 +50,7 @@ TOP_LEVEL = (
     MONITORING,
     MLFLOW,
     PIPELINES,
+    ACCESS,
 )
 
 

@@ -96,6 +96,24 @@ class LocalStore(Store):
                     out.append(name if rel == "." else f"{rel}/{name}")
         return sorted(out)
 
+    def stamps(self, prefix: str, leaf: str) -> dict[str, str]:
+        base = self.path(prefix)
+        out = {}
+        try:
+            children = os.scandir(base)
+        except (FileNotFoundError, NotADirectoryError):
+            return out
+        with children:
+            for entry in children:
+                if entry.name.startswith(".tmp-"):
+                    continue
+                try:
+                    st = os.stat(os.path.join(entry.path, leaf))
+                except OSError:  # not a folder, or no such leaf (yet)
+                    continue
+                out[entry.name] = f"{st.st_mtime_ns}:{st.st_size}"
+        return out
+
     def delete(self, key: str, *, recursive: bool = False) -> None:
         path = self.path(key)
         if os.path.isdir(path):

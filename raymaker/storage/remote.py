@@ -91,6 +91,19 @@ class FsspecStore(Store):
             return keys
         return [k for k in keys if k != own]
 
+    def stamps(self, prefix: str, leaf: str) -> dict[str, str]:
+        base = self.path(prefix)
+        try:
+            found = self.fs.glob(f"{base}/*/{leaf}", detail=True)
+        except FileNotFoundError:
+            return {}
+        out = {}
+        for path, info in found.items():
+            child = path.rstrip("/")[len(base) + 1 :].split("/", 1)[0]
+            stamp = info.get("ETag") or info.get("mtime") or info.get("LastModified") or ""
+            out[child] = f"{stamp}:{info.get('size')}"
+        return out
+
     def delete(self, key: str, *, recursive: bool = False) -> None:
         path = self.path(key)
         try:

@@ -54,6 +54,12 @@ class Store:
         """Remove an object (or a whole prefix); missing keys are ignored."""
         raise NotImplementedError
 
+    def stamps(self, prefix: str, leaf: str) -> dict[str, str]:
+        """For each child ``c`` of ``prefix`` holding ``<prefix>/c/<leaf>``: a stamp of that
+        object that changes when it is rewritten (its mtime and size, or its ETag). One listing,
+        so an index can tell what changed among thousands of records without reading them."""
+        raise NotImplementedError
+
     def put_file(self, local_path: str, key: str) -> str:
         """Copy one local file in. Returns its URI."""
         raise NotImplementedError

@@ -11,6 +11,7 @@ from raymaker import errors
         (errors.NotFound, LookupError, 404, 3),
         (errors.Conflict, errors.RaymakerError, 409, 4),
         (errors.AuthError, PermissionError, 401, 5),
+        (errors.Forbidden, errors.AuthError, 403, 5),
         (errors.MissingDependency, ImportError, 501, 6),
         (errors.JobFailed, errors.RaymakerError, 500, 7),
         (errors.JobStopped, errors.JobFailed, 500, 7),
