@@ -168,9 +168,11 @@ SECURITY_HEADERS = {
 
 
 def error_page(exc: RaymakerError, console: Console):
-    page = Page(f"{type(exc).__name__}", subtitle=str(exc))
+    page = Page(f"{type(exc).__name__}")
     if isinstance(exc, AuthError) and exc.http_status == 401:
         page.add("login", message=str(exc))
+    else:
+        page.add("error", message=str(exc))
     return render(page, console, status=exc.http_status)
 
 

@@ -67,12 +67,18 @@ def endpoint_page(console, query, form, name):
     except Exception:  # noqa: BLE001 - a model gone from the store: the page still shows
         lineage = []
     if lineage:
-        page.add("table", title="Lineage", columns=[
-            "variant", "model", "training_job", "tuning_job", "data"],
-            rows=lineage, links={"training_job": "/jobs/{training_job}",
-                                 "tuning_job": "/jobs/{tuning_job}"})  # fmt: skip
+        page.add("table", title="Lineage",
+                 columns=["variant", "model", "training_job", "tuning_job", "data"],
+                 rows=[{**r, "data": data_uris(r.get("data"))} for r in lineage],
+                 links={"training_job": "/jobs/{training_job}",
+                        "tuning_job": "/jobs/{tuning_job}"})  # fmt: skip
     page.add("json", title="Spec", value=spec, collapsed=True)
     return page
+
+
+def data_uris(data) -> dict:
+    """Each channel's URI (a lineage's data also records sizes and hashes)."""
+    return {k: v.get("uri", v) if isinstance(v, dict) else v for k, v in (data or {}).items()}
 
 
 def _capture(spec: dict) -> str:

@@ -192,5 +192,3 @@ def store_object(console, query, form, key):
     if media.startswith(("application/octet", "application/x-")):
         headers["Content-Disposition"] = f'attachment; filename="{q(key.rsplit("/", 1)[-1])}"'
     return Response(data, media_type=media, headers=headers)
-
-

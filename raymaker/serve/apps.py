@@ -51,8 +51,13 @@ def gateway(settings, *, start: bool = True):
             max_concurrency=10_000,
             max_restarts=-1,
         )
-        .remote(s.serve_host, s.serve_port, s.serve_token, int(s.serve_max_body_mb * (1 << 20)),
-                store_env(s))
+        .remote(
+            s.serve_host,
+            s.serve_port,
+            s.serve_token,
+            int(s.serve_max_body_mb * (1 << 20)),
+            store_env(s),
+        )
     )
     try:
         ray.get(actor.start.remote(), timeout=60)

@@ -154,8 +154,13 @@ def test_roles_gate_every_action(session, locked):
     assert "Sign in" in client.get("/jobs").text
     viewer = {"Authorization": f"Bearer {made['viewer']}"}
     assert client.get("/jobs", headers=viewer).status_code == 200
-    for path in ["/models/churn/1/status", "/jobs/broken/resume", "/models/churn/1/deploy",
-                 "/endpoints/churn/invoke", "/jobs/train-churn/stop"]:
+    for path in [
+        "/models/churn/1/status",
+        "/jobs/broken/resume",
+        "/models/churn/1/deploy",
+        "/endpoints/churn/invoke",
+        "/jobs/train-churn/stop",
+    ]:
         answer = client.post(path, headers=viewer, data={"status": "Approved", "body": "1"})
         assert answer.status_code == 403, path
         assert "viewer-user (viewer) may not" in answer.text

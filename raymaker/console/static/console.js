@@ -118,6 +118,7 @@ async function liveEndpoint(box) {
           if (!charts[key]) {
             charts[key] = document.createElement("div");
             charts[key].className = "chart";
+            box.classList.add("charts");
             box.appendChild(charts[key]);
           }
           const traces = [];
@@ -130,7 +131,7 @@ async function liveEndpoint(box) {
             }
           }
           const titles = { rate: "requests per second", latency: "latency (ms, gateway)", errors: "errors per second" };
-          Plotly.react(charts[key], traces, { title: titles[key], height: 260, template: "plotly_white",
+          Plotly.react(charts[key], traces, { title: { text: titles[key] }, height: 260,
             margin: { l: 50, r: 16, t: 36, b: 36 } }, { displaylogo: false, responsive: true });
         }
       }
