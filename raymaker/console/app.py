@@ -161,8 +161,9 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "SAMEORIGIN",
     "Referrer-Policy": "same-origin",
-    # no inline script and nothing from elsewhere: the pages load /static only
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
+    # no inline script and nothing from elsewhere: the pages load /static only. 'unsafe-eval':
+    # Plotly's WebGL traces (parallel coordinates) build their shaders with ``new Function``
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-eval'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-src 'self'",
 }
 
@@ -187,7 +188,7 @@ def build(session, *, required: bool, index=None):
     from raymaker.console import routes
     from raymaker.console.index import Index
 
-    index = index or Index(session.store)
+    index = index or Index(session.store, background=True)
     tokens = session.tokens
     session.jobs.start_cluster = False  # looking at a page never starts a Ray head
 

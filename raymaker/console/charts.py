@@ -80,6 +80,8 @@ def parallel_figure(trials: list[dict], metric: str) -> dict | None:
     dims.append({"label": metric, "values": objective})
     fig = go.Figure(go.Parcoords(line={"color": objective, "colorscale": "Viridis",
                                        "showscale": True}, dimensions=dims))  # fmt: skip
-    fig.update_layout(title="hyperparameters vs objective")
-    fig.update_layout(hovermode=False)
-    return _figure(fig)
+    out = _figure(fig)
+    out["figure"]["layout"].update(  # axis names sit above the axes: room for them and the title
+        title={"text": "hyperparameters vs objective", "y": 0.98}, hovermode=False,
+        margin={"l": 60, "r": 40, "t": 90, "b": 30})  # fmt: skip
+    return out

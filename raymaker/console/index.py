@@ -2,9 +2,10 @@
 
 The store stays the source of truth; the index is rebuilt from it at start and kept current
 by one listing of stamps per collection (``Store.stamps``: mtime and size, or ETag), rereading
-only the records that changed. A refresh runs at most once a second, when a page asks, so a
-list of 10,000 jobs answers from memory: reading 10,000 records per request is what the
-console's benchmark measures as the baseline.
+only the records that changed. A refresh runs at most once a second, when a page asks; in
+the console it runs in a thread beside the request (``background``), so no page waits for
+it but the very first. A list of 10,000 jobs answers from memory: reading 10,000 records per
+request is what the console's benchmark measures as the baseline.
 """
 
 from __future__ import annotations
@@ -56,21 +57,23 @@ class Collection:
         self.rows: dict[str, dict] = {}
 
     def refresh(self) -> int:
-        """Reread what changed; returns how many records were read."""
+        """Reread what changed; returns how many records were read. The rows are replaced
+        whole, never changed in place: pages read them from other threads meanwhile."""
         stamps = self.store.stamps(self.prefix, self.leaf)
-        read = 0
+        rows, known, read = dict(self.rows), dict(self.stamps), 0
         for name, stamp in stamps.items():
-            if self.stamps.get(name) == stamp:
+            if known.get(name) == stamp:
                 continue
             try:
-                self.rows[name] = self.row(self.store.read_json(join(self.prefix, name, self.leaf)))
+                rows[name] = self.row(self.store.read_json(join(self.prefix, name, self.leaf)))
             except (NotFound, ValueError, KeyError):
                 continue  # being written, or not a record: the next refresh sees it
-            self.stamps[name] = stamp
+            known[name] = stamp
             read += 1
-        for gone in set(self.rows) - set(stamps):
-            self.rows.pop(gone, None)
-            self.stamps.pop(gone, None)
+        for gone in set(rows) - set(stamps):
+            rows.pop(gone, None)
+            known.pop(gone, None)
+        self.rows, self.stamps = rows, known
         return read
 
 
@@ -87,6 +90,7 @@ class Versions:
         from raymaker.registry.registry import ModelRegistry
 
         registry = ModelRegistry(self.store)
+        rows, marks = dict(self.rows), dict(self.marks)  # replaced whole, as above
         seen, read = set(), 0
         for group in self.store.stamps(layout.REGISTRY, "group.json"):
             events: dict[int, int] = {}
@@ -99,32 +103,35 @@ class Versions:
                     events[number] = events.get(number, 0) + 1
             for number, count in events.items():
                 seen.add((group, number))
-                if self.marks.get((group, number)) == count:
+                if marks.get((group, number)) == count:
                     continue
                 try:
                     v = registry.get(group, number)
                 except NotFound:
                     continue
-                self.rows[(group, number)] = {
+                rows[(group, number)] = {
                     "group": group, "version": number, "status": v.status,
                     "framework": v.framework, "created_at": v.created_at,
                     "created_by": v.created_by, "metrics": v.metrics,
                     "job": (v.lineage or {}).get("job"),
                 }  # fmt: skip
-                self.marks[(group, number)] = count
+                marks[(group, number)] = count
                 read += 1
-        for gone in set(self.rows) - seen:
-            self.rows.pop(gone, None)
-            self.marks.pop(gone, None)
+        for gone in set(rows) - seen:
+            rows.pop(gone, None)
+            marks.pop(gone, None)
+        self.rows, self.marks = rows, marks
         return read
 
 
 class Index:
     """Jobs, model versions and endpoints of one store, at most ``REFRESH_S`` stale."""
 
-    def __init__(self, store, *, refresh_s: float = REFRESH_S):
+    def __init__(self, store, *, refresh_s: float = REFRESH_S, background: bool = False):
         self.store = store
         self.refresh_s = refresh_s
+        self.background = background
+        self._running = False
         self.jobs = Collection(store, layout.JOBS, "record.json", job_row)
         self.endpoints = Collection(store, layout.ENDPOINTS, "state.json", endpoint_row)
         self.versions = Versions(store)
@@ -132,15 +139,34 @@ class Index:
         self._at = 0.0
 
     def fresh(self, force: bool = False) -> Index:
-        """Refresh when the last one is older than ``refresh_s`` (one caller at a time)."""
-        if force or time.monotonic() - self._at >= self.refresh_s:
+        """Refresh when the last one is older than ``refresh_s`` (one at a time): here, or,
+        with ``background`` and once built, in a thread while this answers from memory."""
+        stale = time.monotonic() - self._at >= self.refresh_s
+        if force or (stale and not (self.background and self._at)):
             with self._lock:
                 if force or time.monotonic() - self._at >= self.refresh_s:
-                    self.jobs.refresh()
-                    self.endpoints.refresh()
-                    self.versions.refresh()
-                    self._at = time.monotonic()
+                    self._refresh()
+        elif stale and not self._running:
+            self._running = True
+            threading.Thread(target=self._refresh_quietly, daemon=True).start()
         return self
+
+    def _refresh(self) -> None:
+        self.jobs.refresh()
+        self.endpoints.refresh()
+        self.versions.refresh()
+        self._at = time.monotonic()
+
+    def _refresh_quietly(self) -> None:
+        import logging
+
+        try:
+            with self._lock:
+                self._refresh()
+        except Exception:  # noqa: BLE001 - the store away for a moment: the next page retries
+            logging.getLogger("raymaker.console").exception("index refresh")
+        finally:
+            self._running = False
 
     def job_rows(self, *, kind: str | None = None, status: str | None = None,
                  q: str | None = None, parent: str | None = None,

@@ -4,6 +4,7 @@ leaderboard and charts; an AutoML job's candidates), with stop and resume."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from raymaker.console import charts
@@ -14,6 +15,7 @@ KINDS = ["TrainingJob", "ProcessingJob", "TransformJob", "TuningJob", "AutoMLJob
          "MonitoringSchedule", "Endpoint"]  # fmt: skip
 STATUSES = ["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "STOPPED"]
 LOG_CHUNK = 200_000
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # Ray's coloured worker prefixes
 
 
 def paged(rows: list, query) -> tuple[list, dict]:
@@ -220,7 +222,7 @@ def job_logs(console, query, form, name):
     if offset > len(text):  # the store's copy replaced Ray's: start again
         offset = 0
     chunk = text[offset : offset + LOG_CHUNK]
-    return {"text": chunk, "offset": offset + len(chunk), "reset": offset == 0,
+    return {"text": ANSI.sub("", chunk), "offset": offset + len(chunk), "reset": offset == 0,
             "terminal": record.status.terminal and offset + len(chunk) >= len(text)}  # fmt: skip
 
 

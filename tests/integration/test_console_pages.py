@@ -50,6 +50,14 @@ def world(ray_head, tmp_path_factory):
     predictor = rm.Model(model_data="registry://churn/1", session=session).deploy(
         1, "cpu.0.25", endpoint_name="console-ep"
     )
+    tuner = rm.HyperparameterTuner(
+        rm.XGBoost(label="churn", hyperparameters={"num_round": 5, "eval_metric": "auc"},
+                   recipe=str(recipe),
+                   session=session), "validation:auc",
+        {"eta": rm.ContinuousParameter(0.05, 0.5), "max_depth": rm.IntegerParameter(2, 6)},
+        strategy="Random", max_jobs=3, max_parallel_jobs=2, random_seed=1,
+    )  # fmt: skip
+    tuner.fit({"train": data, "validation": data}, job_name="console-tune")
     hello = root / "hello.py"
     hello.write_text("print('hello from a step')\n")
     session.jobs.submit({"kind": "Pipeline", "name": "console-pipe", "Steps": [
@@ -139,6 +147,24 @@ def test_the_job_page_charts_its_metric(world, browser):  # noqa: F811
         expect(page.locator("pre.logs")).not_to_be_empty()
         assert page.get_by_role("button", name="Resume").count() == 0  # it succeeded
         _shot(page, "job")
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_the_tuning_page_ranks_trials_and_charts_them(world, browser):  # noqa: F811
+    _, console, made, _ = world
+    context, page, errors = _signed_in(browser, console, made["viewer"])
+    try:
+        page.goto(f"{console.url}/jobs/console-tune")
+        page.wait_for_selector(".parcoords")  # hyperparameters vs objective
+        titles = page.locator(".chart .gtitle").all_text_contents()
+        assert "validation:auc by trial (Maximize)" in titles, titles
+        board = page.locator("section", has_text="Leaderboard").locator("tbody tr")
+        assert board.count() == 3
+        values = [float(v) for v in board.locator("td:nth-child(4)").all_inner_texts()]
+        assert values == sorted(values, reverse=True)  # best first
+        _shot(page, "tuning")
         assert not errors, errors
     finally:
         context.close()
