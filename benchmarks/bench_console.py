@@ -140,7 +140,8 @@ def main() -> None:
     def touch():
         for i in range(100):
             path = f"{root}/jobs/job-{i:05d}/record.json"
-            record = json.load(open(path))
+            with open(path) as f:
+                record = json.load(f)
             record["status"] = "STOPPED"
             _write(path, record)
 
