@@ -22,12 +22,22 @@ def register(cli: click.Group) -> None:
     help="Beyond loopback, every request needs a token (`raymaker tokens`).",
 )
 @click.option("--port", default=8090, show_default=True, type=int)
-def console(host, port):
+@click.option("--gateway", is_flag=True,
+              help="Also serve the pages at the endpoints' gateway's address (one address for "
+                   "a cluster); the console then requires a token if the gateway is reached "
+                   "beyond loopback.")  # fmt: skip
+def console(host, port, gateway):
     """Serve the web console until Ctrl-C."""
     from raymaker.console.server import serve
 
+    sess = session()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    click.echo(f"console at http://{shown}:{port} (Ctrl-C stops it)", err=True)
+    also = ""
+    if gateway:
+        s = sess.settings
+        gw_host = "127.0.0.1" if s.serve_host in ("0.0.0.0", "::") else s.serve_host
+        also = f", and at http://{gw_host}:{s.serve_port} through the gateway"
+    click.echo(f"console at http://{shown}:{port}{also} (Ctrl-C stops it)", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        serve(session(), host=host, port=port)
+        serve(sess, host=host, port=port, gateway=gateway)
     click.echo("console stopped", err=True)

@@ -3,6 +3,8 @@
     POST /endpoints/{name}/invocations   SageMaker's InvokeEndpoint
     GET  /ping                           liveness (no token needed)
     GET  /endpoints/{name}/ping          200 when the endpoint exists
+    anything else                        the console, when one is registered with the gateway
+                                         (``raymaker console --gateway``): one known address
 
 Per request: the credentials (``access``: a bearer token whose roles allow ``invoke``, or
 ``RAYMAKER_SERVE_TOKEN``, which settings require beyond loopback, also as the secret key of a
@@ -31,6 +33,7 @@ from raymaker.access.tokens import Tokens
 from raymaker.errors import AuthError
 from raymaker.serve import sigv4
 from raymaker.serve.capture import CaptureWriter, record
+from raymaker.serve.console_route import ConsoleRoute
 from raymaker.serve.pool import Pool, Unavailable
 from raymaker.serve.spare import Spares
 from raymaker.serve.stats import Stats
@@ -57,6 +60,7 @@ class Gateway:
         self.host, self.port, self.token, self.max_body = host, port, token, max_body
         self.store_env = store_env
         self._tokens: Tokens | None = None
+        self.console = ConsoleRoute(store_env)
         # beyond loopback every request needs credentials (settings.check_serve)
         self.required = bool(token) or host not in ("127.0.0.1", "localhost", "::1")
         self.endpoints: dict[str, dict] = {}
@@ -206,7 +210,7 @@ class Gateway:
             return await _reply(send, 200, b"", "text/plain")
         parts = path.strip("/").split("/")
         if len(parts) != 3 or parts[0] != "endpoints" or parts[2] not in ("invocations", "ping"):
-            return await _error(send, 404, "NotFound", f"no route {method} {path}")
+            return await self.console.forward(scope, receive, send)
         name = parts[1]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = None

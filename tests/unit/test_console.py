@@ -230,3 +230,41 @@ def test_the_console_refuses_to_listen_beyond_loopback_without_any_token(tmp_pat
     settings = Settings.from_env().replace(store=str(tmp_path / "s"), serve_token=None)
     with pytest.raises(SpecError, match="raymaker tokens create"):
         prepare(Session(settings=settings), "0.0.0.0")
+
+
+def test_the_gateway_serves_the_registered_console(session):
+    import asyncio
+
+    from test_gateway import call
+
+    from raymaker.console.server import Background
+    from raymaker.serve import console_route
+    from raymaker.serve.gateway import Gateway
+
+    gw = Gateway("127.0.0.1", 0, None, 1000, {"RAYMAKER_STORE": session.settings.store})
+    status, _, body = asyncio.run(call(gw, "/jobs", method="GET"))
+    assert status == 404  # no console registered: as before
+    console = Background(session, gateway=True)
+    try:
+        assert session.store.read_json(console_route.KEY)["url"] == console.url
+        gw.console._checked = 0.0  # look again now (it rechecks every 5 s)
+
+        async def both():
+            page = await call(gw, "/jobs/train-churn", method="GET",
+                              headers={"Host": "127.0.0.1:8080"})  # fmt: skip
+            posted = await call(gw, "/models/churn/2/status", b"status=Approved&reason=via+gw",
+                                headers={"Host": "127.0.0.1:8080",
+                                         "Origin": "http://127.0.0.1:8080",
+                                         "Content-Type": "application/x-www-form-urlencoded"},
+                                )  # fmt: skip
+            await gw.console.close()
+            return page, posted
+
+        (status, headers, body), (posted, where, _) = asyncio.run(both())
+        assert status == 200 and b"validation:auc" in body
+        assert headers["content-type"].startswith("text/html")
+        assert posted == 303 and where["location"] == "/models/churn/2"
+        assert session.registry.get("churn", 2).history[-1]["comment"] == "via gw"
+    finally:
+        console.stop()
+    assert not session.store.exists(console_route.KEY)
