@@ -192,6 +192,25 @@ def test_logs_follow_a_running_job(world, browser):  # noqa: F811
         context.close()
 
 
+def test_an_operator_stops_a_running_job_from_its_page(world, browser):  # noqa: F811
+    session, console, made, root = world
+    script = root / "ticks.py"
+    script.write_text(TICKS.replace("range(24)", "range(300)"))
+    handle = session.jobs.submit({"kind": "ProcessingJob", "code": str(script)},
+                                 name="console-stop")  # fmt: skip
+    context, page, errors = _signed_in(browser, console, made["operator"])
+    try:
+        page.on("dialog", lambda dialog: dialog.accept())  # "Stop job console-stop?"
+        page.goto(f"{console.url}/jobs/console-stop")
+        expect(page.locator("pre.logs")).to_contain_text("tick 1", timeout=90_000)
+        page.get_by_role("button", name="Stop").click()
+        expect(page.locator(".facts [data-fact=status]")).to_have_text("STOPPED", timeout=60_000)
+        assert handle.describe().status.value == "STOPPED"
+        assert not errors, errors
+    finally:
+        context.close()
+
+
 def test_approving_in_the_page_records_who(world, browser):  # noqa: F811
     session, console, made, _ = world
     context, page, errors = _signed_in(browser, console, made["approver"])
