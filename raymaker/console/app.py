@@ -13,7 +13,6 @@ principal without it gets 403.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import time
@@ -330,7 +329,3 @@ def _static(name: str):
     except (FileNotFoundError, OSError):
         return Response(b"not found", status_code=404)
     return Response(data, media_type=_STATIC_TYPES[suffix], headers=headers)
-
-
-def escape(value) -> str:
-    return html.escape(str(value))

@@ -98,14 +98,25 @@ def _replicas(v: dict, spec: dict) -> str:
 
 
 def _monitors(console, page: Page, endpoint: str) -> None:
-    rows = [m for m in console.session.monitors.list() if m.get("EndpointName") == endpoint]
+    """The endpoint's schedules, each with its latest execution's status and violations."""
+    monitors = console.session.monitors
+    rows = []
+    for m in monitors.list():
+        if m.get("EndpointName") != endpoint:
+            continue
+        last = (
+            monitors.describe(m["MonitoringScheduleName"]).get("LastMonitoringExecutionSummary")
+            or {}
+        )
+        rows.append({**m, "LastStatus": last.get("MonitoringExecutionStatus"),
+                     "Violations": last.get("Violations")})  # fmt: skip
     if rows:
         page.add("table", title="Monitoring schedules", rows=rows,
                  columns=["MonitoringScheduleName", "MonitoringScheduleStatus",
-                          "MonitoringType", "ScheduleExpression", "LastExecution"],
+                          "MonitoringType", "LastExecution", "LastStatus", "Violations"],
                  links={"MonitoringScheduleName": "/monitors/{MonitoringScheduleName}",
                         "LastExecution": "/jobs/{LastExecution}"},
-                 status_column="MonitoringScheduleStatus")  # fmt: skip
+                 status_column="LastStatus")  # fmt: skip
 
 
 def endpoint_live(console, query, form, name):

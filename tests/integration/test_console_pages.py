@@ -6,6 +6,7 @@ kept under ``test-artifacts/console/`` (``RAYMAKER_TEST_ARTIFACTS`` moves it).""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.error
@@ -76,17 +77,24 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def _signed_in(browser, console, token):  # noqa: F811 - the fixture imported above
+@contextlib.contextmanager
+def browsing(browser, console, token):  # noqa: F811 - the fixture imported above
+    """A page signed in with ``token`` (through the sign-in form a 401 shows); no script on
+    any page it opens may fail."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{console.url}/jobs")
-    assert "Sign in" in page.content()  # 401 with the sign-in form
-    page.fill("input[name=token]", token)
-    page.click("text=Sign in")
-    page.wait_for_url(f"{console.url}/")
-    return context, page, errors
+    try:
+        page.goto(f"{console.url}/jobs")
+        assert "Sign in" in page.content()  # 401 with the sign-in form
+        page.fill("input[name=token]", token)
+        page.click("text=Sign in")
+        page.wait_for_url(f"{console.url}/")
+        yield page
+        assert not errors, errors
+    finally:
+        context.close()
 
 
 def _request(url: str, *, token: str | None = None, data: dict | None = None) -> int:
@@ -107,8 +115,7 @@ def _request(url: str, *, token: str | None = None, data: dict | None = None) ->
 
 def test_pages_show_what_was_made(world, browser):  # noqa: F811
     session, console, made, _ = world
-    context, page, errors = _signed_in(browser, console, made["operator"])
-    try:
+    with browsing(browser, console, made["operator"]) as page:
         for name, path, expected in [
             ("home", "/", ["console-train", "console-ep", "churn", "console-pipe"]),
             ("jobs", "/jobs", ["console-train", "TrainingJob", "SUCCEEDED"]),
@@ -129,15 +136,11 @@ def test_pages_show_what_was_made(world, browser):  # noqa: F811
         page.goto(f"{console.url}/executions/console-pipe-run")
         page.wait_for_selector(".picture svg")  # the graph, drawn from its JSON
         assert "hello" in page.inner_text(".picture")
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_the_job_page_charts_its_metric(world, browser):  # noqa: F811
     _, console, made, _ = world
-    context, page, errors = _signed_in(browser, console, made["viewer"])
-    try:
+    with browsing(browser, console, made["viewer"]) as page:
         page.goto(f"{console.url}/jobs/console-train")
         page.wait_for_selector(".chart .main-svg")
         titles = page.locator(".chart .gtitle").all_text_contents()
@@ -147,15 +150,11 @@ def test_the_job_page_charts_its_metric(world, browser):  # noqa: F811
         expect(page.locator("pre.logs")).not_to_be_empty()
         assert page.get_by_role("button", name="Resume").count() == 0  # it succeeded
         _shot(page, "job")
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_the_tuning_page_ranks_trials_and_charts_them(world, browser):  # noqa: F811
     _, console, made, _ = world
-    context, page, errors = _signed_in(browser, console, made["viewer"])
-    try:
+    with browsing(browser, console, made["viewer"]) as page:
         page.goto(f"{console.url}/jobs/console-tune")
         page.wait_for_selector(".parcoords")  # hyperparameters vs objective
         titles = page.locator(".chart .gtitle").all_text_contents()
@@ -165,9 +164,6 @@ def test_the_tuning_page_ranks_trials_and_charts_them(world, browser):  # noqa: 
         values = [float(v) for v in board.locator("td:nth-child(4)").all_inner_texts()]
         assert values == sorted(values, reverse=True)  # best first
         _shot(page, "tuning")
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_logs_follow_a_running_job(world, browser):  # noqa: F811
@@ -176,8 +172,7 @@ def test_logs_follow_a_running_job(world, browser):  # noqa: F811
     script.write_text(TICKS)
     handle = session.jobs.submit({"kind": "ProcessingJob", "code": str(script)},
                                  name="console-ticks")  # fmt: skip
-    context, page, errors = _signed_in(browser, console, made["viewer"])
-    try:
+    with browsing(browser, console, made["viewer"]) as page:
         page.goto(f"{console.url}/jobs/console-ticks")
         expect(page.locator("pre.logs")).to_contain_text("tick 2", timeout=90_000)
         early = page.inner_text("pre.logs")
@@ -187,9 +182,6 @@ def test_logs_follow_a_running_job(world, browser):  # noqa: F811
         assert handle.wait(timeout=60).status.value == "SUCCEEDED"
         text = page.inner_text("pre.logs")
         assert text.count("tick 23") == 1  # followed, not repeated
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_an_operator_stops_a_running_job_from_its_page(world, browser):  # noqa: F811
@@ -198,23 +190,18 @@ def test_an_operator_stops_a_running_job_from_its_page(world, browser):  # noqa:
     script.write_text(TICKS.replace("range(24)", "range(300)"))
     handle = session.jobs.submit({"kind": "ProcessingJob", "code": str(script)},
                                  name="console-stop")  # fmt: skip
-    context, page, errors = _signed_in(browser, console, made["operator"])
-    try:
+    with browsing(browser, console, made["operator"]) as page:
         page.on("dialog", lambda dialog: dialog.accept())  # "Stop job console-stop?"
         page.goto(f"{console.url}/jobs/console-stop")
         expect(page.locator("pre.logs")).to_contain_text("tick 1", timeout=90_000)
         page.get_by_role("button", name="Stop").click()
         expect(page.locator(".facts [data-fact=status]")).to_have_text("STOPPED", timeout=60_000)
         assert handle.describe().status.value == "STOPPED"
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_approving_in_the_page_records_who(world, browser):  # noqa: F811
     session, console, made, _ = world
-    context, page, errors = _signed_in(browser, console, made["approver"])
-    try:
+    with browsing(browser, console, made["approver"]) as page:
         page.goto(f"{console.url}/models/churn/2")
         page.fill("input[name=reason]", "AUC holds on the new data")
         page.get_by_role("button", name="Approve").click()
@@ -226,15 +213,11 @@ def test_approving_in_the_page_records_who(world, browser):  # noqa: F811
         assert (last["status"], last["by"], last["comment"]) == (
             "Approved", "approver-user", "AUC holds on the new data")  # fmt: skip
         assert page.get_by_role("button", name="Deploy").is_disabled()  # not an operator
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_try_it_invokes_the_endpoint(world, browser):  # noqa: F811
     _, console, made, _ = world
-    context, page, errors = _signed_in(browser, console, made["operator"])
-    try:
+    with browsing(browser, console, made["operator"]) as page:
         page.goto(f"{console.url}/endpoints/console-ep")
         page.fill("textarea[name=body]", "3,month-to-month,95.0,280.0,4")
         page.get_by_role("button", name="Invoke").click()
@@ -243,9 +226,6 @@ def test_try_it_invokes_the_endpoint(world, browser):  # noqa: F811
         assert answer.startswith("[AllTraffic]") and "0." in answer
         page.wait_for_selector(".endpoint-live .main-svg", timeout=30_000)  # live traffic
         _shot(page, "endpoint")
-        assert not errors, errors
-    finally:
-        context.close()
 
 
 def test_roles_and_tokens_over_http(world):

@@ -85,6 +85,11 @@ def test_the_gateway_lets_only_invokers_call(tmp_path):
         assert status({"Authorization": f"Bearer {viewer}"}) == 403
         assert status({"Authorization": "Bearer wrong"}) == 401
         assert status({}) == (401 if token else 200)  # beyond loopback: a token or nothing
+        signed = {
+            "Authorization": "AWS4-HMAC-SHA256 Credential=k/20261203/us-east-1/"
+            "sagemaker/aws4_request, SignedHeaders=host, Signature=00"
+        }
+        assert status(signed) == (401 if token else 200)  # boto3 on loopback: as before
         if token:
             assert status({"Authorization": f"Bearer {token}"}) == 200
 

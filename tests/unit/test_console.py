@@ -56,7 +56,43 @@ def session(tmp_path_factory, model_dir):  # noqa: F811 - the fixture imported a
             {"name": "AllTraffic", "model_data": "registry://churn/1"}]},
         "variants": [{"name": "AllTraffic", "model_data": store.uri("models/m"),
                       "registry": "registry://churn/1"}]})  # fmt: skip
+    _monitor(store)
+    _experiment(settings)
     return sess
+
+
+def _monitor(store) -> None:
+    """A schedule on the endpoint, and one finished execution that found violations."""
+    from raymaker.monitor import schedules
+    from raymaker.specs.monitor import MonitoringSchedule
+
+    spec = MonitoringSchedule(name="churn-quality", endpoint="churn",
+                              baseline_statistics="s.json",
+                              schedule_cron_expression="rate(60 minutes)")  # fmt: skip
+    schedules.apply(store, spec)
+    where = "monitoring/churn-quality/executions/churn-quality-1"
+    store.write_json(f"{where}/constraint_violations.json", {"violations": [
+        {"feature_name": "age", "constraint_check_type": "baseline_drift_check",
+         "description": "distance 0.4 exceeds 0.1"}]})  # fmt: skip
+    store.write_text(f"{where}/report.html", "<h1>drift</h1>")
+    _job(store, "churn-quality-1", kind="MonitoringExecution",
+         spec={"schedule": "churn-quality"},
+         result={"violations": 1, "items": 100,
+                 "constraint_violations": store.uri(f"{where}/constraint_violations.json"),
+                 "report": store.uri(f"{where}/report.html")})  # fmt: skip
+
+
+def _experiment(settings) -> None:
+    """Two MLflow runs in the session's tracking store, as two jobs' runs."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(settings.tracking_uri())
+    experiment = client.create_experiment("churn")
+    for name, auc in (("train-a", 0.81), ("train-b", 0.86)):
+        run = client.create_run(experiment, run_name=name, tags={"raymaker.job": name})
+        client.log_param(run.info.run_id, "eta", 0.1)
+        client.log_metric(run.info.run_id, "validation:auc", auc)
+        client.set_terminated(run.info.run_id)
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +123,13 @@ def locked(session):
     ("/models/churn/1", ["Approve", "Reject", "training train-churn", "endpoint churn"]),
     ("/models/churn/compare?v=1&v=2", ["v1", "v2", "status"]),
     ("/endpoints", ["churn", "InService"]),
-    ("/endpoints/churn", ["AllTraffic", "registry://churn/1", "Try it"]),
+    ("/endpoints/churn", ["AllTraffic", "registry://churn/1", "Try it", "churn-quality"]),
     ("/pipelines", ["Pipelines"]),
-    ("/monitors", ["Monitoring schedules"]),
+    ("/monitors", ["churn-quality", "Scheduled", "rate(60 minutes)"]),
+    ("/monitors/churn-quality", ["CompletedWithViolations", "baseline_drift_check",
+                                 "distance 0.4 exceeds 0.1", "churn-quality-1: report"]),
+    ("/experiments", ["churn"]),
+    ("/experiments?experiment=churn", ["train-a", "train-b", "FINISHED", "Compare selected"]),
     ("/data?prefix=jobs/train-churn", ["metrics.jsonl", "output/"]),
 ])  # fmt: skip
 def test_every_page_renders_the_stores_objects(open_client, path, expected):
@@ -99,6 +139,17 @@ def test_every_page_renders_the_stores_objects(open_client, path, expected):
     assert "script-src 'self'" in answer.headers["content-security-policy"]
     for text in expected:
         assert text in answer.text, f"{text!r} not on {path}"
+
+
+def test_runs_side_by_side(open_client):
+    runs = open_client.get("/experiments?experiment=churn").text
+    import re
+
+    ids = re.findall(r'name="run" value="([0-9a-f]+)"', runs)
+    assert len(ids) == 2
+    page = open_client.get(f"/experiments/compare?experiment=churn&run={ids[0]}&run={ids[1]}")
+    assert page.status_code == 200
+    assert "metric: validation:auc" in page.text and "0.86" in page.text
 
 
 def test_lists_page_and_filter(open_client):

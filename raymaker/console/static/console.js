@@ -112,6 +112,17 @@ async function liveEndpoint(box) {
         }
       }
       last = data;
+      const cap = data.capture || {};
+      if (cap.written !== undefined) {
+        let line = box.querySelector(".capture-line");
+        if (!line) { line = document.createElement("p"); line.className = "muted capture-line"; box.prepend(line); }
+        line.textContent = "capture: " + cap.written + " records written, " + cap.dropped + " dropped (the gateway's, since it started)";
+      }
+      if (data.note) {
+        let line = box.querySelector(".note-line");
+        if (!line) { line = document.createElement("p"); line.className = "muted note-line"; box.prepend(line); }
+        line.textContent = data.note;
+      }
       if (window.Plotly && Object.values(series).some((s) => s.t.length)) {
         box.querySelectorAll(".empty").forEach((e) => e.remove());
         for (const key of ["rate", "latency", "errors"]) {
