@@ -18,9 +18,20 @@ def session():
     return Session()
 
 
-def write_page(path: str, html: str) -> None:
+def write_page(path: str, html: str, *, plotly: bool = False) -> None:
+    """Write a page; with ``plotly``, Plotly's library beside it (the page loads
+    ``plotly.min.js`` from its own folder: it opens offline)."""
+    import os
+
     with open(path, "w", encoding="utf-8") as f:
         f.write(html)
+    if plotly:
+        asset = os.path.join(os.path.dirname(os.path.abspath(path)), "plotly.min.js")
+        if not os.path.exists(asset):
+            from plotly.offline import get_plotlyjs
+
+            with open(asset, "w", encoding="utf-8") as f:
+                f.write(get_plotlyjs())
     click.echo(f"wrote {path}", err=True)
 
 

@@ -130,7 +130,7 @@ def jobs_metrics(name, plot, show_all, output):
     sess = session()
     points = sess.metrics(name)
     if plot:
-        write_page(plot, sess.metrics_html(name, points))
+        write_page(plot, sess.metrics_html(name, points), plotly=True)
     if show_all:
         emit(points, output, columns=["name", "step", "value"])
     else:

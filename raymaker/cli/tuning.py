@@ -41,7 +41,7 @@ def tuning_describe(name, plot, top, output):
     sess = session()
     board = sess.tuning_leaderboard(name)
     if plot:
-        write_page(plot, sess.tuning_html(name))
+        write_page(plot, sess.tuning_html(name), plotly=True)
     if output != "table":
         emit(board, output)
         return

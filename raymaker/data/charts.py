@@ -35,8 +35,9 @@ def esc(value) -> str:
 
 def figure(fig, *, height: int = 340) -> str:
     """A Plotly figure as an HTML fragment (the page loads the library)."""
-    fig.update_layout(height=height, margin={"l": 50, "r": 16, "t": 36, "b": 44},
-                      template="plotly_white", font={"size": 12})  # fmt: skip
+    if fig.layout.margin.t is None:  # a figure that set its own margins keeps them
+        fig.update_layout(margin={"l": 50, "r": 16, "t": 36, "b": 44})
+    fig.update_layout(height=height, template="plotly_white", font={"size": 12})
     return fig.to_html(full_html=False, include_plotlyjs=False, config=CONFIG)
 
 
@@ -63,6 +64,98 @@ def page(title: str, facts: dict, body: str, *, asset: str = f"../assets/{ASSET}
         f'<h1>{esc(title)}</h1><div class="facts">{spans}</div></header><main>{body}</main>'
         "</body></html>"
     )
+
+
+LAYOUT = {"template": "plotly_white", "font": {"size": 12}, "height": 320,
+          "margin": {"l": 55, "r": 16, "t": 40, "b": 44}}  # fmt: skip
+
+
+def as_json(fig) -> dict:
+    """A figure as the JSON a page draws with ``Plotly.react`` (the console's charts)."""
+    import json
+
+    fig.update_layout(**LAYOUT)
+    return {"figure": json.loads(fig.to_json()), "config": CONFIG}
+
+
+def metric_figures(points: list[dict]) -> list[tuple[str, object]]:
+    """A training job's metrics: ``(name, figure)`` a metric, its value by step (else time)."""
+    import plotly.graph_objects as go
+
+    series: dict[str, list[dict]] = {}
+    for p in points:
+        series.setdefault(p["name"], []).append(p)
+    out = []
+    for i, (name, rows) in enumerate(sorted(series.items())):
+        by_step = all(r.get("step") is not None for r in rows)
+        rows = sorted(rows, key=lambda r: (r["step"], r.get("time") or 0) if by_step
+                      else r.get("time") or 0)  # fmt: skip
+        xs = [r["step"] if by_step else r.get("time") for r in rows]
+        values = [r["value"] for r in rows]
+        fig = go.Figure(go.Scatter(x=xs, y=values, mode="lines+markers" if len(rows) < 60
+                                   else "lines", name=name,
+                                   line={"color": COLORS[i % len(COLORS)]}))  # fmt: skip
+        fig.update_layout(title={"text": name}, xaxis_title="step" if by_step else "time",
+                          hovermode="x unified")  # fmt: skip
+        out.append((name, fig))
+    return out
+
+
+def trials_figure(trials: list[dict], metric: str, objective_type: str):
+    """A tuning job's objective by trial, with the best so far (of the trials that succeeded)
+    as a step line; None before any trial reports."""
+    import plotly.graph_objects as go
+
+    done = sorted((t for t in trials if t.get("objective") is not None),
+                  key=lambda t: t["number"])  # fmt: skip
+    if not done:
+        return None
+    pick = max if objective_type == "Maximize" else min
+    xs, best, running = [], [], None
+    for t in done:
+        if t.get("status") == "SUCCEEDED":
+            running = t["objective"] if running is None else pick(running, t["objective"])
+        if running is not None:
+            xs.append(t["number"])
+            best.append(running)
+    fig = go.Figure([
+        go.Scatter(x=[t["number"] for t in done], y=[t["objective"] for t in done],
+                   mode="markers", name=metric, text=[t.get("training_job") for t in done],
+                   marker={"color": COLORS[0], "size": 8}),
+        go.Scatter(x=xs, y=best, mode="lines", name="best so far", line_shape="hv",
+                   line={"color": COLORS[2], "dash": "dash"}),
+    ])  # fmt: skip
+    fig.update_layout(title={"text": f"{metric} by trial ({objective_type})"},
+                      xaxis_title="trial", hovermode="closest")  # fmt: skip
+    return fig
+
+
+def parallel_figure(trials: list[dict], metric: str):
+    """Hyperparameters against the objective, parallel coordinates, one line a trial; None
+    with fewer than two scored trials."""
+    import plotly.graph_objects as go
+
+    done = [t for t in trials if t.get("objective") is not None]
+    names = sorted({k for t in done for k in (t.get("hyperparameters") or {})})
+    if len(done) < 2 or not names:
+        return None
+    dims = []
+    for name in names:
+        values = [(t.get("hyperparameters") or {}).get(name) for t in done]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            dims.append({"label": name, "values": values})
+        else:  # categorical: numbered, labelled
+            labels = sorted({str(v) for v in values})
+            dims.append({"label": name, "values": [labels.index(str(v)) for v in values],
+                         "tickvals": list(range(len(labels))), "ticktext": labels})  # fmt: skip
+    objective = [t["objective"] for t in done]
+    dims.append({"label": metric, "values": objective})
+    fig = go.Figure(go.Parcoords(line={"color": objective, "colorscale": "Viridis",
+                                       "showscale": True}, dimensions=dims))  # fmt: skip
+    # the axis names sit above the axes: room for them and the title
+    fig.update_layout(title={"text": "hyperparameters vs objective", "y": 0.98})
+    fig.update_layout(margin={"l": 60, "r": 40, "t": 90, "b": 30})
+    return fig
 
 
 def write_asset(store, prefix: str) -> str:

@@ -253,7 +253,8 @@ class Session(SessionApi):
         return summarize(self.metrics(job_name) if points is None else points)
 
     def metrics_html(self, job_name: str, points: list[dict] | None = None) -> str:
-        """The job's metrics as one HTML page of line charts."""
+        """The job's metrics as one HTML page of Plotly charts (it loads ``plotly.min.js``
+        from its own folder)."""
         from raymaker.train.plots import render_metrics_html
 
         points = self.metrics(job_name) if points is None else points
@@ -288,7 +289,8 @@ class Session(SessionApi):
         }
 
     def tuning_html(self, name: str) -> str:
-        """A tuning job's page: objective by trial with the best so far, and the trials."""
+        """A tuning job's page: objective by trial with the best so far, hyperparameters vs
+        objective, and the trials (it loads ``plotly.min.js`` from its own folder)."""
         from raymaker.train.plots import render_tuning_html
         from raymaker.tuning.trials import TrialRow
 

@@ -142,6 +142,7 @@ def ranked(rows: list[TrialRow], objective_type: str) -> list[TrialRow]:
 
 def publish(store, tuning: str, rows, spec: dict) -> None:
     """Write ``trials.json`` (the leaderboard) and ``tuning.html`` (objective by trial)."""
+    from raymaker.data.charts import write_asset
     from raymaker.train.plots import render_tuning_html
 
     objective = spec["objective"]
@@ -150,11 +151,12 @@ def publish(store, tuning: str, rows, spec: dict) -> None:
         leaderboard_key(tuning),
         {"objective": objective, "trials": [r.to_dict() for r in ordered]},
     )
+    write_asset(store, layout.job_dir(tuning))  # beside the page: jobs/<tuning>/assets/
     store.write_text(
         plot_key(tuning),
         render_tuning_html(
             rows, metric=objective["metric_name"], objective_type=objective["type"],
-            title=f"Tuning job {tuning}",
+            title=f"Tuning job {tuning}", asset="assets/plotly.min.js",
         ),
     )  # fmt: skip
 

@@ -78,7 +78,9 @@ def test_bayesian_tuner_runs_every_trial_as_a_training_job(ray_head, local_sessi
     assert len(df) == 6 and set(df["TrainingJobStatus"]) == {"Completed"}
     assert {"eta", "max_depth", "TrainingJobName", "FinalObjectiveValue"} <= set(df.columns)
     assert df["FinalObjectiveValue"].min() == pytest.approx(record.result["best_objective"])
-    assert "<svg" in store.read_text("jobs/tune-bayes/tuning.html")
+    page = store.read_text("jobs/tune-bayes/tuning.html")
+    assert "Plotly.newPlot" in page and 'src="assets/plotly.min.js"' in page
+    assert store.exists("jobs/tune-bayes/assets/plotly.min.js")
     assert len(store.read_json("jobs/tune-bayes/trials.json")["trials"]) == 6
     attached = rm.HyperparameterTuner.attach("tune-bayes", session=local_session)
     assert attached.best_training_job() == tuner.best_training_job()

@@ -174,7 +174,8 @@ def test_run_a_training_job_then_read_its_metrics_and_plot(store_env, tmp_path):
     plot = tmp_path / "m.html"
     out = cli("jobs", "metrics", "cli-train", "--all", "--plot", str(plot), env=store_env, check=0)
     assert out.stdout.count("train-logloss") == 7
-    assert "<svg" in plot.read_text() and "train-logloss" in plot.read_text()
+    assert "Plotly.newPlot" in plot.read_text() and "train-logloss" in plot.read_text()
+    assert (tmp_path / "plotly.min.js").stat().st_size > 1_000_000  # beside it: offline
     missing = cli("jobs", "metrics", "nope", env=store_env)
     assert missing.returncode == 3 and "nope" in missing.stderr
     # a finished job resumes only when asked, and only if it did not succeed
