@@ -134,7 +134,7 @@ def test_pages_show_what_was_made(world, browser):  # noqa: F811
                 assert item in text, f"{item!r} not on {path}"
             _shot(page, name)
         page.goto(f"{console.url}/executions/console-pipe-run")
-        page.wait_for_selector(".picture svg")  # the graph, drawn from its JSON
+        page.wait_for_selector(".picture svg", timeout=90_000)  # the graph, from its JSON
         assert "hello" in page.inner_text(".picture")
 
 
@@ -142,7 +142,7 @@ def test_the_job_page_charts_its_metric(world, browser):  # noqa: F811
     _, console, made, _ = world
     with browsing(browser, console, made["viewer"]) as page:
         page.goto(f"{console.url}/jobs/console-train")
-        page.wait_for_selector(".chart .main-svg")
+        page.wait_for_selector(".chart .main-svg", timeout=90_000)
         titles = page.locator(".chart .gtitle").all_text_contents()
         assert "validation-auc" in titles, titles
         assert page.locator(".chart .scatterlayer .trace").count() >= len(titles)
@@ -156,7 +156,7 @@ def test_the_tuning_page_ranks_trials_and_charts_them(world, browser):  # noqa: 
     _, console, made, _ = world
     with browsing(browser, console, made["viewer"]) as page:
         page.goto(f"{console.url}/jobs/console-tune")
-        page.wait_for_selector(".parcoords")  # hyperparameters vs objective
+        page.wait_for_selector(".parcoords", timeout=90_000)  # hyperparameters vs objective
         titles = page.locator(".chart .gtitle").all_text_contents()
         assert "validation:auc by trial (Maximize)" in titles, titles
         board = page.locator("section", has_text="Leaderboard").locator("tbody tr")
