@@ -31,13 +31,15 @@ def console(host, port, gateway):
     from raymaker.console.server import serve
 
     sess = session()
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     also = ""
     if gateway:
         s = sess.settings
         gw_host = "127.0.0.1" if s.serve_host in ("0.0.0.0", "::") else s.serve_host
         also = f", and at http://{gw_host}:{s.serve_port} through the gateway"
-    click.echo(f"console at http://{shown}:{port}{also} (Ctrl-C stops it)", err=True)
+
+    def ready(url: str) -> None:
+        click.echo(f"console at {url}{also} (Ctrl-C stops it)", err=True)
+
     with contextlib.suppress(KeyboardInterrupt):
-        serve(sess, host=host, port=port, gateway=gateway)
+        serve(sess, host=host, port=port, gateway=gateway, ready=ready)
     click.echo("console stopped", err=True)

@@ -34,13 +34,17 @@ def _config(app, host: str, port: int):
                           lifespan="off", server_header=False)  # fmt: skip
 
 
-def serve(session, *, host: str = "127.0.0.1", port: int = 8090, gateway: bool = False) -> None:
+def serve(session, *, host: str = "127.0.0.1", port: int = 8090, gateway: bool = False,
+          ready=None) -> None:  # fmt: skip
     """Serve until interrupted; with ``gateway``, also at the endpoints' gateway's address
-    for as long as it runs. Raises SpecError."""
+    for as long as it runs. ``ready(url)`` is called once the console is set up, before it
+    listens. Raises SpecError."""
     import uvicorn
 
     server = uvicorn.Server(_config(prepare(session, host, gateway=gateway), host, port))
     url = _url(host, port)
+    if ready is not None:
+        ready(url)
     if gateway:
         console_route.register(session.store, url, required=True)
     try:

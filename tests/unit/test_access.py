@@ -109,3 +109,16 @@ def test_tokens_commands(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "'viewr' is not one of" in bad.output
     gone = runner.invoke(cli, ["tokens", "revoke", "carol"])
     assert gone.exit_code == 0 and "revoked" in gone.output
+
+
+def test_the_console_command_refuses_a_host_beyond_loopback_without_tokens(
+    tmp_path, monkeypatch, capsys
+):
+    from raymaker.cli.main import main
+
+    monkeypatch.setenv("RAYMAKER_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("RAYMAKER_SERVE_TOKEN", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["console", "--host", "0.0.0.0", "--port", "1"])
+    assert exited.value.code == 2
+    assert "error: the console at 0.0.0.0" in capsys.readouterr().err

@@ -50,6 +50,17 @@ def test_concurrent_creates_have_exactly_one_winner(store):
     assert store.read_bytes("race/key") == str(wins[0]).encode()
 
 
+def test_stamps_tell_which_records_changed(store):
+    for key in ["jobs/a/record.json", "jobs/b/record.json", "jobs/c/logs.txt", "jobs/d.json"]:
+        store.write_text(key, "{}")
+    first = store.stamps("jobs", "record.json")
+    assert set(first) == {"a", "b"}  # c has no record, d.json is not a folder
+    store.write_text("jobs/a/record.json", '{"status": "FAILED"}')
+    second = store.stamps("jobs", "record.json")
+    assert second["a"] != first["a"] and second["b"] == first["b"]
+    assert store.stamps("nothing", "record.json") == {}
+
+
 def test_list_children_and_files(store):
     for key in ["jobs/a/record.json", "jobs/a/logs.txt", "jobs/b/record.json", "data/x.csv"]:
         store.write_text(key, "x")
