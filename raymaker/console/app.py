@@ -218,7 +218,8 @@ def build(session, *, required: bool, index=None):
                 return error_page(exc, console)
             except Exception as exc:  # noqa: BLE001 - a bug: say so, never a stack in the page
                 log.exception("console %s %s", request.method, request.url.path)
-                err = RaymakerError(f"the console failed: {type(exc).__name__}: {exc}")
+                err = RaymakerError(f"the console failed on this page ({type(exc).__name__}); "
+                                    "the console's log has the details")  # fmt: skip
                 if kind == "api":
                     return JSONResponse(err.to_dict(), status_code=500)
                 return error_page(err, console)
