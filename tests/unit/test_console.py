@@ -56,6 +56,15 @@ def session(tmp_path_factory, model_dir):  # noqa: F811 - the fixture imported a
             {"name": "AllTraffic", "model_data": "registry://churn/1"}]},
         "variants": [{"name": "AllTraffic", "model_data": store.uri("models/m"),
                       "registry": "registry://churn/1"}]})  # fmt: skip
+    _job(store, "automl-churn", kind="AutoMLJob", spec={"kind": "AutoMLJob"},
+         result={"objective": "F1", "candidates": [
+             {"CandidateName": "automl-churn-lightgbm", "CandidateStatus": "Completed",
+              "metrics": {"F1": 0.71}},
+             {"CandidateName": "automl-churn-xgboost", "CandidateStatus": "Completed",
+              "metrics": {"F1": 0.78}},
+             {"CandidateName": "automl-churn-mlp", "CandidateStatus": "Failed",
+              "FailureReason": "diverged"}]})  # fmt: skip
+    store.write_text(layout.job_output("automl-churn", "insights", "report.html"), "<h1>i</h1>")
     _monitor(store)
     _experiment(settings)
     return sess
@@ -118,6 +127,8 @@ def locked(session):
     ("/jobs/train-churn", ["Stages", "training", "validation:auc", "report.html", "churn v1",
                            "endpoint churn"]),
     ("/jobs/broken", ["Why it failed", "ZeroDivisionError: oops", "line 3", "Resume"]),
+    ("/jobs/automl-churn", ["Candidates (best first)", "automl-churn-xgboost", "0.78", "Failed",
+                            "insights/report.html"]),
     ("/models", ["churn"]),
     ("/models/churn", ["PendingManualApproval", "Compare selected"]),
     ("/models/churn/1", ["Approve", "Reject", "training train-churn", "endpoint churn"]),
@@ -161,6 +172,8 @@ def test_lists_page_and_filter(open_client):
     found = open_client.get("/jobs?q=BROK").text
     assert "broken" in found and "bulk-001" not in found
     assert "train-churn" not in open_client.get("/jobs?status=FAILED").text
+    automl = open_client.get("/jobs/automl-churn").text
+    assert automl.index("automl-churn-xgboost") < automl.index("automl-churn-lightgbm")
 
 
 @pytest.mark.parametrize("path,status,message", [
