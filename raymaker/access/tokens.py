@@ -1,7 +1,7 @@
 """API tokens with roles, kept hashed in the store: one auth for every raymaker HTTP API.
 
     access/tokens/<id>.json     {"id", "name", "roles", "sha256", "created_at", "created_by",
-                                 "revoked_at"}: never the token itself
+                                 "expires_at", "revoked_at"}: never the token itself
 
 A token reads ``rmk_<id>_<secret>``: the id finds its record, the sha256 of the whole token
 proves it (the secret is 192 random bits, so a fast hash is enough; a slow password hash buys
@@ -90,6 +90,17 @@ def check_roles(roles) -> tuple[str, ...]:
     return roles
 
 
+def parse_duration(text: str) -> float:
+    """Seconds in ``90m``, ``12h``, ``30d`` (or ``45s``). Raises SpecError."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise SpecError(f"expires_in {text!r}: give a positive number and a unit, "
+                        "s, m, h or d (90m, 12h, 30d)")  # fmt: skip
+    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
 
@@ -112,13 +123,16 @@ class Tokens:
         self._lock = threading.Lock()
 
     # -- managing ----------------------------------------------------------------------------
-    def create(self, name: str, roles, *, by: str | None = None) -> tuple[str, dict]:
-        """A new token for ``name`` with ``roles``: ``(token, record)``. The token is shown
-        once; only its hash is kept. Raises SpecError."""
+    def create(self, name: str, roles, *, by: str | None = None,
+               expires_in: str | None = None) -> tuple[str, dict]:  # fmt: skip
+        """A new token for ``name`` with ``roles``, valid for ``expires_in`` (``90m``, ``12h``,
+        ``30d``; default: until revoked): ``(token, record)``. The token is shown once; only
+        its hash is kept. Raises SpecError."""
         from raymaker.specs.base import check_name
 
         check_name(name)
         roles = check_roles(roles)
+        lifetime = parse_duration(expires_in) if expires_in else None
         token_id = secrets.token_hex(6)
         token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(24)}"
         record = {
@@ -128,6 +142,7 @@ class Tokens:
             "sha256": _digest(token),
             "created_at": time.time(),
             "created_by": by or local_user().name,
+            "expires_at": time.time() + lifetime if lifetime else None,
             "revoked_at": None,
         }
         self.store.create_json(_key(token_id), record)
@@ -162,7 +177,11 @@ class Tokens:
 
     def any(self) -> bool:
         """Whether a request can be authenticated at all (an admin token or a live token)."""
-        return bool(self.admin_token) or any(not r["revoked_at"] for r in self.list())
+        now = time.time()
+        return bool(self.admin_token) or any(
+            not r["revoked_at"] and not (r.get("expires_at") and r["expires_at"] <= now)
+            for r in self.list()
+        )
 
     # -- checking ----------------------------------------------------------------------------
     def identify(self, token: str) -> Principal:
@@ -178,6 +197,9 @@ class Tokens:
             raise AuthError("wrong or unknown token")
         if record.get("revoked_at"):
             raise AuthError(f"token {token_id} ({record['name']}) was revoked")
+        if record.get("expires_at") and time.time() >= record["expires_at"]:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record["expires_at"]))
+            raise AuthError(f"token {token_id} ({record['name']}) expired at {when}")
         return Principal(record["name"], tuple(record["roles"]), token_id)
 
     def authenticate(self, authorization: str | None, *, required: bool) -> Principal:

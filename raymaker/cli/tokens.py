@@ -25,11 +25,17 @@ def tokens():
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
               help="Repeatable: viewer reads; invoker calls endpoints; operator submits, "
                    "deploys and stops; approver approves models; admin does all.")  # fmt: skip
+@click.option(
+    "--expires",
+    "expires_in",
+    default=None,
+    help="How long it works: 90m, 12h, 30d (default: until revoked).",
+)
 @output_option
-def tokens_create(name, roles, output):
+def tokens_create(name, roles, expires_in, output):
     """A token for NAME (the identity approvals record). It is shown once: only its hash is
     kept in the store."""
-    token, record = session().tokens.create(name, roles)
+    token, record = session().tokens.create(name, roles, expires_in=expires_in)
     if output == "table":
         click.echo(token)
         click.echo(f"token {record['id']} for {name} ({', '.join(record['roles'])}); it is not "
@@ -45,9 +51,10 @@ def tokens_list(output):
     """Every token: id, name, roles, when made and by whom, and whether revoked."""
     rows = session().tokens.list()
     if output == "table":
-        rows = [{**r, "roles": ",".join(r["roles"]), "revoked_at": r["revoked_at"] or "-"}
-                for r in rows]  # fmt: skip
-    emit(rows, output, columns=["id", "name", "roles", "created_at", "created_by", "revoked_at"])
+        rows = [{**r, "roles": ",".join(r["roles"]), "revoked_at": r["revoked_at"] or "-",
+                 "expires_at": r.get("expires_at") or "-"} for r in rows]  # fmt: skip
+    emit(rows, output, columns=["id", "name", "roles", "created_at", "created_by", "expires_at",
+                                "revoked_at"])  # fmt: skip
 
 
 @tokens.command("revoke")

@@ -47,6 +47,21 @@ def test_wrong_revoked_and_malformed_tokens_are_refused(tokens):
         tokens.revoke("bob")
 
 
+def test_a_token_may_expire(tokens, monkeypatch):
+    import time
+
+    token, record = tokens.create("temp", ["viewer"], expires_in="2h")
+    assert 7190 < record["expires_at"] - time.time() <= 7200
+    assert tokens.identify(token).name == "temp"
+    later = time.time() + 7201
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(AuthError, match=r"token \w+ \(temp\) expired at"):
+        tokens.identify(token)
+    for bad in ("2 weeks", "0d", "-1h", "h"):
+        with pytest.raises(SpecError, match="s, m, h or d"):
+            tokens.create("x", ["viewer"], expires_in=bad)
+
+
 def test_authenticate_without_a_header(tokens):
     assert tokens.authenticate(None, required=False).roles == ("admin",)  # the local user
     with pytest.raises(AuthError, match="a token is required"):
