@@ -112,7 +112,7 @@ def job_page(console, query, form, name):
                  empty="no metrics yet")  # fmt: skip
     page.add("logs", title="Logs", src=f"/api/jobs/{q(name)}/logs",
              follow=not record.status.terminal)  # fmt: skip
-    _outputs(console, page, name)
+    _outputs(console, page, record)
     _lineage(console, page, record)
     if record.result:
         page.add("json", title="Result", value=record.result)
@@ -147,22 +147,32 @@ def _automl(console, page: Page, record) -> None:
                    for i, c in enumerate(rows)], status_column="status")  # fmt: skip
 
 
-def _outputs(console, page: Page, name: str) -> None:
+def _outputs(console, page: Page, record) -> None:
+    """The job's reports (its output's pages, and pages its result names, such as a tuning
+    job's ``plot_uri``) and its artifacts."""
     from raymaker.storage import layout
 
     store = console.session.store
-    keys = store.list(layout.job_output(name), recursive=True)
-    if not keys:
-        return
+    keys = store.list(layout.job_output(record.name), recursive=True)
     reports = [k for k in keys if k.endswith(".html")]
+    for value in (record.result or {}).values():
+        if isinstance(value, str) and value.endswith(".html"):
+            try:
+                key = store.key(value)
+            except Exception:  # noqa: BLE001 - a page outside this store: not ours to show
+                continue
+            if key not in reports:
+                reports.append(key)
     if reports:
         page.add("links", title="Reports", links=[
-            {"label": k.split("/output/", 1)[-1], "href": store_href(k)} for k in reports[:50]
+            {"label": k.split("/output/", 1)[-1].removeprefix(f"jobs/{record.name}/"),
+             "href": store_href(k)} for k in reports[:50]
         ])  # fmt: skip
-    page.add("table", title=f"Artifacts ({len(keys)} files)", columns=["file", "bytes"],
-             rows=[{"file": k.split("/output/", 1)[-1], "bytes": _size(store, k),
-                    "href": store_href(k)} for k in keys[:100]],
-             links={"file": "{href}"})  # fmt: skip
+    if keys:
+        page.add("table", title=f"Artifacts ({len(keys)} files)", columns=["file", "bytes"],
+                 rows=[{"file": k.split("/output/", 1)[-1], "bytes": _size(store, k),
+                        "href": store_href(k)} for k in keys[:100]],
+                 links={"file": "{href}"})  # fmt: skip
 
 
 def _size(store, key: str):

@@ -164,6 +164,9 @@ def test_the_tuning_page_ranks_trials_and_charts_them(world, browser):  # noqa: 
         values = [float(v) for v in board.locator("td:nth-child(4)").all_inner_texts()]
         assert values == sorted(values, reverse=True)  # best first
         _shot(page, "tuning")
+        page.get_by_role("link", name="tuning.html").click()  # its report, sandboxed
+        page.wait_for_selector(".main-svg", timeout=90_000)  # Plotly, from beside the page
+        assert "Tuning job console-tune" in page.inner_text("h1")
 
 
 def test_logs_follow_a_running_job(world, browser):  # noqa: F811
