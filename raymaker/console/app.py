@@ -187,9 +187,10 @@ def build(session, *, required: bool, index=None):
     from raymaker.console import routes
     from raymaker.console.index import Index
 
+    session = type(session)(settings=session.settings)  # the console's own, as set below
+    session.jobs.start_cluster = False  # looking at a page never starts a Ray head
     index = index or Index(session.store, background=True)
     tokens = session.tokens
-    session.jobs.start_cluster = False  # looking at a page never starts a Ray head
 
     def principal(request: Request):
         header = request.headers.get("authorization")
