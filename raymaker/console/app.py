@@ -262,6 +262,12 @@ def build(session, *, required: bool, index=None):
     async def static(request: Request):
         return _static(request.path_params["file"])
 
+    async def report_plotly(request: Request):
+        # a store page's Plotly (``assets/plotly.min.js`` beside it): its sandboxed page asks
+        # from an opaque origin, which sends no cookie; the library is public, and this is
+        # the console's own copy, never the store's bytes
+        return _static("plotly.min.js")
+
     async def ping(request: Request):
         return Response(b"", status_code=200)
 
@@ -275,6 +281,7 @@ def build(session, *, required: bool, index=None):
             Route("/ping", ping),
             Route("/favicon.ico", favicon),
             Route("/static/{file}", static),
+            Route("/store/{prefix:path}/plotly.min.js", report_plotly),
             *table,
         ]
     )

@@ -188,7 +188,7 @@ def store_object(console, query, form, key):
     media = RAW_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
                "Content-Security-Policy": "sandbox allow-scripts; default-src 'self' "
-                                          "'unsafe-inline' data:"}  # fmt: skip
+                                          "'unsafe-inline' 'unsafe-eval' data:"}  # fmt: skip
     if media.startswith(("application/octet", "application/x-")):
         headers["Content-Disposition"] = f'attachment; filename="{q(key.rsplit("/", 1)[-1])}"'
     return Response(data, media_type=media, headers=headers)

@@ -215,6 +215,8 @@ def test_logs_and_metrics_come_as_json(open_client):
 def test_roles_gate_every_action(session, locked):
     client, made = locked
     assert client.get("/jobs").status_code == 401  # no token
+    assert client.get("/store/jobs/train-churn/output/report.html").status_code == 401
+    assert client.get("/store/jobs/x/assets/plotly.min.js").status_code == 200  # public library
     assert "Sign in" in client.get("/jobs").text
     viewer = {"Authorization": f"Bearer {made['viewer']}"}
     assert client.get("/jobs", headers=viewer).status_code == 200
@@ -285,6 +287,10 @@ def test_static_assets_ship_offline(open_client):
     assert open_client.get("/static/console.js").status_code == 200
     assert open_client.get("/static/../app.py").status_code == 404
     assert open_client.get("/static/nope.js").status_code == 404
+    # a store page's Plotly is the console's own copy, served without a cookie (its sandboxed
+    # page sends none): the library is public, the store's bytes are not read
+    beside = open_client.get("/store/jobs/x/assets/plotly.min.js")
+    assert beside.status_code == 200 and beside.content == plotly.content
 
 
 def test_the_console_refuses_to_listen_beyond_loopback_without_any_token(tmp_path):
