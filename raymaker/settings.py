@@ -95,6 +95,9 @@ def _positive(name: str, raw: str, kind: type) -> float | int:
     return value
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # hosts no one else can reach
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the settings; ``Settings.from_env()`` reads the environment."""
@@ -177,7 +180,7 @@ class Settings:
 
     def serve_loopback(self) -> bool:
         """Whether the gateway listens on loopback only."""
-        return self.serve_host in ("127.0.0.1", "localhost", "::1")
+        return self.serve_host in LOOPBACK
 
     def check_serve(self) -> None:
         """Raises SpecError when the gateway would listen beyond loopback without a token."""

@@ -12,15 +12,12 @@ def metric_figures(points: list[dict]) -> list[dict]:
 
 
 def trials_figure(trials: list[dict], metric: str, objective_type: str) -> dict | None:
-    fig = charts.trials_figure(trials, metric, objective_type)
-    return charts.as_json(fig) if fig is not None else None
+    return _json(charts.trials_figure(trials, metric, objective_type))
 
 
 def parallel_figure(trials: list[dict], metric: str) -> dict | None:
-    fig = charts.parallel_figure(trials, metric)
-    if fig is None:
-        return None
-    out = charts.as_json(fig)
-    out["figure"]["layout"]["margin"] = {"l": 60, "r": 40, "t": 90, "b": 30}
-    out["figure"]["layout"]["hovermode"] = False
-    return out
+    return _json(charts.parallel_figure(trials, metric))
+
+
+def _json(fig) -> dict | None:
+    return charts.as_json(fig) if fig is not None else None

@@ -7,8 +7,7 @@ import threading
 
 from raymaker.errors import SpecError
 from raymaker.serve import console_route
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from raymaker.settings import LOOPBACK
 
 
 def prepare(session, host: str, *, gateway: bool = False):

@@ -74,7 +74,10 @@ def as_json(fig) -> dict:
     """A figure as the JSON a page draws with ``Plotly.react`` (the console's charts)."""
     import json
 
-    fig.update_layout(**LAYOUT)
+    layout = dict(LAYOUT)
+    if fig.layout.margin.t is not None:  # a figure that set its own margins keeps them
+        layout.pop("margin")
+    fig.update_layout(**layout)
     return {"figure": json.loads(fig.to_json()), "config": CONFIG}
 
 
@@ -153,8 +156,8 @@ def parallel_figure(trials: list[dict], metric: str):
     fig = go.Figure(go.Parcoords(line={"color": objective, "colorscale": "Viridis",
                                        "showscale": True}, dimensions=dims))  # fmt: skip
     # the axis names sit above the axes: room for them and the title
-    fig.update_layout(title={"text": "hyperparameters vs objective", "y": 0.98})
-    fig.update_layout(margin={"l": 60, "r": 40, "t": 90, "b": 30})
+    fig.update_layout(title={"text": "hyperparameters vs objective", "y": 0.98},
+                      margin={"l": 60, "r": 40, "t": 90, "b": 30}, hovermode=False)  # fmt: skip
     return fig
 
 

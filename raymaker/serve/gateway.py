@@ -37,6 +37,7 @@ from raymaker.serve.console_route import ConsoleRoute
 from raymaker.serve.pool import Pool, Unavailable
 from raymaker.serve.spare import Spares
 from raymaker.serve.stats import Stats
+from raymaker.settings import LOOPBACK
 
 log = logging.getLogger("raymaker.serve")
 VARIANT = "x-amzn-sagemaker-target-variant"
@@ -62,7 +63,7 @@ class Gateway:
         self._tokens: Tokens | None = None
         self.console = ConsoleRoute(store_env)
         # beyond loopback every request needs credentials (settings.check_serve)
-        self.required = bool(token) or host not in ("127.0.0.1", "localhost", "::1")
+        self.required = bool(token) or host not in LOOPBACK
         self.endpoints: dict[str, dict] = {}
         self.pools: dict[str, Pool] = {}
         self.seen: dict[str, dict[str, tuple[str, int]]] = {}  # app -> replica -> address

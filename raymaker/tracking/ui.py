@@ -14,8 +14,7 @@ import os
 import sys
 
 from raymaker.errors import MissingDependency, SpecError
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+from raymaker.settings import LOOPBACK
 
 
 def has_ui() -> bool:

@@ -10,11 +10,14 @@ from raymaker.data.charts import trials_figure as objective_figure
 
 def render_metrics_html(points: list[dict], *, title: str, asset: str = "plotly.min.js") -> str:
     """One chart per metric (value by step), each with its last, min and max."""
+    from raymaker.train.metrics import summarize
+
+    facts = {row["metric"]: row for row in summarize(points)}
     cards = []
     for name, fig in metric_figures(points):
-        values = [p["value"] for p in points if p["name"] == name]
-        note = (f"last {values[-1]:.6g} · min {min(values):.6g} · max {max(values):.6g} · "
-                f"{len(values)} points")  # fmt: skip
+        f = facts[name]
+        note = (f"last {f['last']:.6g} · min {f['min']:.6g} · max {f['max']:.6g} · "
+                f"{f['points']} points")  # fmt: skip
         cards.append(card(name, figure(fig), note))
     body = f'<div class="grid">{"".join(cards)}</div>' if cards else (
         "<p>No metrics were recorded.</p>")  # fmt: skip
